@@ -1,0 +1,45 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run test test-fast lint migrate demo bench messages clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/forum migrate
+	$(BIN)/forum demo --if-empty
+	$(BIN)/forum serve
+
+migrate: $(STAMP)
+	$(BIN)/forum migrate
+
+demo: $(STAMP)
+	$(BIN)/forum demo
+
+test: $(TEST_STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(TEST_STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check forum moderation tests
+
+messages: $(TEST_STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -o forum/messages.pot --no-location --omit-header .
+	$(BIN)/pybabel update -i forum/messages.pot -d forum/locale --no-fuzzy-matching --omit-header
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,121 @@
+"""JSON API: accounts and sessions."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from forum.api.endpoint import Doc, api_route, json_response, read_json, require_viewer
+from forum.api.schema import Bool, Int, Obj, Str
+from forum.models import Profile, User
+from forum.security import SESSION_COOKIE, csrf_token
+from forum.services import accounts, sessions
+from forum.settings import LOCALES
+from forum.viewer import SESSION_LIFETIME, Viewer
+from forum.web.common import set_cookie
+
+USER = Obj({
+    "id": Int(),
+    "username": Str(nullable=True, description="public forum handle; null after consent withdrawal"),
+    "display_name": Str(nullable=True),
+    "role": Str(enum=("member", "staff", "moderator", "admin")),
+    "locale": Str(nullable=True),
+}, required=("id", "username"))
+NEW_USER = Obj({"username": Str(min_length=3, max_length=32, description="public forum handle"),
+                "email": Str(max_length=254, format="email"),
+                "password": Str(max_length=1024)}, required=("username", "email", "password"))
+SIGN_IN = Obj({"email": Str(max_length=254), "password": Str(max_length=1024)}, required=("email", "password"))
+SESSION = Obj({"user": USER, "csrf_token": Str()}, required=("user", "csrf_token"))
+PASSWORD = Obj({"current_password": Str(max_length=1024), "new_password": Str(max_length=1024)},
+               required=("current_password", "new_password"))
+ME_PATCH = Obj({"locale": Str(enum=LOCALES)})
+
+
+async def _user_json(user_id: int) -> dict:
+    user = await User.get(id=user_id)
+    profile = await Profile.filter(user_id=user_id).first()
+    return {"id": user.id, "username": profile.username if profile else None,
+            "display_name": profile.display_name if profile else None, "role": user.role.value,
+            "locale": user.locale}
+
+
+def _viewer_json(viewer: Viewer) -> dict:
+    return {"id": viewer.id, "username": viewer.username, "display_name": viewer.display_name,
+            "role": viewer.role.value, "locale": viewer.locale}
+
+
+async def create_user(request: Request) -> Response:
+    data = await read_json(request, NEW_USER)
+    user = await accounts.register(request.app.state.passwords, username=data["username"], email=data["email"],
+                                   password=data["password"], locale=request.state.locale)
+    return json_response({"id": user.id, "username": (await Profile.get(user_id=user.id)).username}, 201)
+
+
+async def session(request: Request) -> Response:
+    if request.method == "GET":
+        return json_response({"user": _viewer_json(require_viewer(request))})
+    if request.method == "DELETE":
+        await read_json(request)
+        viewer = require_viewer(request)
+        await sessions.end_session(viewer.session_token)
+        response = json_response({"signed_out": True})
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+    data = await read_json(request, SIGN_IN)
+    user = await accounts.authenticate(request.app.state.passwords, email=data["email"], password=data["password"])
+    token = await sessions.start_session(user.id, replacing=request.state.cookies.get(SESSION_COOKIE))
+    response = json_response({"user": await _user_json(user.id),
+                              "csrf_token": csrf_token(request.app.state.settings.secret_key, token)})
+    set_cookie(request, response, SESSION_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()))
+    return response
+
+
+async def all_sessions(request: Request) -> Response:
+    await read_json(request)
+    viewer = require_viewer(request)
+    count = await sessions.end_all_sessions(viewer.id)
+    response = json_response({"ended_sessions": count})
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def me(request: Request) -> Response:
+    viewer = require_viewer(request)
+    if request.method == "PATCH":
+        data = await read_json(request, ME_PATCH)
+        if "locale" in data:
+            await accounts.set_locale(viewer.id, data["locale"])
+    return json_response(await _user_json(viewer.id))
+
+
+async def password(request: Request) -> Response:
+    data = await read_json(request, PASSWORD)
+    viewer = require_viewer(request)
+    await accounts.change_password(request.app.state.passwords, viewer.id, current=data["current_password"],
+                                   new=data["new_password"])
+    ended = await sessions.end_all_sessions(viewer.id, keep=viewer.session_token)
+    return json_response({"changed": True, "ended_other_sessions": ended})
+
+
+routes = [
+    api_route("/api/v1/users", create_user, methods=["POST"], name="api_create_user",
+              doc=Doc("Register an account with its forum handle", body=NEW_USER, status=201,
+                      response=Obj({"id": Int(), "username": Str()}), errors=(400, 409))),
+    api_route("/api/v1/session", session, methods=["GET", "POST", "DELETE"], name="api_session", doc={
+        "GET": Doc("The signed-in user", response=Obj({"user": USER}), auth=True, errors=(401,)),
+        "POST": Doc("Sign in by email; sets the session cookie and returns the CSRF token", body=SIGN_IN,
+                    response=SESSION, errors=(400, 401)),
+        "DELETE": Doc("Sign out", auth=True, response=Obj({"signed_out": Bool()}), errors=(401, 403)),
+    }),
+    api_route("/api/v1/sessions", all_sessions, methods=["DELETE"], name="api_all_sessions",
+              doc=Doc("Sign out everywhere: ends every session of the user", auth=True,
+                      response=Obj({"ended_sessions": Int()}), errors=(401, 403))),
+    api_route("/api/v1/me", me, methods=["GET", "PATCH"], name="api_me", doc={
+        "GET": Doc("The signed-in user's account", response=USER, auth=True, errors=(401,)),
+        "PATCH": Doc("Change account settings (language)", body=ME_PATCH, response=USER, auth=True,
+                     errors=(400, 401, 403)),
+    }),
+    api_route("/api/v1/me/password", password, methods=["POST"], name="api_password",
+              doc=Doc("Change the password; other sessions end", body=PASSWORD, auth=True,
+                      response=Obj({"changed": Bool(), "ended_other_sessions": Int()}), errors=(400, 401, 403))),
+]

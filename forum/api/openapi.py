@@ -1,0 +1,73 @@
+"""The OpenAPI 3.1 document, generated from the route table so it covers every /api/v1 route."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from forum.api.schema import ERROR, Int, Str
+
+_PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+ERROR_TEXT = {400: "invalid input", 401: "not signed in", 403: "forbidden (incl. csrf_failed, consent_required)",
+              404: "not found, or not visible to you", 409: "conflict", 413: "too large", 429: "rate limited"}
+
+
+def _operation(route: Route, method: str, doc) -> dict:
+    params = []
+    for name in _PARAM.findall(route.path):
+        params.append({"name": name, "in": "path", "required": True,
+                       "schema": (Int() if name.endswith("id") else Str(max_length=200)).json_schema()})
+    for name, where, schema in doc.params:
+        params.append({"name": name, "in": where, "required": where == "path", "schema": schema.json_schema()})
+    op: dict = {"summary": doc.summary, "operationId": f"{route.name}_{method.lower()}", "tags": [doc.tag]}
+    if params:
+        op["parameters"] = params
+    if doc.body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": doc.body.json_schema()}}}
+    responses: dict = {str(doc.status): {"description": "success"}}
+    if doc.response is not None:
+        responses[str(doc.status)]["content"] = {"application/json": {"schema": doc.response.json_schema()}}
+    for status in sorted(set(doc.errors) | {413} if doc.body is not None else set(doc.errors)):
+        responses[str(status)] = {"description": ERROR_TEXT.get(status, "error"),
+                                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    op["responses"] = responses
+    if doc.auth:
+        op["security"] = [{"session": [], "csrf": []}] if method != "GET" else [{"session": []}]
+    return op
+
+
+def build_document(routes) -> dict:
+    paths: dict = {}
+    for route in routes:
+        docs = getattr(route, "openapi", None)
+        if not docs:
+            continue
+        path = _PARAM.sub(r"{\1}", route.path)
+        for method, doc in docs.items():
+            paths.setdefault(path, {})[method.lower()] = _operation(route, method, doc)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Forum API", "version": "1",
+                 "description": "JSON API of the forum. Errors are {\"error\": {\"code\", \"message\"}} with 4xx."},
+        "paths": paths,
+        "components": {
+            "schemas": {"Error": ERROR.json_schema()},
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "forum_session"},
+                "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"},
+            },
+        },
+    }
+
+
+async def openapi(request: Request) -> Response:
+    document = request.app.state.openapi
+    if document is None:
+        document = request.app.state.openapi = build_document(request.app.routes)
+    return JSONResponse(document)
+
+
+routes = [Route("/api/openapi.json", openapi, methods=["GET"], name="openapi")]

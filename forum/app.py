@@ -1,0 +1,76 @@
+"""The application factory: settings, ORM in the lifespan, middleware, routes of every package."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from tortoise.contrib.starlette import RegisterTortoise
+
+import moderation
+from forum import db
+from forum.api import accounts as api_accounts
+from forum.api import content as api_content
+from forum.api import openapi
+from forum.passwords import Passwords
+from forum.security import SecurityHeadersMiddleware
+from forum.settings import Settings, load_settings
+from forum.templating import make_templates
+from forum.viewer import ViewerMiddleware
+from forum.web import accounts as web_accounts
+from forum.web import health, home, people, posts, topics
+from forum.web import settings as web_settings
+from forum.web.errors import EXCEPTION_HANDLERS
+
+STATIC_DIR = Path(__file__).parent / "static"
+MAX_BODY_BYTES = 1_000_000
+
+
+def routes() -> list[Route | Mount]:
+    return [
+        *home.routes,
+        *web_accounts.routes,
+        *web_settings.routes,
+        *topics.routes,
+        *posts.routes,
+        *people.routes,
+        *health.routes,
+        *moderation.routes(),
+        *api_accounts.routes,
+        *api_content.routes,
+        *openapi.routes,
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    logging.basicConfig(level=logging.INFO)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        async with RegisterTortoise(app, config=db.tortoise_config(settings.database_url)):
+            yield
+
+    app = Starlette(
+        debug=False,
+        routes=routes(),
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
+            Middleware(ViewerMiddleware, default_locale=settings.default_locale),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
+    )
+    app.state.settings = settings
+    app.state.templates = make_templates()
+    app.state.passwords = Passwords(settings.argon2_profile)
+    app.state.openapi = None
+    moderation.install(app)
+    return app

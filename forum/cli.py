@@ -1,0 +1,128 @@
+"""The `forum` command: serve, migrate, create-admin, demo, backup, purge."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+
+from tortoise import Tortoise
+
+from forum import db
+from forum.settings import SettingsError, load_settings
+
+
+async def _with_orm(database_url: str, work: Callable[[], Awaitable[int]]) -> int:
+    await Tortoise.init(config=db.tortoise_config(database_url), _enable_global_fallback=True)
+    try:
+        return await work()
+    finally:
+        await Tortoise.close_connections()
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    settings = load_settings()
+    workers = args.workers or settings.workers
+    uvicorn.run("forum.app:create_app", factory=True, host=args.host or settings.host, port=args.port or settings.port,
+                workers=workers, proxy_headers=True, access_log=False, timeout_graceful_shutdown=20,
+                log_level="info")
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    from forum.migrate import apply_migrations
+
+    asyncio.run(apply_migrations(load_settings().database_url))
+    return 0
+
+
+def cmd_create_admin(args) -> int:
+    from forum.errors import DomainError
+    from forum.i18n import gettext
+    from forum.models import Role
+    from forum.passwords import Passwords
+    from forum.services import accounts
+
+    settings = load_settings()
+    password = secrets.token_urlsafe(18)
+
+    async def work() -> int:
+        try:
+            await accounts.register(Passwords(settings.argon2_profile), username=args.username, email=args.email,
+                                    password=password, role=Role.ADMIN)
+        except DomainError as exc:
+            details = "; ".join(gettext(v) for v in exc.fields.values()) or gettext(exc.message)
+            print(f"error: {details}", file=sys.stderr)
+            return 2
+        return 0
+
+    code = asyncio.run(_with_orm(settings.database_url, work))
+    if code == 0:
+        print(f"admin {args.username} <{args.email}> created; password (shown once): {password}")
+    return code
+
+
+def cmd_demo(args) -> int:
+    from forum.demo import seed_demo
+
+    settings = load_settings()
+    return asyncio.run(_with_orm(settings.database_url, lambda: seed_demo(settings, only_if_empty=args.if_empty)))
+
+
+def cmd_backup(args) -> int:
+    from forum.backup import backup
+
+    return backup(load_settings().database_url, args.path)
+
+
+def cmd_purge(args) -> int:
+    from forum.services.sessions import purge_expired
+
+    settings = load_settings()
+
+    async def work() -> int:
+        count = await purge_expired()
+        print(f"expired sessions deleted: {count}")
+        return 0
+
+    return asyncio.run(_with_orm(settings.database_url, work))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="forum", description="Community forum")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the forum over HTTP")
+    serve.add_argument("--workers", type=int, default=None, help="app processes sharing one port")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    admin = sub.add_parser("create-admin", help="create an admin; prints a generated password once")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--username", required=True)
+    admin.set_defaults(func=cmd_create_admin)
+    demo = sub.add_parser("demo", help="seed demo categories, topics and an admin")
+    demo.add_argument("--if-empty", action="store_true", help="do nothing when the forum already has content")
+    demo.set_defaults(func=cmd_demo)
+    backup = sub.add_parser("backup", help="online backup of the SQLite database to PATH")
+    backup.add_argument("path")
+    backup.set_defaults(func=cmd_backup)
+    sub.add_parser("purge", help="delete expired sessions and records past retention").set_defaults(func=cmd_purge)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

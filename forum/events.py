@@ -1,0 +1,47 @@
+"""The forum's published events: the only way `moderation/` (or anything else) hooks into forum writes.
+
+Handlers run inside the write's transaction (they get its connection), so what they do commits or rolls
+back with the write. A handler may raise a DomainError to refuse the write.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+POST_WRITING = "post_writing"      # before a post is stored: PostDraft; may refuse or alter
+POST_CREATED = "post_created"      # after: PostEvent
+POST_EDITED = "post_edited"        # after: PostEvent
+
+
+@dataclass
+class PostDraft:
+    author_id: int
+    topic_id: int | None
+    source: str
+    is_edit: bool
+    hold_reason: str | None = None   # a handler may ask to hide the post pending review
+
+
+@dataclass(frozen=True)
+class PostEvent:
+    post_id: int
+    topic_id: int
+    author_id: int | None
+    conn: Any = None
+
+
+Handler = Callable[[Any], Awaitable[None]]
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+
+
+def subscribe(event: str, handler: Handler) -> None:
+    if handler not in _handlers[event]:
+        _handlers[event].append(handler)
+
+
+async def emit(event: str, payload: Any) -> None:
+    for handler in _handlers[event]:
+        await handler(payload)

@@ -1,0 +1,26 @@
+"""All forum models; Tortoise discovers them through this module."""
+
+from forum.models.accounts import Profile, Role, Session, User
+from forum.models.content import (
+    Category,
+    CategoryWatch,
+    Notification,
+    NotificationKind,
+    Post,
+    PostLike,
+    PostMention,
+    PostQuote,
+    PostRevision,
+    ReadAccess,
+    StartTopics,
+    Topic,
+    TopicKind,
+    TopicRead,
+    TopicWatch,
+)
+
+__all__ = [
+    "Category", "CategoryWatch", "Notification", "NotificationKind", "Post", "PostLike", "PostMention",
+    "PostQuote", "PostRevision", "Profile", "ReadAccess", "Role", "Session", "StartTopics", "Topic",
+    "TopicKind", "TopicRead", "TopicWatch", "User",
+]

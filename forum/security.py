@@ -1,0 +1,74 @@
+"""CSRF tokens and the security headers every response carries."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+ANON_COOKIE = "forum_anon"
+SESSION_COOKIE = "forum_session"
+LANG_COOKIE = "forum_lang"
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+]
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def csrf_token(secret_key: str, binding: str) -> str:
+    """A token tied to the session (or, before sign-in, to the anonymous cookie); nothing is stored."""
+    digest = hmac.new(secret_key.encode(), b"csrf|" + binding.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def csrf_matches(secret_key: str, binding: str | None, submitted: str | None) -> bool:
+    if not binding or not submitted or len(submitted) > 128:
+        return False
+    return hmac.compare_digest(csrf_token(secret_key, binding), submitted)
+
+
+class SecurityHeadersMiddleware:
+    """Adds the headers to every response, HTML, JSON, static and errors alike."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS:
+                    headers.raw.append((name, value))
+                if self.hsts:
+                    headers.raw.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+                if "cache-control" not in headers:
+                    headers["cache-control"] = "no-cache, private"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

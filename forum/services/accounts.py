@@ -1,0 +1,99 @@
+"""Registration, sign-in and passwords. The account is email + password; the handle lives in the profile."""
+
+from __future__ import annotations
+
+import re
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from forum.errors import N_, Conflict, Forbidden, NotAuthenticated, ValidationFailed
+from forum.models import Profile, Role, User
+from forum.passwords import Passwords
+from forum.services.usernames import username_key, validate_username
+
+MIN_PASSWORD, MAX_PASSWORD = 10, 1024
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]{2,}$")
+
+
+def normalize_email(raw: str) -> str:
+    email = (raw or "").strip().lower()
+    if len(email) > 254 or not _EMAIL.match(email) or ".." in email:
+        raise ValidationFailed(fields={"email": N_("Enter a valid email address.")})
+    return email
+
+
+def check_password_rules(password: str, *, username: str | None, email: str | None) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise ValidationFailed(fields={"password": N_("The password must be at least 10 characters long.")})
+    if len(password) > MAX_PASSWORD:
+        raise ValidationFailed(fields={"password": N_("The password is too long.")})
+    lowered = password.casefold()
+    if (username and lowered == username.casefold()) or (email and lowered == email.casefold()):
+        raise ValidationFailed(fields={"password": N_("The password must not be your username or email.")})
+
+
+async def handle_available(username: str) -> bool:
+    return not await Profile.filter(username_key=username_key(username)).exists()
+
+
+async def register(passwords: Passwords, *, username: str, email: str, password: str,
+                   locale: str | None = None, role: Role = Role.MEMBER) -> User:
+    """Creates the account and its forum profile together; consent is a separate, later step."""
+    errors: dict[str, str] = {}
+    for check in (lambda: validate_username(username), lambda: normalize_email(email)):
+        try:
+            check()
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    name, address = validate_username(username), normalize_email(email)
+    check_password_rules(password, username=name, email=address)
+    if not await handle_available(name):
+        raise ValidationFailed(fields={"username": N_("That username is taken or looks too much like one that is.")})
+    if await User.filter(email=address).exists():
+        raise ValidationFailed(fields={"email": N_("An account with that email already exists. Sign in instead.")})
+    password_hash = await passwords.hash(password)
+    try:
+        async with in_transaction():
+            user = await User.create(email=address, password_hash=password_hash, role=role, locale=locale)
+            await Profile.create(user=user, username=name, username_key=username_key(name), display_name="")
+    except IntegrityError:
+        raise Conflict(N_("That username or email was registered a moment ago. Choose another.")) from None
+    return user
+
+
+async def authenticate(passwords: Passwords, *, email: str, password: str) -> User:
+    """Same answer, and the same argon2 cost, whether the email is unknown or the password wrong."""
+    address = (email or "").strip().lower()[:254]
+    user = await User.filter(email=address).first() if address else None
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD:
+        password = ""
+    ok = await passwords.verify(user.password_hash if user else None, password)
+    if not ok or user is None:
+        raise NotAuthenticated(N_("Wrong email or password."), code="invalid_credentials")
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = await passwords.hash(password)
+        await user.save(update_fields=["password_hash"])
+    return user
+
+
+async def change_password(passwords: Passwords, user_id: int, *, current: str, new: str) -> None:
+    user = await User.get(id=user_id)
+    if not await passwords.verify(user.password_hash, current or ""):
+        raise ValidationFailed(fields={"current_password": N_("The current password is wrong.")})
+    profile = await Profile.filter(user_id=user_id).first()
+    check_password_rules(new, username=profile.username if profile else None, email=user.email)
+    user.password_hash = await passwords.hash(new)
+    await user.save(update_fields=["password_hash"])
+
+
+async def set_locale(user_id: int, locale: str) -> None:
+    await User.filter(id=user_id).update(locale=locale)
+
+
+async def set_role(actor_role: Role, user_id: int, role: Role) -> None:
+    if actor_role != Role.ADMIN:
+        raise Forbidden()
+    await User.filter(id=user_id).update(role=role)

@@ -1,0 +1,58 @@
+"""Categories: admins create, edit and order them."""
+
+from __future__ import annotations
+
+import re
+
+from tortoise.exceptions import IntegrityError
+
+from forum.errors import N_, Conflict, ValidationFailed
+from forum.models import Category, ReadAccess, StartTopics
+from forum.services.permissions import check_admin
+from forum.viewer import Viewer
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
+
+
+def _check(slug: str, name: str, read: str, start_topics: str) -> tuple[ReadAccess, StartTopics]:
+    errors = {}
+    if not isinstance(slug, str) or not _SLUG.match(slug):
+        errors["slug"] = N_("Use 2 to 64 lowercase letters, digits and hyphens.")
+    if not isinstance(name, str) or not 2 <= len(name.strip()) <= 100:
+        errors["name"] = N_("The name must be 2 to 100 characters long.")
+    try:
+        access = ReadAccess(read)
+    except ValueError:
+        errors["read"] = N_("Choose public, members or staff.")
+    try:
+        starts = StartTopics(start_topics)
+    except ValueError:
+        errors["start_topics"] = N_("Choose participants or staff.")
+    if errors:
+        raise ValidationFailed(fields=errors)
+    return access, starts
+
+
+async def create_category(viewer: Viewer | None, *, slug: str, name: str, description: str = "",
+                          read: str = "public", start_topics: str = "participants",
+                          position: int | None = None) -> Category:
+    check_admin(viewer)
+    return await _create(slug=slug, name=name, description=description, read=read, start_topics=start_topics,
+                         position=position)
+
+
+async def _create(*, slug, name, description, read, start_topics, position) -> Category:
+    access, starts = _check(slug, name, read, start_topics)
+    if position is None:
+        last = await Category.all().order_by("-position").first()
+        position = (last.position + 1) if last else 0
+    try:
+        return await Category.create(slug=slug, name=name.strip(), description=(description or "")[:2000],
+                                     read_access=access, start_topics=starts, position=position)
+    except IntegrityError:
+        raise Conflict(N_("A category with that slug exists already.")) from None
+
+
+async def create_category_as_system(**kwargs) -> Category:
+    """For the CLI and demo seeding, which act without a signed-in admin."""
+    return await _create(position=kwargs.pop("position", None), **kwargs)

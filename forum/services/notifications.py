@@ -1,0 +1,85 @@
+"""Notifications: who hears about a write, batched likes, unread counts, marking read."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from forum.models import Notification, NotificationKind, TopicWatch
+from forum.services.permissions import readable_levels
+from forum.viewer import Viewer
+
+# when one post gives a user several reasons to hear about it, they get one notification, the most specific
+PRIORITY = [NotificationKind.MENTION, NotificationKind.QUOTE, NotificationKind.REPLY, NotificationKind.WATCHED_TOPIC,
+            NotificationKind.WATCHED_CATEGORY]
+
+
+async def notify_post(conn, *, actor_id: int, topic_id: int, post_id: int,
+                      reasons: dict[int, set[NotificationKind]]) -> int:
+    """`reasons` maps recipient → why; the actor never notifies themselves."""
+    rows = []
+    for user_id, kinds in reasons.items():
+        if user_id is None or user_id == actor_id or not kinds:
+            continue
+        kind = next(k for k in PRIORITY if k in kinds)
+        rows.append(Notification(user_id=user_id, kind=kind, actor_id=actor_id, topic_id=topic_id, post_id=post_id))
+    if rows:
+        await Notification.bulk_create(rows, using_db=conn)
+    return len(rows)
+
+
+async def watchers_of_topic(topic_id: int, conn=None) -> list[int]:
+    return await TopicWatch.filter(topic_id=topic_id).using_db(conn).values_list("user_id", flat=True)
+
+
+async def notify_like(conn, *, actor_id: int, recipient_id: int | None, topic_id: int, post_id: int) -> None:
+    """Likes are batched: an unread like notification for the same post counts up instead of piling up."""
+    if recipient_id is None or recipient_id == actor_id:
+        return
+    existing = await (Notification.filter(user_id=recipient_id, post_id=post_id, kind=NotificationKind.LIKE,
+                                          read_at__isnull=True).using_db(conn).first())
+    if existing:
+        existing.count += 1
+        existing.actor_id = actor_id
+        existing.created_at = datetime.now(UTC)
+        await existing.save(using_db=conn, update_fields=["count", "actor_id", "created_at"])
+    else:
+        await Notification.create(user_id=recipient_id, kind=NotificationKind.LIKE, actor_id=actor_id,
+                                  topic_id=topic_id, post_id=post_id, using_db=conn)
+
+
+async def notify_user(conn, *, user_id: int, kind: NotificationKind, topic_id: int | None = None,
+                      post_id: int | None = None, actor_id: int | None = None, message: str = "") -> None:
+    await Notification.create(user_id=user_id, kind=kind, topic_id=topic_id, post_id=post_id, actor_id=actor_id,
+                              message=message[:255], using_db=conn)
+
+
+async def list_notifications(viewer: Viewer, *, limit: int = 50) -> list[dict]:
+    """Unread first, newest first; notifications about topics the viewer can no longer read are left out."""
+    from forum import db
+
+    rows = await db.fetch_all(
+        """
+        SELECT n.id, n.kind, n.count, n.message, n.created_at, n.read_at, n.topic_id, n.post_id,
+               t.title AS topic_title, p.number AS post_number, ap.username AS actor
+        FROM notification n
+        LEFT JOIN topic t ON t.id = n.topic_id
+        LEFT JOIN category c ON c.id = t.category_id
+        LEFT JOIN post p ON p.id = n.post_id
+        LEFT JOIN profile ap ON ap.user_id = n.actor_id
+        WHERE n.user_id = ? AND (n.topic_id IS NULL OR (c.read_access IN ({levels}) AND t.deleted_at IS NULL))
+        ORDER BY CASE WHEN n.read_at IS NULL THEN 0 ELSE 1 END, n.created_at DESC, n.id DESC
+        LIMIT ?
+        """.replace("{levels}", ",".join("?" * len(readable_levels(viewer)))),
+        [viewer.id, *readable_levels(viewer), limit],
+    )
+    for row in rows:
+        row["created_at"] = db.as_datetime(row["created_at"])
+        row["read_at"] = db.as_datetime(row["read_at"])
+    return rows
+
+
+async def mark_read(viewer: Viewer, ids: list[int] | None = None) -> int:
+    query = Notification.filter(user_id=viewer.id, read_at__isnull=True)
+    if ids is not None:
+        query = query.filter(id__in=ids[:500])
+    return await query.update(read_at=datetime.now(UTC))

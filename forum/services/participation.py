@@ -1,0 +1,17 @@
+"""The gate in front of every participating write (post, reply, edit, like, profile change).
+
+It runs inside the write's transaction, so whatever it reads is consistent with what the write stores.
+"""
+
+from __future__ import annotations
+
+from forum.errors import N_, ConsentRequired, NotAuthenticated
+from forum.models import Profile
+from forum.viewer import Viewer
+
+
+async def check_can_participate(viewer: Viewer | None, conn) -> None:
+    if viewer is None:
+        raise NotAuthenticated()
+    if not await Profile.filter(user_id=viewer.id).using_db(conn).exists():
+        raise ConsentRequired(N_("Choose a username and give your consent to take part."))

@@ -1,0 +1,169 @@
+"""Replying, editing and deleting posts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tortoise.expressions import F
+
+from forum import db, events
+from forum.db import write_transaction
+from forum.errors import N_, Forbidden, NotAuthenticated, NotFound, ValidationFailed
+from forum.models import Category, NotificationKind, Post, PostMention, PostRevision, Topic
+from forum.services import notifications, search
+from forum.services.access import access_post_by_id, access_topic_by_id
+from forum.services.cooking import cook_source
+from forum.services.participation import check_can_participate
+from forum.services.watching import watch_topic_in
+from forum.viewer import Viewer
+
+
+def can_reply(viewer: Viewer | None, topic: Topic) -> bool:
+    return viewer is not None and topic.deleted_at is None and (not topic.locked or viewer.is_staff)
+
+
+def check_can_reply(viewer: Viewer | None, topic: Topic) -> None:
+    if viewer is None:
+        raise NotAuthenticated()
+    if topic.deleted_at is not None:
+        raise NotFound()
+    if topic.locked and not viewer.is_staff:
+        raise Forbidden(N_("This topic is locked; it takes no new replies."), code="topic_locked")
+
+
+def can_edit(viewer: Viewer | None, post: Post) -> bool:
+    if viewer is None or post.deleted_at is not None:
+        return False
+    return viewer.is_moderator or (post.author_id == viewer.id and post.hidden_at is None)
+
+
+def check_visible_post(post: Post) -> None:
+    """Deleted and hidden posts cannot be liked, quoted, replied to or accepted."""
+    if post.deleted_at is not None or post.hidden_at is not None:
+        raise NotFound(N_("That post is deleted or hidden."))
+
+
+async def _reasons_for_reply(conn, topic: Topic, reply_to: Post | None, cooked) -> dict[int, set]:
+    reasons: dict[int, set] = {}
+
+    def add(user_id, kind):
+        if user_id is not None:
+            reasons.setdefault(user_id, set()).add(kind)
+
+    for user_id in await notifications.watchers_of_topic(topic.id, conn):
+        add(user_id, NotificationKind.WATCHED_TOPIC)
+    add(topic.author_id, NotificationKind.REPLY)
+    if reply_to is not None:
+        add(reply_to.author_id, NotificationKind.REPLY)
+    for user_id in cooked.mentioned_user_ids:
+        add(user_id, NotificationKind.MENTION)
+    for _post_id, author_id in cooked.quoted_posts:
+        add(author_id, NotificationKind.QUOTE)
+    return reasons
+
+
+async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply_to: int | None = None) -> Post:
+    topic = await access_topic_by_id(viewer, topic_id)
+    check_can_reply(viewer, topic)
+    parent = None
+    if reply_to is not None:
+        parent = await Post.filter(id=reply_to, topic_id=topic.id).first()
+        if parent is None:
+            raise ValidationFailed(fields={"reply_to": N_("You can only reply to a post in this topic.")})
+        check_visible_post(parent)
+    cooked = await cook_source(viewer, body)
+    now = datetime.now(UTC)
+    async with write_transaction() as conn:
+        await check_can_participate(viewer, conn)
+        await events.emit(events.POST_WRITING, events.PostDraft(viewer.id, topic.id, cooked.source, False))
+        row = await db.fetch_one(
+            "UPDATE topic SET last_number = last_number + 1, post_count = post_count + 1, last_posted_at = ?, "
+            "version = version + 1 WHERE id = ? AND deleted_at IS NULL RETURNING last_number, locked",
+            [now.isoformat(" ") if db.dialect() == "sqlite" else now, topic.id], conn)
+        if row is None:
+            raise NotFound()
+        if row["locked"] and not viewer.is_staff:  # locked while we were cooking
+            raise Forbidden(N_("This topic is locked; it takes no new replies."), code="topic_locked")
+        post = await Post.create(topic_id=topic.id, number=row["last_number"], author_id=viewer.id,
+                                 reply_to_id=parent.id if parent else None, source=cooked.source,
+                                 cooked=cooked.html, using_db=conn)
+        await PostRevision.create(post_id=post.id, number=1, editor_id=viewer.id, source=cooked.source, using_db=conn)
+        if cooked.mentioned_user_ids:
+            await PostMention.bulk_create([PostMention(post_id=post.id, user_id=u) for u in cooked.mentioned_user_ids],
+                                          using_db=conn)
+        await Category.filter(id=topic.category_id).using_db(conn).update(post_count=F("post_count") + 1)
+        await search.index_post(post.id, title="", cooked=cooked.html, conn=conn)
+        reasons = await _reasons_for_reply(conn, topic, parent, cooked)
+        await notifications.notify_post(conn, actor_id=viewer.id, topic_id=topic.id, post_id=post.id, reasons=reasons)
+        await watch_topic_in(conn, viewer.id, topic.id)
+        await events.emit(events.POST_CREATED, events.PostEvent(post.id, topic.id, viewer.id, conn))
+    return post
+
+
+async def edit_post(viewer: Viewer | None, post_id: int, *, body: str) -> Post:
+    post = await access_post_by_id(viewer, post_id)
+    if viewer is None:
+        raise NotAuthenticated()
+    if not can_edit(viewer, post):
+        raise Forbidden(N_("You can only edit your own posts."))
+    if post.topic.locked and not viewer.is_staff:
+        raise Forbidden(N_("This topic is locked; it takes no new replies."), code="topic_locked")
+    cooked = await cook_source(viewer, body)
+    if cooked.source == post.source:
+        return post
+    async with write_transaction() as conn:
+        await check_can_participate(viewer, conn)
+        await events.emit(events.POST_WRITING, events.PostDraft(viewer.id, post.topic_id, cooked.source, True))
+        last = await PostRevision.filter(post_id=post.id).using_db(conn).order_by("-number").first()
+        await PostRevision.create(post_id=post.id, number=(last.number if last else 0) + 1, editor_id=viewer.id,
+                                  source=cooked.source, using_db=conn)
+        await Post.filter(id=post.id).using_db(conn).update(source=cooked.source, cooked=cooked.html,
+                                                            edited_at=datetime.now(UTC))
+        await PostMention.filter(post_id=post.id).using_db(conn).delete()
+        if cooked.mentioned_user_ids:
+            await PostMention.bulk_create([PostMention(post_id=post.id, user_id=u) for u in cooked.mentioned_user_ids],
+                                          using_db=conn)
+        if post.hidden_at is None:
+            title = post.topic.title if post.number == 1 else ""
+            await search.index_post(post.id, title=title, cooked=cooked.html, conn=conn)
+        await Topic.filter(id=post.topic_id).using_db(conn).update(version=F("version") + 1)
+        await events.emit(events.POST_EDITED, events.PostEvent(post.id, post.topic_id, post.author_id, conn))
+    return await Post.get(id=post.id)
+
+
+async def delete_post(viewer: Viewer | None, post_id: int) -> Post:
+    """Soft delete: the post shows "deleted". Deleting a topic's first post deletes the topic."""
+    post = await access_post_by_id(viewer, post_id)
+    if viewer is None:
+        raise NotAuthenticated()
+    if post.deleted_at is not None:
+        return post
+    by_moderator = viewer.is_moderator and post.author_id != viewer.id
+    if post.author_id != viewer.id and not viewer.is_moderator:
+        raise Forbidden(N_("You can only delete your own posts."))
+    now = datetime.now(UTC)
+    async with write_transaction() as conn:
+        await Post.filter(id=post.id).using_db(conn).update(deleted_at=now, deleted_by_moderator=by_moderator)
+        await search.remove_post(post.id, conn=conn)
+        topic_changes: dict = {"version": F("version") + 1, "post_count": F("post_count") - 1}
+        if post.topic.accepted_post_id == post.id:
+            topic_changes["accepted_post_id"] = None
+        if post.number == 1:
+            topic_changes["deleted_at"] = now
+        await Topic.filter(id=post.topic_id).using_db(conn).update(**topic_changes)
+        category_changes = {"post_count": F("post_count") - 1}
+        if post.number == 1:
+            category_changes["topic_count"] = F("topic_count") - 1
+        await Category.filter(id=post.topic.category_id).using_db(conn).update(**category_changes)
+    return await Post.get(id=post.id)
+
+
+async def revisions(viewer: Viewer | None, post_id: int) -> list[dict]:
+    """The author and moderators may read a post's history."""
+    post = await access_post_by_id(viewer, post_id)
+    if viewer is None:
+        raise NotAuthenticated()
+    if post.author_id != viewer.id and not viewer.is_moderator:
+        raise NotFound()
+    return await (PostRevision.filter(post_id=post.id).order_by("number")
+                  .values("number", "source", "created_at", "editor__profile__username"))

@@ -1,0 +1,210 @@
+"""The hot reads (topic page, topic lists, profiles) as hand-written SQL: TOOLCHAIN §11 measured the ORM's
+row building as costlier than rendering. Each page type costs a fixed number of queries, and pages are found
+by post number ranges or keyset cursors, never OFFSET, so page 500 costs what page 1 costs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from forum import db
+from forum.services.permissions import readable_levels
+from forum.viewer import Viewer
+
+POSTS_PER_PAGE = 20
+TOPICS_PER_PAGE = 30
+
+TOPIC_SQL = """
+SELECT t.id, t.title, t.slug, t.kind, t.pinned, t.pinned_globally, t.locked, t.post_count, t.last_number,
+       t.accepted_post_id, t.created_at, t.last_posted_at, t.deleted_at, t.author_id, t.version,
+       c.id AS category_id, c.slug AS category_slug, c.name AS category_name, c.read_access,
+       c.start_topics, pr.username AS author
+FROM topic t JOIN category c ON c.id = t.category_id LEFT JOIN profile pr ON pr.user_id = t.author_id
+WHERE t.id = ?
+"""
+
+POSTS_SQL = """
+SELECT p.id, p.number, p.author_id, p.reply_to_id, rp.number AS reply_to_number, p.cooked, p.created_at,
+       p.edited_at, p.like_count, p.deleted_at, p.hidden_at, p.hidden_reason, pr.username, pr.display_name
+FROM post p LEFT JOIN profile pr ON pr.user_id = p.author_id LEFT JOIN post rp ON rp.id = p.reply_to_id
+WHERE p.topic_id = ? AND p.number BETWEEN ? AND ?
+ORDER BY p.number
+"""
+
+
+def _fix_dates(row: dict, *names: str) -> dict:
+    for name in names:
+        row[name] = db.as_datetime(row.get(name))
+    return row
+
+
+def _bools(row: dict, *names: str) -> dict:
+    for name in names:
+        row[name] = db.as_bool(row.get(name))
+    return row
+
+
+async def topic_row(topic_id: int) -> dict | None:
+    row = await db.fetch_one(TOPIC_SQL, [topic_id])
+    if row:
+        _fix_dates(row, "created_at", "last_posted_at", "deleted_at")
+        _bools(row, "pinned", "pinned_globally", "locked")
+    return row
+
+
+def page_count(last_number: int) -> int:
+    return max(1, -(-last_number // POSTS_PER_PAGE))
+
+
+async def posts_page(topic_id: int, page: int) -> list[dict]:
+    first = (page - 1) * POSTS_PER_PAGE + 1
+    rows = await db.fetch_all(POSTS_SQL, [topic_id, first, first + POSTS_PER_PAGE - 1])
+    for row in rows:
+        _fix_dates(row, "created_at", "edited_at", "deleted_at", "hidden_at")
+    return rows
+
+
+async def accepted_post(post_id: int) -> dict | None:
+    row = await db.fetch_one(
+        "SELECT p.id, p.number, p.cooked, p.created_at, pr.username, p.author_id FROM post p "
+        "LEFT JOIN profile pr ON pr.user_id = p.author_id "
+        "WHERE p.id = ? AND p.deleted_at IS NULL AND p.hidden_at IS NULL", [post_id])
+    return _fix_dates(row, "created_at") if row else None
+
+
+async def viewer_state(viewer: Viewer, topic_id: int, post_ids: list[int]) -> tuple[set[int], int, bool]:
+    """What the viewer liked on this page, how far they had read, whether they watch the topic: one query."""
+    likes = ""
+    params: list = [viewer.id, topic_id, viewer.id, topic_id]
+    if post_ids:
+        likes = (" UNION ALL SELECT 'like', post_id FROM post_like WHERE user_id = ? AND post_id IN ("
+                 + ",".join("?" * len(post_ids)) + ")")
+        params += [viewer.id, *post_ids]
+    rows = await db.fetch_all(
+        "SELECT 'read' AS k, last_read_number AS v FROM topic_read WHERE user_id = ? AND topic_id = ?"
+        " UNION ALL SELECT 'watch', 1 FROM topic_watch WHERE user_id = ? AND topic_id = ?" + likes, params)
+    liked = {r["v"] for r in rows if r["k"] == "like"}
+    read = next((r["v"] for r in rows if r["k"] == "read"), 0)
+    watching = any(r["k"] == "watch" for r in rows)
+    return liked, read, watching
+
+
+async def mark_read_up_to(viewer: Viewer, topic_id: int, number: int, previous: int) -> None:
+    """Only writes when the viewer got further than before, so re-reading a topic stays a pure read."""
+    if number <= previous:
+        return
+    await db.execute(
+        "INSERT INTO topic_read (user_id, topic_id, last_read_number) VALUES (?, ?, ?) "
+        "ON CONFLICT (user_id, topic_id) DO UPDATE SET last_read_number = excluded.last_read_number "
+        "WHERE topic_read.last_read_number < excluded.last_read_number",
+        [viewer.id, topic_id, number])
+
+
+@dataclass(frozen=True)
+class TopicFilter:
+    kind: str | None = None
+    solved: bool | None = None
+
+
+LIST_COLUMNS = """
+t.id, t.title, t.slug, t.kind, t.pinned, t.pinned_globally, t.locked, t.post_count, t.last_number,
+t.accepted_post_id, t.last_posted_at, t.created_at, c.slug AS category_slug, c.name AS category_name,
+pr.username AS author
+"""
+
+
+def _filter_sql(flt: TopicFilter) -> tuple[str, list]:
+    sql, params = "", []
+    if flt.kind:
+        sql += " AND t.kind = ?"
+        params.append(flt.kind)
+    if flt.solved is True:
+        sql += " AND t.kind = 'question' AND t.accepted_post_id IS NOT NULL"
+    elif flt.solved is False:
+        sql += " AND t.kind = 'question' AND t.accepted_post_id IS NULL"
+    return sql, params
+
+
+def _cursor_sql(before: tuple[datetime, int] | None) -> tuple[str, list]:
+    if before is None:
+        return "", []
+    when = before[0].isoformat(" ") if db.dialect() == "sqlite" else before[0]
+    return " AND (t.last_posted_at < ? OR (t.last_posted_at = ? AND t.id < ?))", [when, when, before[1]]
+
+
+async def _with_unread(viewer: Viewer | None, rows: list[dict]) -> list[dict]:
+    for row in rows:
+        _fix_dates(row, "last_posted_at", "created_at")
+        _bools(row, "pinned", "pinned_globally", "locked")
+        row["unread"] = 0
+        row["new"] = False
+    if viewer is None or not rows:
+        return rows
+    ids = [row["id"] for row in rows]
+    read = {r["topic_id"]: r["last_read_number"] for r in await db.fetch_all(
+        "SELECT topic_id, last_read_number FROM topic_read WHERE user_id = ? AND topic_id IN ("
+        + ",".join("?" * len(ids)) + ")", [viewer.id, *ids])}
+    for row in rows:
+        if row["id"] in read:
+            row["unread"] = max(0, row["last_number"] - read[row["id"]])
+        else:
+            row["new"] = True
+    return rows
+
+
+async def category_topics(viewer: Viewer | None, category_id: int, *, flt: TopicFilter = TopicFilter(),
+                          before: tuple[datetime, int] | None = None,
+                          limit: int = TOPICS_PER_PAGE) -> list[dict]:
+    """Pinned topics first (on the first page), then newest activity first."""
+    filter_sql, filter_params = _filter_sql(flt)
+    cursor_sql, cursor_params = _cursor_sql(before)
+    base = (f"SELECT {LIST_COLUMNS} FROM topic t JOIN category c ON c.id = t.category_id "
+            "LEFT JOIN profile pr ON pr.user_id = t.author_id WHERE t.category_id = ? AND t.deleted_at IS NULL")
+    pinned: list[dict] = []
+    if before is None:
+        pinned = await db.fetch_all(base + " AND t.pinned = ?" + filter_sql + " ORDER BY t.last_posted_at DESC LIMIT 20",
+                                    [category_id, True, *filter_params])
+    rest = await db.fetch_all(base + " AND t.pinned = ?" + filter_sql + cursor_sql
+                              + " ORDER BY t.last_posted_at DESC, t.id DESC LIMIT ?",
+                              [category_id, False, *filter_params, *cursor_params, limit])
+    return await _with_unread(viewer, pinned + rest)
+
+
+async def latest_topics(viewer: Viewer | None, *, before: tuple[datetime, int] | None = None,
+                        limit: int = TOPICS_PER_PAGE) -> list[dict]:
+    levels = readable_levels(viewer)
+    cursor_sql, cursor_params = _cursor_sql(before)
+    base = (f"SELECT {LIST_COLUMNS} FROM topic t JOIN category c ON c.id = t.category_id "
+            "LEFT JOIN profile pr ON pr.user_id = t.author_id WHERE t.deleted_at IS NULL "
+            f"AND c.read_access IN ({','.join('?' * len(levels))})")
+    pinned: list[dict] = []
+    if before is None:
+        pinned = await db.fetch_all(base + " AND t.pinned_globally = ? ORDER BY t.last_posted_at DESC LIMIT 10",
+                                    [*levels, True])
+    rest = await db.fetch_all(base + " AND t.pinned_globally = ?" + cursor_sql
+                              + " ORDER BY t.last_posted_at DESC, t.id DESC LIMIT ?",
+                              [*levels, False, *cursor_params, limit])
+    return await _with_unread(viewer, pinned + rest)
+
+
+async def profile_by_username(username: str) -> dict | None:
+    from forum.services.usernames import username_key
+
+    row = await db.fetch_one(
+        "SELECT pr.user_id, pr.username, pr.display_name, pr.bio, pr.created_at, u.role FROM profile pr "
+        "JOIN account u ON u.id = pr.user_id WHERE pr.username_key = ?", [username_key(username)])
+    return _fix_dates(row, "created_at") if row else None
+
+
+async def profile_activity(viewer: Viewer | None, user_id: int, limit: int = 20) -> tuple[int, list[dict]]:
+    levels = readable_levels(viewer)
+    count = await db.fetch_one(
+        "SELECT COUNT(*) AS n FROM post p JOIN topic t ON t.id = p.topic_id JOIN category c ON c.id = t.category_id "
+        f"WHERE p.author_id = ? AND p.deleted_at IS NULL AND p.hidden_at IS NULL "
+        f"AND c.read_access IN ({','.join('?' * len(levels))})", [user_id, *levels])
+    topics = await db.fetch_all(
+        f"SELECT {LIST_COLUMNS} FROM topic t JOIN category c ON c.id = t.category_id "
+        "LEFT JOIN profile pr ON pr.user_id = t.author_id WHERE t.author_id = ? AND t.deleted_at IS NULL "
+        f"AND c.read_access IN ({','.join('?' * len(levels))}) ORDER BY t.created_at DESC LIMIT ?",
+        [user_id, *levels, limit])
+    return int(count["n"]), await _with_unread(viewer, topics)

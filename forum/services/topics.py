@@ -1,0 +1,129 @@
+"""Starting and managing topics."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import UTC, datetime
+
+from tortoise.expressions import F
+
+from forum import events
+from forum.api.schema import text_is_clean
+from forum.db import write_transaction
+from forum.errors import N_, Forbidden, NotFound, ValidationFailed
+from forum.models import Category, CategoryWatch, NotificationKind, Post, PostMention, PostRevision, Topic, TopicKind
+from forum.services import notifications, search
+from forum.services.access import access_category_by_slug, access_topic_by_id
+from forum.services.cooking import cook_source
+from forum.services.participation import check_can_participate
+from forum.services.permissions import check_can_start_topic, check_staff
+from forum.services.slugs import slugify
+from forum.viewer import Viewer
+
+TITLE_MIN, TITLE_MAX = 5, 200
+
+
+def check_title(raw: str) -> str:
+    title = " ".join(unicodedata.normalize("NFC", raw if isinstance(raw, str) else "").split())
+    if not text_is_clean(title) or any(unicodedata.category(c) in ("Cc", "Cf") for c in title):
+        raise ValidationFailed(fields={"title": N_("The title contains characters that are not allowed.")})
+    if not TITLE_MIN <= len(title) <= TITLE_MAX:
+        raise ValidationFailed(fields={"title": N_("The title must be 5 to 200 characters long.")})
+    return title
+
+
+def check_kind(raw: str) -> TopicKind:
+    try:
+        return TopicKind(raw)
+    except ValueError:
+        raise ValidationFailed(fields={"kind": N_("Choose question, discussion or training.")}) from None
+
+
+async def create_topic(viewer: Viewer | None, *, category: str, title: str, body: str,
+                       kind: str = "discussion") -> tuple[Topic, Post]:
+    topic_kind = check_kind(kind)
+    category_obj = await access_category_by_slug(viewer, category)
+    check_can_start_topic(viewer, category_obj, topic_kind)
+    errors = {}
+    try:
+        title = check_title(title)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    try:
+        cooked = await cook_source(viewer, body)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    now = datetime.now(UTC)
+    async with write_transaction() as conn:
+        await check_can_participate(viewer, conn)
+        draft = events.PostDraft(author_id=viewer.id, topic_id=None, source=cooked.source, is_edit=False)
+        await events.emit(events.POST_WRITING, draft)
+        topic = await Topic.create(category_id=category_obj.id, author_id=viewer.id, title=title, slug=slugify(title),
+                                   kind=topic_kind, post_count=1, last_number=1, last_posted_at=now, using_db=conn)
+        post = await Post.create(topic_id=topic.id, number=1, author_id=viewer.id, source=cooked.source,
+                                 cooked=cooked.html, using_db=conn)
+        await PostRevision.create(post_id=post.id, number=1, editor_id=viewer.id, source=cooked.source, using_db=conn)
+        if cooked.mentioned_user_ids:
+            await PostMention.bulk_create([PostMention(post_id=post.id, user_id=u) for u in cooked.mentioned_user_ids],
+                                          using_db=conn)
+        await Category.filter(id=category_obj.id).using_db(conn).update(topic_count=F("topic_count") + 1,
+                                                                         post_count=F("post_count") + 1)
+        await search.index_post(post.id, title=title, cooked=cooked.html, conn=conn)
+        from forum.services.watching import watch_topic_in
+
+        await watch_topic_in(conn, viewer.id, topic.id)
+        reasons: dict[int, set] = {}
+        for user_id in cooked.mentioned_user_ids:
+            reasons.setdefault(user_id, set()).add(NotificationKind.MENTION)
+        for _post_id, author_id in cooked.quoted_posts:
+            reasons.setdefault(author_id, set()).add(NotificationKind.QUOTE)
+        for user_id in await CategoryWatch.filter(category_id=category_obj.id).using_db(conn).values_list(
+                "user_id", flat=True):
+            reasons.setdefault(user_id, set()).add(NotificationKind.WATCHED_CATEGORY)
+        await notifications.notify_post(conn, actor_id=viewer.id, topic_id=topic.id, post_id=post.id, reasons=reasons)
+        await events.emit(events.POST_CREATED, events.PostEvent(post.id, topic.id, viewer.id, conn))
+    return topic, post
+
+
+async def update_topic(viewer: Viewer | None, topic_id: int, *, pinned: bool | None = None,
+                       pinned_globally: bool | None = None, locked: bool | None = None, title: str | None = None,
+                       category: str | None = None) -> Topic:
+    """Staff and moderators pin, lock, rename and move topics."""
+    topic = await access_topic_by_id(viewer, topic_id)
+    check_staff(viewer)
+    changes: dict = {}
+    if pinned is not None:
+        changes["pinned"] = pinned
+    if pinned_globally is not None:
+        changes["pinned_globally"] = pinned_globally
+    if locked is not None:
+        changes["locked"] = locked
+    if title is not None:
+        changes["title"] = check_title(title)
+        changes["slug"] = slugify(changes["title"])
+    target = None
+    if category is not None:
+        try:
+            target = await access_category_by_slug(viewer, category)
+        except NotFound:
+            raise ValidationFailed(fields={"category": N_("No such category.")}) from None
+        if topic.kind == TopicKind.TRAINING and target.start_topics.value != "staff":
+            raise Forbidden(N_("Training topics belong in staff-led categories."), code="training_needs_staff_category")
+        changes["category_id"] = target.id
+    if not changes:
+        return topic
+    async with write_transaction() as conn:
+        await Topic.filter(id=topic.id).using_db(conn).update(**changes, version=F("version") + 1)
+        if "title" in changes:
+            first = await Post.filter(topic_id=topic.id, number=1).using_db(conn).first()
+            if first and first.deleted_at is None and first.hidden_at is None:
+                await search.index_post(first.id, title=changes["title"], cooked=first.cooked, conn=conn)
+        if target is not None and target.id != topic.category_id:
+            live = await Post.filter(topic_id=topic.id, deleted_at__isnull=True).using_db(conn).count()
+            await Category.filter(id=topic.category_id).using_db(conn).update(
+                topic_count=F("topic_count") - 1, post_count=F("post_count") - live)
+            await Category.filter(id=target.id).using_db(conn).update(
+                topic_count=F("topic_count") + 1, post_count=F("post_count") + live)
+    return await Topic.get(id=topic.id).select_related("category")

@@ -1,0 +1,30 @@
+"""Watching a topic or a category: its new posts notify the watcher."""
+
+from __future__ import annotations
+
+from forum.models import CategoryWatch, TopicWatch
+from forum.services.access import access_category_by_slug, access_topic_by_id
+from forum.viewer import Viewer
+
+
+async def watch_topic_in(conn, user_id: int, topic_id: int) -> None:
+    if not await TopicWatch.filter(user_id=user_id, topic_id=topic_id).using_db(conn).exists():
+        await TopicWatch.create(user_id=user_id, topic_id=topic_id, using_db=conn)
+
+
+async def set_topic_watch(viewer: Viewer, topic_id: int, watching: bool) -> bool:
+    await access_topic_by_id(viewer, topic_id)
+    if watching:
+        await TopicWatch.get_or_create(user_id=viewer.id, topic_id=topic_id)
+    else:
+        await TopicWatch.filter(user_id=viewer.id, topic_id=topic_id).delete()
+    return watching
+
+
+async def set_category_watch(viewer: Viewer, slug: str, watching: bool) -> bool:
+    category = await access_category_by_slug(viewer, slug)
+    if watching:
+        await CategoryWatch.get_or_create(user_id=viewer.id, category_id=category.id)
+    else:
+        await CategoryWatch.filter(user_id=viewer.id, category_id=category.id).delete()
+    return watching

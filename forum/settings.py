@@ -1,0 +1,125 @@
+"""Settings come from the environment (see API.md and the README's table), read once at start-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "sqlite://forum.sqlite3"
+LOCALES = ("nb", "en")
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot run with; raised at start-up, never per request."""
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be on/off, got {raw!r}")
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite:")
+
+
+def sqlite_path(url: str) -> Path:
+    """`sqlite://relative.db` or `sqlite:///absolute.db` → the file's path."""
+    return Path(url.split("://", 1)[1].split("?", 1)[0])
+
+
+def _secret_file(database_url: str) -> Path:
+    if is_sqlite(database_url):
+        db = sqlite_path(database_url)
+        return db.with_name(db.name + ".secret")
+    return Path("forum.secret")
+
+
+def load_secret_key(database_url: str) -> str:
+    """The key signs CSRF tokens; generated once and kept beside the database so restarts keep sessions valid.
+
+    Several processes may start at once, so the file is created exclusively and whoever loses the race reads it.
+    """
+    from_env = os.environ.get("FORUM_SECRET_KEY")
+    if from_env:
+        return from_env
+    path = _secret_file(database_url)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) < 32:
+            raise SettingsError(f"secret key file {path} is damaged; delete it or set FORUM_SECRET_KEY") from None
+        return key
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str = field(default="", repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    smtp_url: str = ""
+    secure_cookies: bool = False
+    default_locale: str = "nb"
+    workers: int = 1
+    rate_limits: bool = True
+    argon2_profile: str = "rfc9106_low_memory"
+    debug: bool = False
+
+    @property
+    def sqlite(self) -> bool:
+        return is_sqlite(self.database_url)
+
+
+def load_settings(**overrides) -> Settings:
+    database_url = overrides.pop("database_url", None) or os.environ.get("FORUM_DATABASE_URL") or DEFAULT_DATABASE_URL
+    if database_url.startswith("postgresql://"):
+        database_url = "postgres://" + database_url.removeprefix("postgresql://")
+    locale = os.environ.get("FORUM_DEFAULT_LOCALE", "nb")
+    if locale not in LOCALES:
+        raise SettingsError(f"FORUM_DEFAULT_LOCALE must be one of {LOCALES}, got {locale!r}")
+    rate_limits = os.environ.get("FORUM_RATE_LIMITS", "on").strip().lower()
+    if rate_limits not in ("on", "off"):
+        raise SettingsError(f"FORUM_RATE_LIMITS must be on or off, got {rate_limits!r}")
+    profile = os.environ.get("FORUM_ARGON2_PROFILE", "rfc9106_low_memory")
+    if profile not in ("rfc9106_low_memory", "cheapest"):
+        raise SettingsError("FORUM_ARGON2_PROFILE must be rfc9106_low_memory or cheapest (tests only)")
+    values = dict(
+        database_url=database_url,
+        host=os.environ.get("FORUM_HOST", "127.0.0.1"),
+        port=_int("FORUM_PORT", 8000),
+        smtp_url=os.environ.get("FORUM_SMTP_URL", ""),
+        secure_cookies=_bool("FORUM_SECURE_COOKIES", False),
+        default_locale=locale,
+        workers=max(1, _int("FORUM_WORKERS", 1)),
+        rate_limits=rate_limits == "on",
+        argon2_profile=profile,
+        debug=_bool("FORUM_DEBUG", False),
+    )
+    values.update(overrides)
+    if "secret_key" not in values:
+        values["secret_key"] = load_secret_key(database_url)
+    return Settings(**values)

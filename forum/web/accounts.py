@@ -1,0 +1,109 @@
+"""Pages for registering, signing in and out, and the account part of settings."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from forum.errors import NotAuthenticated, ValidationFailed
+from forum.security import LANG_COOKIE, SESSION_COOKIE
+from forum.services import accounts, sessions
+from forum.settings import LOCALES
+from forum.viewer import SESSION_LIFETIME
+from forum.web.common import field, read_form, redirect, render, require_viewer, safe_next, set_cookie
+
+
+def _signed_in(request: Request, token: str, next_path: str | None) -> Response:
+    response = RedirectResponse(safe_next(next_path) or request.app.url_path_for("home"), status_code=303)
+    set_cookie(request, response, SESSION_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()))
+    return response
+
+
+async def register_page(request: Request) -> Response:
+    if request.method == "GET":
+        return render(request, "accounts/register.html", {"values": {}, "errors": {}})
+    form = await read_form(request)
+    values = {"username": field(form, "username"), "email": field(form, "email")}
+    try:
+        user = await accounts.register(request.app.state.passwords, username=values["username"],
+                                       email=values["email"], password=field(form, "password"),
+                                       locale=request.state.locale)
+    except ValidationFailed as exc:
+        return render(request, "accounts/register.html", {"values": values, "errors": exc.fields}, status=400)
+    token = await sessions.start_session(user.id, replacing=request.state.cookies.get(SESSION_COOKIE))
+    return _signed_in(request, token, None)
+
+
+async def login_page(request: Request) -> Response:
+    next_path = safe_next(request.query_params.get("next")) or ""
+    if request.method == "GET":
+        return render(request, "accounts/login.html", {"email": "", "next": next_path, "error": None})
+    form = await read_form(request)
+    email, next_path = field(form, "email"), safe_next(field(form, "next")) or ""
+    try:
+        user = await accounts.authenticate(request.app.state.passwords, email=email, password=field(form, "password"))
+    except NotAuthenticated as exc:
+        return render(request, "accounts/login.html", {"email": email, "next": next_path, "error": exc.message},
+                      status=401)
+    token = await sessions.start_session(user.id, replacing=request.state.cookies.get(SESSION_COOKIE))
+    return _signed_in(request, token, next_path)
+
+
+async def logout(request: Request) -> Response:
+    await read_form(request)
+    token = request.state.cookies.get(SESSION_COOKIE)
+    if token:
+        await sessions.end_session(token)
+    response = redirect(request, "home")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def logout_everywhere(request: Request) -> Response:
+    viewer = require_viewer(request)
+    await read_form(request)
+    await sessions.end_all_sessions(viewer.id)
+    response = redirect(request, "login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def change_password(request: Request) -> Response:
+    viewer = require_viewer(request)
+    form = await read_form(request)
+    try:
+        await accounts.change_password(request.app.state.passwords, viewer.id,
+                                       current=field(form, "current_password"), new=field(form, "new_password"))
+    except ValidationFailed as exc:
+        from forum.web.settings import settings_page_context
+
+        context = await settings_page_context(request, viewer)
+        context["password_errors"] = exc.fields
+        return render(request, "settings.html", context, status=400)
+    await sessions.end_all_sessions(viewer.id, keep=viewer.session_token)
+    return RedirectResponse(request.app.url_path_for("settings") + "?saved=password", status_code=303)
+
+
+async def choose_language(request: Request) -> Response:
+    """Works signed in (saved on the account) and signed out (a cookie)."""
+    form = await read_form(request)
+    locale = field(form, "locale")
+    if locale not in LOCALES:
+        raise ValidationFailed(fields={"locale": "Not one of the allowed values."})
+    viewer = request.state.viewer
+    if viewer is not None:
+        await accounts.set_locale(viewer.id, locale)
+    response = RedirectResponse(safe_next(field(form, "next")) or request.app.url_path_for("home"), status_code=303)
+    set_cookie(request, response, LANG_COOKIE, locale, max_age=60 * 60 * 24 * 365)
+    return response
+
+
+routes = [
+    Route("/register", register_page, methods=["GET", "POST"], name="register"),
+    Route("/login", login_page, methods=["GET", "POST"], name="login"),
+    Route("/logout", logout, methods=["POST"], name="logout"),
+    Route("/logout/everywhere", logout_everywhere, methods=["POST"], name="logout_everywhere"),
+    Route("/settings/password", change_password, methods=["POST"], name="change_password"),
+    Route("/language", choose_language, methods=["POST"], name="choose_language"),
+]

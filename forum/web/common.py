@@ -1,0 +1,111 @@
+"""What every HTML handler shares: the viewer, CSRF-checked forms, and rendering with the base context."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from forum.api.schema import text_is_clean
+from forum.errors import N_, BadRequest, CsrfFailed, NotAuthenticated
+from forum.security import ANON_COOKIE, csrf_matches, csrf_token, new_token
+from forum.viewer import Viewer
+
+MAX_FORM_FIELDS = 50
+
+
+def viewer_of(request: Request) -> Viewer | None:
+    return request.state.viewer
+
+
+def require_viewer(request: Request) -> Viewer:
+    viewer = request.state.viewer
+    if viewer is None:
+        raise NotAuthenticated()
+    return viewer
+
+
+def _binding(request: Request) -> str | None:
+    viewer = request.state.viewer
+    if viewer is not None:
+        return viewer.session_token
+    return request.state.cookies.get(ANON_COOKIE) or getattr(request.state, "new_anon", None)
+
+
+def form_token(request: Request) -> str:
+    """The CSRF token for forms on this page; before sign-in it is bound to an anonymous cookie set here."""
+    binding = _binding(request)
+    if binding is None:
+        binding = request.state.new_anon = new_token()
+    return csrf_token(request.app.state.settings.secret_key, binding)
+
+
+async def read_form(request: Request) -> FormData:
+    """The only way page handlers read a posted form: CSRF, encoding and size are checked here."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        raise BadRequest(N_("The form was sent in an unexpected format."), code="unsupported_media_type")
+    try:
+        form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    except Exception:  # malformed multipart, too many fields, undecodable bytes
+        raise BadRequest(N_("The form could not be read."), code="invalid_form") from None
+    if not csrf_matches(request.app.state.settings.secret_key, _binding(request), _text(form.get("csrf_token"))):
+        raise CsrfFailed()
+    for value in form.values():
+        if not isinstance(value, str) or not text_is_clean(value):
+            raise BadRequest(N_("The form contains characters that are not allowed."), code="invalid_characters")
+    return form
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def field(form: FormData, name: str, default: str = "") -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else default
+
+
+def path_for(request: Request, name: str, query: dict | None = None, **params) -> str:
+    path = str(request.app.url_path_for(name, **params))
+    if query:
+        clean = {k: v for k, v in query.items() if v not in (None, "")}
+        if clean:
+            path += "?" + urlencode(clean)
+    return path
+
+
+def redirect(request: Request, name: str, **params) -> RedirectResponse:
+    return RedirectResponse(path_for(request, name, **params), status_code=303)
+
+
+def safe_next(value: str | None) -> str | None:
+    """Only same-site relative paths are followed after sign-in."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value and len(value) < 500:
+        return value
+    return None
+
+
+def render(request: Request, template: str, context: dict | None = None, status: int = 200) -> Response:
+    viewer = request.state.viewer
+    base = {
+        "viewer": viewer,
+        "locale": request.state.locale,
+        "csrf_token": form_token(request),
+        "path_for": lambda name, query=None, **p: path_for(request, name, query, **p),
+        "current_path": request.url.path,
+        "current_url": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+    }
+    base.update(context or {})
+    response = request.app.state.templates.TemplateResponse(request, template, base, status_code=status)
+    new_anon = getattr(request.state, "new_anon", None)
+    if new_anon:
+        set_cookie(request, response, ANON_COOKIE, new_anon, max_age=60 * 60 * 24 * 30)
+    return response
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int | None) -> None:
+    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="lax",
+                        secure=request.app.state.settings.secure_cookies)

@@ -1,0 +1,22 @@
+"""The front page: the latest topics across the categories the viewer may read."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from forum.services import reads
+from forum.services.listing import visible_categories
+from forum.web.common import render
+from forum.web.topics import cursor_param, next_cursor
+
+
+async def home(request: Request) -> Response:
+    viewer = request.state.viewer
+    topics = await reads.latest_topics(viewer, before=cursor_param(request.query_params.get("before")))
+    return render(request, "home.html", {"categories": await visible_categories(viewer), "topics": topics,
+                                         "next_cursor": next_cursor(topics, reads.TOPICS_PER_PAGE)})
+
+
+routes = [Route("/", home, methods=["GET"], name="home")]

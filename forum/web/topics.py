@@ -1,0 +1,159 @@
+"""Pages: a category's topics, a topic with its posts, starting a topic, replying."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from forum.errors import NotFound, ValidationFailed
+from forum.services import reads, topics
+from forum.services.access import access_category_by_slug
+from forum.services.permissions import can_start_topic
+from forum.services.posts import create_reply
+from forum.services.topic_page import load_topic_page
+from forum.services.watching import set_category_watch, set_topic_watch
+from forum.web.common import field, path_for, read_form, render, require_viewer
+
+
+def int_param(value: str | None, default: int = 1) -> int:
+    if value is None or value == "":
+        return default
+    if not value.isdigit() or len(value) > 9:
+        raise NotFound()
+    return int(value)
+
+
+def cursor_param(value: str | None) -> tuple[datetime, int] | None:
+    """`before=<iso time>_<topic id>`: where the next page of a topic list starts."""
+    if not value:
+        return None
+    try:
+        when, _sep, topic_id = value.rpartition("_")
+        return datetime.fromisoformat(when), int(topic_id)
+    except ValueError:
+        raise NotFound() from None
+
+
+def next_cursor(rows: list[dict], limit: int) -> str | None:
+    unpinned = [r for r in rows if not r["pinned"] and not r["pinned_globally"]]
+    if len(unpinned) < limit:
+        return None
+    last = unpinned[-1]
+    return f"{last['last_posted_at'].isoformat()}_{last['id']}"
+
+
+def topic_filter(request: Request) -> reads.TopicFilter:
+    kind = request.query_params.get("kind")
+    solved = request.query_params.get("solved")
+    return reads.TopicFilter(kind=kind if kind in ("question", "discussion", "training") else None,
+                             solved={"yes": True, "no": False}.get(solved or ""))
+
+
+async def category_page(request: Request) -> Response:
+    viewer = request.state.viewer
+    category = await access_category_by_slug(viewer, request.path_params["slug"])
+    flt = topic_filter(request)
+    rows = await reads.category_topics(viewer, category.id, flt=flt,
+                                       before=cursor_param(request.query_params.get("before")))
+    return render(request, "category.html", {
+        "category": category, "topics": rows, "filter": flt, "next_cursor": next_cursor(rows, reads.TOPICS_PER_PAGE),
+        "can_start": can_start_topic(viewer, category)})
+
+
+async def topic_page(request: Request) -> Response:
+    viewer = request.state.viewer
+    topic_id = request.path_params["topic_id"]
+    page = int_param(request.query_params.get("page"))
+    context = await load_topic_page(viewer, topic_id, page)
+    slug = context["topic"]["slug"]
+    if request.path_params.get("slug") != slug:
+        query = {"page": page} if page > 1 else None
+        return RedirectResponse(path_for(request, "topic", query, topic_id=topic_id, slug=slug), status_code=301)
+    context["reply_error"] = None
+    context["reply_body"] = ""
+    return render(request, "topic.html", context)
+
+
+async def topic_redirect(request: Request) -> Response:
+    return await topic_page(request)
+
+
+async def new_topic(request: Request) -> Response:
+    viewer = require_viewer(request)
+    category = await access_category_by_slug(viewer, request.path_params["slug"])
+    values = {"title": "", "body": "", "kind": "question" if category.start_topics.value == "participants"
+              else "training"}
+    errors: dict = {}
+    if request.method == "POST":
+        form = await read_form(request)
+        values = {"title": field(form, "title"), "body": field(form, "body"), "kind": field(form, "kind")}
+        try:
+            topic, _post = await topics.create_topic(viewer, category=category.slug, **values)
+        except ValidationFailed as exc:
+            errors = exc.fields or {"body": exc.message}
+        else:
+            return RedirectResponse(path_for(request, "topic", topic_id=topic.id, slug=topic.slug), status_code=303)
+    return render(request, "new_topic.html", {"category": category, "values": values, "errors": errors,
+                                              "can_start": can_start_topic(viewer, category)},
+                  status=400 if errors else 200)
+
+
+async def reply(request: Request) -> Response:
+    viewer = require_viewer(request)
+    topic_id = request.path_params["topic_id"]
+    form = await read_form(request)
+    body = field(form, "body")
+    reply_to = field(form, "reply_to")
+    try:
+        post = await create_reply(viewer, topic_id, body=body,
+                                  reply_to=int(reply_to) if reply_to.isdigit() and len(reply_to) < 10 else None)
+    except ValidationFailed as exc:
+        context = await load_topic_page(viewer, topic_id, 1)
+        context["page"] = context["pages"]
+        context["posts"] = (await load_topic_page(viewer, topic_id, context["pages"]))["posts"]
+        context["reply_error"] = next(iter(exc.fields.values()), exc.message)
+        context["reply_body"] = body
+        return render(request, "topic.html", context, status=400)
+    return RedirectResponse(path_for(request, "post_link", post_id=post.id), status_code=303)
+
+
+async def watch_topic(request: Request) -> Response:
+    viewer = require_viewer(request)
+    form = await read_form(request)
+    topic_id = request.path_params["topic_id"]
+    await set_topic_watch(viewer, topic_id, field(form, "watch") == "1")
+    return RedirectResponse(path_for(request, "topic_short", topic_id=topic_id), status_code=303)
+
+
+async def watch_category(request: Request) -> Response:
+    viewer = require_viewer(request)
+    form = await read_form(request)
+    slug = request.path_params["slug"]
+    await set_category_watch(viewer, slug, field(form, "watch") == "1")
+    return RedirectResponse(path_for(request, "category", slug=slug), status_code=303)
+
+
+async def moderate_topic(request: Request) -> Response:
+    viewer = require_viewer(request)
+    form = await read_form(request)
+    topic_id = request.path_params["topic_id"]
+    flags = {name: field(form, name) == "1" for name in ("pinned", "pinned_globally", "locked") if name in form}
+    title = field(form, "title") or None
+    category = field(form, "category") or None
+    topic = await topics.update_topic(viewer, topic_id, title=title, category=category, **flags)
+    return RedirectResponse(path_for(request, "topic", topic_id=topic.id, slug=topic.slug), status_code=303)
+
+
+routes = [
+    Route("/c/{slug}", category_page, methods=["GET"], name="category"),
+    Route("/c/{slug}/new", new_topic, methods=["GET", "POST"], name="new_topic"),
+    Route("/c/{slug}/watch", watch_category, methods=["POST"], name="watch_category"),
+    Route("/t/{topic_id:int}", topic_redirect, methods=["GET"], name="topic_short"),
+    Route("/t/{topic_id:int}/{slug}", topic_page, methods=["GET"], name="topic"),
+    Route("/t/{topic_id:int}/reply", reply, methods=["POST"], name="reply"),
+    Route("/t/{topic_id:int}/watch", watch_topic, methods=["POST"], name="watch_topic"),
+    Route("/t/{topic_id:int}/moderate", moderate_topic, methods=["POST"], name="moderate_topic"),
+]

@@ -1,0 +1,160 @@
+"""The real app over HTTP (ASGI), against a real SQLite file, or PostgreSQL when FORUM_TEST_DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+from asgi_lifespan import LifespanManager
+
+from forum.app import create_app
+from forum.migrate import apply_migrations
+from forum.models import Role
+from forum.settings import load_settings
+
+TEST_SECRET = "test-secret-key-" + "x" * 40
+_seq = itertools.count(1)
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def unique(prefix: str = "user") -> str:
+    return f"{prefix}{os.getpid() % 1000}n{next(_seq)}"
+
+
+async def _reset_postgres(url: str) -> None:
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("FORUM_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite://{tmp_path_factory.mktemp('db') / 'forum.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def settings(database_url):
+    return load_settings(database_url=database_url, secret_key=TEST_SECRET, argon2_profile="cheapest",
+                         default_locale="nb")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def app(settings):
+    if not settings.sqlite:
+        await _reset_postgres(settings.database_url)
+    await apply_migrations(settings.database_url, quiet=True)
+    application = create_app(settings)
+    async with LifespanManager(application) as manager:
+        application.state.asgi = manager.app  # the lifespan-aware wrapper the transport must call
+        yield application
+
+
+class Client(httpx.AsyncClient):
+    """An HTTP client with its own cookie jar, that knows how to send CSRF tokens."""
+
+    csrf: str | None = None
+    user: dict | None = None
+
+    async def form_token(self, page: str = "/login") -> str:
+        response = await self.get(page)
+        match = CSRF_FIELD.search(response.text)
+        assert match, f"no csrf token on {page}"
+        return match.group(1)
+
+    async def post_form(self, path: str, data: dict | None = None, *, token_from: str = "/login", **kwargs):
+        body = dict(data or {})
+        body.setdefault("csrf_token", await self.form_token(token_from))
+        return await self.post(path, data=body, **kwargs)
+
+    async def api(self, method: str, path: str, json=None, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if self.csrf:
+            headers.setdefault("X-CSRF-Token", self.csrf)
+        if json is not None:
+            return await self.request(method, path, json=json, headers=headers, **kwargs)
+        if method in ("POST", "PUT", "PATCH", "DELETE"):
+            headers.setdefault("content-type", "application/json")
+        return await self.request(method, path, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def client_factory(app):
+    clients: list[Client] = []
+
+    def make() -> Client:
+        transport = httpx.ASGITransport(app=app.state.asgi, raise_app_exceptions=False)
+        client = Client(transport=transport, base_url="http://testserver", follow_redirects=False)
+        clients.append(client)
+        return client
+
+    yield make
+
+
+@pytest.fixture
+def anon(client_factory) -> Client:
+    return client_factory()
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_user(app, client_factory):
+    """Registers through the API and signs in; returns a signed-in client with `.user` and `.csrf`."""
+
+    async def make(role: Role = Role.MEMBER, username: str | None = None, password: str = PASSWORD) -> Client:
+        from forum.models import User
+
+        client = client_factory()
+        username = username or unique()
+        email = f"{username.lower()}@example.test"
+        response = await client.api("POST", "/api/v1/users", {"username": username, "email": email,
+                                                              "password": password})
+        assert response.status_code == 201, response.text
+        if role != Role.MEMBER:
+            await User.filter(email=email).update(role=role)
+        response = await client.api("POST", "/api/v1/session", {"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        client.csrf = response.json()["csrf_token"]
+        client.user = {**response.json()["user"], "email": email, "password": password}
+        return client
+
+    return make
+
+
+@pytest_asyncio.fixture
+async def member(make_user) -> Client:
+    return await make_user()
+
+
+@pytest_asyncio.fixture
+async def staff(make_user) -> Client:
+    return await make_user(Role.STAFF)
+
+
+@pytest_asyncio.fixture
+async def moderator(make_user) -> Client:
+    return await make_user(Role.MODERATOR)
+
+
+@pytest_asyncio.fixture
+async def admin(make_user) -> Client:
+    return await make_user(Role.ADMIN)
+
+
+def pytest_collection_modifyitems(config, items):
+    root = Path(__file__).parent
+    for item in items:
+        if "browser" in str(Path(item.fspath).relative_to(root)):
+            item.add_marker(pytest.mark.slow)

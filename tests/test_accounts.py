@@ -1,0 +1,223 @@
+"""Registration, sign-in, sessions and passwords, over HTTP, checked against what the database holds."""
+
+from __future__ import annotations
+
+import argon2
+import pytest
+
+from forum.models import Profile, Session, User
+from forum.security import hash_token
+from tests.conftest import PASSWORD, unique
+
+
+async def register(client, username, email=None, password=PASSWORD):
+    email = email or f"{unique('e')}@example.test"
+    return await client.api("POST", "/api/v1/users", {"username": username, "email": email, "password": password})
+
+
+async def test_registration_creates_account_and_profile(anon):
+    name = unique("Kari")
+    response = await register(anon, name, email=f"{name}@Example.TEST")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["username"] == name
+    user = await User.get(id=body["id"])
+    assert user.email == f"{name.lower()}@example.test"
+    assert user.password_hash.startswith("$argon2id$")
+    profile = await Profile.get(user_id=user.id)
+    assert profile.username == name
+
+
+@pytest.mark.parametrize("name", ["ab", "x" * 33, "has space", "_under", "dot.", "a..b", "zero\u200bwidth",
+                                  "rtl\u202eevil", "admin"])
+async def test_bad_usernames_are_refused_and_nothing_is_stored(anon, name):
+    email = f"{unique('bad')}@example.test"
+    response = await register(anon, name, email=email)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert "username" in response.json()["error"]["fields"]
+    assert not await User.filter(email=email).exists()
+
+
+async def test_usernames_are_nfkc_normalised(anon):
+    base = unique("fullwidth")
+    wide = "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() else c for c in base)
+    response = await register(anon, wide)
+    assert response.status_code == 201
+    assert response.json()["username"] == base
+
+
+@pytest.mark.parametrize("transform", [str.upper, str.swapcase,
+                                       lambda s: s.replace("o", "\u043e"),   # Cyrillic o in a Cyrillic name
+                                       ])
+async def test_look_alike_of_existing_name_is_refused(anon, client_factory, transform):
+    original = unique("ola")
+    assert (await register(anon, original)).status_code == 201
+    other = client_factory()
+    copy = transform(original)
+    response = await register(other, copy)
+    assert response.status_code == 400, copy
+    assert "username" in response.json()["error"]["fields"]
+
+
+async def test_cyrillic_homoglyph_of_latin_name_is_refused(anon, client_factory):
+    original = "pope" + unique("x")[-3:]
+    assert (await register(anon, "rope" + original[4:])).status_code == 201
+    spoof = "r\u043epe" + original[4:]   # Cyrillic о mixed into Latin
+    response = await register(client_factory(), spoof)
+    assert response.status_code == 400
+
+
+async def test_password_rules(anon):
+    name = unique("pw")
+    too_short = await register(anon, name, password="short")
+    assert too_short.status_code == 400 and "password" in too_short.json()["error"]["fields"]
+    same_as_name = await register(anon, name + "long", password=name + "long")
+    assert same_as_name.status_code == 400 and "password" in same_as_name.json()["error"]["fields"]
+
+
+async def test_duplicate_email_is_refused(anon, client_factory):
+    email = f"{unique('dup')}@example.test"
+    assert (await register(anon, unique(), email=email)).status_code == 201
+    response = await register(client_factory(), unique(), email=email.upper())
+    assert response.status_code == 400
+    assert "email" in response.json()["error"]["fields"]
+
+
+async def test_sign_in_is_by_email_and_wrong_password_or_unknown_user_answer_alike(member, anon):
+    email = member.user["email"]
+    wrong = await anon.api("POST", "/api/v1/session", {"email": email, "password": "wrong password!"})
+    unknown = await anon.api("POST", "/api/v1/session", {"email": "nobody@example.test", "password": "whatever12"})
+    by_name = await anon.api("POST", "/api/v1/session", {"email": member.user["username"], "password": PASSWORD})
+    assert wrong.status_code == unknown.status_code == by_name.status_code == 401
+    assert wrong.json() == unknown.json()
+    assert "forum_session" not in anon.cookies
+
+
+async def test_unknown_user_costs_an_argon2_verification(app, anon):
+    calls = []
+    real = app.state.passwords.hasher
+
+    class Counting:
+        def verify(self, *args):
+            calls.append(1)
+            return real.verify(*args)
+
+    app.state.passwords.hasher = Counting()
+    try:
+        response = await anon.api("POST", "/api/v1/session", {"email": "ghost@example.test", "password": "whatever12"})
+    finally:
+        app.state.passwords.hasher = real
+    assert response.status_code == 401
+    assert calls == [1]
+
+
+async def test_session_cookie_flags_and_only_the_hash_is_stored(anon, member):
+    email = member.user["email"]
+    response = await anon.api("POST", "/api/v1/session", {"email": email, "password": PASSWORD})
+    assert response.status_code == 200
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax") and "Path=/" in cookie
+    token = anon.cookies["forum_session"]
+    assert not await Session.filter(token_hash=token).exists()
+    assert await Session.filter(token_hash=hash_token(token)).exists()
+
+
+async def test_sign_in_rotates_the_session(member, anon):
+    first = await anon.api("POST", "/api/v1/session", {"email": member.user["email"], "password": PASSWORD})
+    old = anon.cookies["forum_session"]
+    anon.csrf = first.json()["csrf_token"]
+    second = await anon.api("POST", "/api/v1/session", {"email": member.user["email"], "password": PASSWORD})
+    assert second.status_code == 200
+    new = anon.cookies["forum_session"]
+    assert new != old
+    assert not await Session.filter(token_hash=hash_token(old)).exists()
+
+
+async def test_sign_out_ends_the_session(member):
+    token = member.cookies["forum_session"]
+    response = await member.api("DELETE", "/api/v1/session")
+    assert response.status_code == 200
+    assert not await Session.filter(token_hash=hash_token(token)).exists()
+    member.cookies.set("forum_session", token)
+    assert (await member.get("/api/v1/me")).status_code == 401
+
+
+async def test_sign_out_everywhere_ends_every_session(make_user, client_factory):
+    first = await make_user()
+    second = client_factory()
+    login = await second.api("POST", "/api/v1/session", {"email": first.user["email"], "password": PASSWORD})
+    second.csrf = login.json()["csrf_token"]
+    response = await first.api("DELETE", "/api/v1/sessions")
+    assert response.json()["ended_sessions"] == 2
+    assert (await second.get("/api/v1/me")).status_code == 401
+    assert await Session.filter(user_id=first.user["id"]).count() == 0
+
+
+async def test_sign_out_everywhere_page(member):
+    token = await member.form_token("/settings")
+    response = await member.post("/logout/everywhere", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert await Session.filter(user_id=member.user["id"]).count() == 0
+
+
+async def test_form_sign_in_and_out(member, anon):
+    response = await anon.post_form("/login", {"email": member.user["email"], "password": PASSWORD, "next": "/settings"})
+    assert response.status_code == 303 and response.headers["location"] == "/settings"
+    page = await anon.get("/settings")
+    assert page.status_code == 200 and member.user["email"] in page.text
+    out = await anon.post_form("/logout", token_from="/settings")
+    assert out.status_code == 303
+    assert (await anon.get("/settings")).status_code == 303
+
+
+async def test_form_sign_in_refuses_offsite_next(member, anon):
+    response = await anon.post_form("/login", {"email": member.user["email"], "password": PASSWORD,
+                                               "next": "//evil.example/x"})
+    assert response.headers["location"] == "/"
+
+
+async def test_form_registration_shows_errors_and_keeps_values(anon):
+    response = await anon.post_form("/register", {"username": "x", "email": "kari@example.test", "password": "p"})
+    assert response.status_code == 400
+    assert 'value="kari@example.test"' in response.text
+    assert "aria-invalid" in response.text
+
+
+async def test_form_registration_signs_in(anon):
+    name = unique("form")
+    response = await anon.post_form("/register", {"username": name, "email": f"{name}@example.test",
+                                                  "password": PASSWORD})
+    assert response.status_code == 303
+    me = await anon.get("/api/v1/me")
+    assert me.json()["username"] == name
+
+
+async def test_change_password_keeps_this_session_and_ends_others(member, client_factory):
+    other = client_factory()
+    await other.api("POST", "/api/v1/session", {"email": member.user["email"], "password": PASSWORD})
+    response = await member.api("POST", "/api/v1/me/password",
+                                {"current_password": PASSWORD, "new_password": "a brand new secret"})
+    assert response.status_code == 200 and response.json()["ended_other_sessions"] == 1
+    assert (await member.get("/api/v1/me")).status_code == 200
+    assert (await other.get("/api/v1/me")).status_code == 401
+    wrong = await member.api("POST", "/api/v1/me/password",
+                             {"current_password": PASSWORD, "new_password": "another new secret"})
+    assert wrong.status_code == 400 and "current_password" in wrong.json()["error"]["fields"]
+
+
+async def test_password_hash_is_upgraded_on_sign_in(app, member, anon):
+    weak = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, hash_len=16, salt_len=8)
+    await User.filter(id=member.user["id"]).update(password_hash=weak.hash(PASSWORD))
+    response = await anon.api("POST", "/api/v1/session", {"email": member.user["email"], "password": PASSWORD})
+    assert response.status_code == 200
+    upgraded = (await User.get(id=member.user["id"])).password_hash
+    assert not app.state.passwords.needs_rehash(upgraded)
+    assert app.state.passwords.hasher.verify(upgraded, PASSWORD)
+
+
+async def test_expired_session_is_not_accepted(member):
+    from datetime import UTC, datetime, timedelta
+
+    await Session.filter(user_id=member.user["id"]).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert (await member.get("/api/v1/me")).status_code == 401

@@ -1,0 +1,285 @@
+"""The search service against the real database: SQLite FTS5, or PostgreSQL with FORUM_TEST_DATABASE_URL.
+
+The database is shared by the whole session, so every test searches for words made up for it alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from tortoise.transactions import in_transaction
+
+from forum import db, markup
+from forum.models import Category, Post, Profile, ReadAccess, Role, Topic, TopicKind, User
+from forum.services import search
+from forum.services.usernames import username_key
+from forum.viewer import Viewer
+
+_LETTERS = str.maketrans("0123456789", "ghijklmnop")
+
+
+def word(prefix: str = "ord") -> str:
+    """A word no other test uses, letters only, so both tokenizers see exactly one token."""
+    return prefix + uuid.uuid4().hex[:10].translate(_LETTERS)
+
+
+def viewer(role: Role) -> Viewer:
+    return Viewer(id=10_000_000, email="v@example.test", role=role, locale=None, username=None,
+                  display_name=None, unread_notifications=0, session_id=0, session_token="x")
+
+
+MEMBER, STAFF = viewer(Role.MEMBER), viewer(Role.STAFF)
+
+
+async def make_category(read_access: ReadAccess = ReadAccess.PUBLIC) -> Category:
+    slug = word("kat")
+    return await Category.create(slug=slug, name=slug, read_access=read_access)
+
+
+async def make_topic(category: Category, title: str, *, kind: TopicKind = TopicKind.DISCUSSION,
+                     **fields) -> Topic:
+    return await Topic.create(category=category, title=title, slug=word("t"), kind=kind,
+                              last_posted_at=datetime.now(UTC), **fields)
+
+
+async def make_post(topic: Topic, number: int, source: str, *, author: User | None = None, **fields) -> Post:
+    cooked = markup.cook(source)
+    post = await Post.create(topic=topic, number=number, source=source, cooked=cooked, author=author,
+                             **fields)
+    await search.index_post(post.id, title=topic.title if number == 1 else "", cooked=cooked)
+    return post
+
+
+async def make_user(username: str) -> User:
+    user = await User.create(email=f"{username}@example.test", password_hash="x")
+    await Profile.create(user=user, username=username, username_key=username_key(username))
+    return user
+
+
+async def post_ids(q: str, who: Viewer | None = None, **filters) -> list[int]:
+    return [hit.post_id for hit in await search.search(who, q, **filters)]
+
+
+async def test_a_title_match_ranks_above_a_body_match(app):
+    w = word()
+    category = await make_category()
+    body_topic = await make_topic(category, "Noe helt annet")
+    body_post = await make_post(body_topic, 1, f"En lang tekst om mange ting, blant annet {w}, og mer til.")
+    title_topic = await make_topic(category, f"Spørsmål om {w}")
+    title_post = await make_post(title_topic, 1, "Her står ordet bare i tittelen.")
+
+    hits = await search.search(None, w)
+
+    assert [h.post_id for h in hits] == [title_post.id, body_post.id]
+    first = hits[0]
+    assert (first.topic_id, first.post_number, first.title) == (title_topic.id, 1, f"Spørsmål om {w}")
+    assert first.category_slug == category.slug and first.topic_slug == title_topic.slug
+    assert first.author is None and first.created_at.tzinfo is not None
+    # no match in the body: the title is the snippet
+    assert f"<mark>{w}</mark>" in first.snippet
+
+
+async def test_the_snippet_marks_matches_and_escapes_everything_else(app):
+    w = word()
+    topic = await make_topic(await make_category(), "Sikkerhet")
+    await make_post(topic, 1, f'Skriv aldri <script>alert("x")</script> & <b>fet</b> i {w} når du poster.')
+
+    [hit] = await search.search(None, w)
+
+    assert f"<mark>{w}</mark>" in hit.snippet
+    assert "alert(&quot;x&quot;)&lt;/script&gt;" in hit.snippet
+    assert "&amp; &lt;b&gt;fet&lt;/b&gt;" in hit.snippet
+    assert hit.snippet.replace("<mark>", "").replace("</mark>", "").count("<") == 0
+
+
+async def test_norwegian_letters_are_letters_of_their_own(app):
+    w = word()
+    topic = await make_topic(await make_category(), "Yrker")
+    post = await make_post(topic, 1, f"Sjåfør {w} leser Bøker og er ÆRLIG om lønn.")
+
+    for q in (f"sjåfør {w}", f"SJÅFØR {w}", f"bøker {w}", f"BØKER {w}", f"ærlig {w}", f"Ærlig {w}"):
+        assert await post_ids(q) == [post.id], q
+    for q in (f"sjafor {w}", f"boker {w}", f"aerlig {w}"):
+        assert await post_ids(q) == [], q
+    [hit] = await search.search(None, f"{w} bøker")
+    assert "<mark>Bøker</mark>" in hit.snippet
+
+
+async def test_the_last_term_also_matches_as_a_prefix(app):
+    w = word()
+    topic = await make_topic(await make_category(), "Transport")
+    post = await make_post(topic, 1, f"Sjåførene i {w}vognlaget kjører om natten.")
+
+    assert await post_ids(f"{w}vogn") == [post.id]
+    assert await post_ids(f"sjåførene {w}vogn") == [post.id]
+    assert await post_ids(f"{w}vognlaget sjåfør") == [post.id]
+    # only the last term is a prefix
+    assert await post_ids(f"{w}vogn sjåførene") == []
+    [hit] = await search.search(None, f"{w}vognlag")
+    assert f"<mark>{w}vognlaget</mark>" in hit.snippet
+
+
+@pytest.mark.parametrize("q", [
+    "", "   ", "!!!", '"', '""', '"""', "***", "*", "(", ")", "-", "+", ":", "'", "\\", "&|!", "<->",
+    "^", "NEAR(", "AND", "OR NOT", "a:*", "x' OR '1'='1", "\x00\x02\x03", "_", "__init__", "…", "😀",
+    "e-post", "C++", '"e-post"', "title:foo", "foo*bar", "ø" * 500, " ".join(["ord"] * 50),
+])
+async def test_awkward_queries_do_not_error(app, q):
+    hits = await search.search(None, q)
+    assert isinstance(hits, list)
+
+
+async def test_punctuation_only_queries_find_nothing(app):
+    for q in ("", "   ", "!!!", '"', "***", "&|!", "<->", "\x02"):
+        assert await search.search(None, q) == [], q
+
+
+async def test_words_with_punctuation_are_found(app):
+    w = word()
+    topic = await make_topic(await make_category(), "Programmering")
+    post = await make_post(topic, 1, f"Send en e-post om C++ til {w}.")
+
+    assert await post_ids(f"e-post {w}") == [post.id]
+    assert await post_ids(f"C++ {w}") == [post.id]
+    assert await post_ids(f'"{w}" ') == [post.id]
+    assert await post_ids(f"{w} OR ingenting") == []
+
+
+async def test_category_filter(app):
+    w = word()
+    first, second = await make_category(), await make_category()
+    in_first = await make_post(await make_topic(first, "A"), 1, f"{w} her")
+    in_second = await make_post(await make_topic(second, "B"), 1, f"{w} der")
+
+    assert sorted(await post_ids(w)) == sorted([in_first.id, in_second.id])
+    assert await post_ids(w, category=first.slug) == [in_first.id]
+    assert await post_ids(w, category=second.slug) == [in_second.id]
+    assert await post_ids(w, category="finnes-ikke") == []
+
+
+async def test_author_filter_names_the_author_and_ignores_case(app):
+    w = word()
+    kari, ola = await make_user(word("Kari")), await make_user(word("Ola"))
+    topic = await make_topic(await make_category(), "Samtale")
+    by_kari = await make_post(topic, 1, f"{w} sier Kari", author=kari)
+    by_ola = await make_post(topic, 2, f"{w} svarer Ola", author=ola)
+    kari_name = (await Profile.get(user=kari)).username
+
+    assert await post_ids(w, author=kari_name) == [by_kari.id]
+    assert await post_ids(w, author=kari_name.upper()) == [by_kari.id]
+    assert await post_ids(w, author=(await Profile.get(user=ola)).username) == [by_ola.id]
+    assert await post_ids(w, author="ingen-slik") == []
+    hit = next(h for h in await search.search(None, w) if h.post_id == by_kari.id)
+    assert hit.author == kari_name
+
+
+async def test_solved_filter(app):
+    w = word()
+    category = await make_category()
+    solved_topic = await make_topic(category, "Løst", kind=TopicKind.QUESTION)
+    solved = await make_post(solved_topic, 1, f"{w} spørsmål med svar")
+    solved_topic.accepted_post_id = solved.id
+    await solved_topic.save()
+    open_question = await make_post(await make_topic(category, "Åpent", kind=TopicKind.QUESTION), 1,
+                                    f"{w} spørsmål uten svar")
+    discussion = await make_post(await make_topic(category, "Prat"), 1, f"{w} bare prat")
+
+    assert sorted(await post_ids(w)) == sorted([solved.id, open_question.id, discussion.id])
+    assert await post_ids(w, solved=True) == [solved.id]
+    assert await post_ids(w, solved=False) == [open_question.id]
+
+
+async def test_staff_categories_are_hidden_from_anonymous_users_and_members(app):
+    w = word()
+    staff_post = await make_post(await make_topic(await make_category(ReadAccess.STAFF), "Internt"), 1,
+                                 f"{w} internt")
+    members_post = await make_post(await make_topic(await make_category(ReadAccess.MEMBERS), "Medlem"), 1,
+                                   f"{w} for medlemmer")
+
+    assert await post_ids(w, None) == []
+    assert await post_ids(w, MEMBER) == [members_post.id]
+    assert sorted(await post_ids(w, STAFF)) == sorted([staff_post.id, members_post.id])
+    assert staff_post.id in await post_ids(w, viewer(Role.MODERATOR))
+
+
+async def test_deleted_and_hidden_posts_and_deleted_topics_are_not_found(app):
+    w = word()
+    now = datetime.now(UTC)
+    category = await make_category()
+    topic = await make_topic(category, "Blandet")
+    visible = await make_post(topic, 1, f"{w} synlig")
+    await make_post(topic, 2, f"{w} slettet", deleted_at=now)
+    await make_post(topic, 3, f"{w} skjult", hidden_at=now, hidden_reason="spam")
+    await make_post(await make_topic(category, "Borte", deleted_at=now), 1, f"{w} i slettet tråd")
+
+    assert await post_ids(w, STAFF) == [visible.id]
+
+
+async def test_remove_post_takes_it_out_of_the_index(app):
+    w = word()
+    post = await make_post(await make_topic(await make_category(), "Kort"), 1, f"{w} forsvinner")
+    assert await post_ids(w) == [post.id]
+
+    await search.remove_post(post.id)
+
+    assert await post_ids(w) == []
+    await search.remove_post(post.id)  # removing twice is harmless
+
+
+async def test_indexing_an_edited_post_replaces_the_old_text(app):
+    old, new = word(), word()
+    topic = await make_topic(await make_category(), "Redigert")
+    post = await make_post(topic, 2, f"Først {old}")
+
+    cooked = markup.cook(f"Så {new}")
+    await Post.filter(id=post.id).update(source=f"Så {new}", cooked=cooked)
+    await search.index_post(post.id, title="", cooked=cooked)
+
+    assert await post_ids(old) == []
+    assert await post_ids(new) == [post.id]
+    assert await post_ids(f"redigert {new}") == []  # not the first post: the title is not indexed with it
+
+
+async def test_index_post_takes_part_in_the_callers_transaction(app):
+    kept, rolled_back = word(), word()
+    topic = await make_topic(await make_category(), "Transaksjon")
+
+    async with db.write_transaction() as conn:
+        post = await Post.create(topic=topic, number=1, source=kept, cooked=markup.cook(kept), using_db=conn)
+        await search.index_post(post.id, title=topic.title, cooked=post.cooked, conn=conn)
+    with pytest.raises(RuntimeError):
+        async with in_transaction() as conn:
+            other = await Post.create(topic=topic, number=2, source=rolled_back,
+                                      cooked=markup.cook(rolled_back), using_db=conn)
+            await search.index_post(other.id, title="", cooked=other.cooked, conn=conn)
+            raise RuntimeError("boom")
+
+    assert await post_ids(kept) == [post.id]
+    assert await post_ids(rolled_back) == []
+
+
+async def test_filters_never_hide_matches_beyond_the_candidate_window(app, monkeypatch):
+    monkeypatch.setattr(search, "CANDIDATES", 2)
+    w = word()
+    staff_category = await make_category(ReadAccess.STAFF)
+    for n in range(6):  # better-ranked (title) matches the anonymous viewer may not see
+        await make_post(await make_topic(staff_category, f"{w} {n}"), 1, f"{w} {w}")
+    public = await make_post(await make_topic(await make_category(), "Offentlig"), 1, f"lang tekst med {w}")
+
+    assert await post_ids(w) == [public.id]
+    assert len(await post_ids(w, STAFF)) == 7
+
+
+async def test_paging(app):
+    w = word()
+    topic = await make_topic(await make_category(), "Mange")
+    ids = {(await make_post(topic, n, f"{w} nummer {n}")).id for n in range(1, 8)}
+
+    first = await post_ids(w, limit=3)
+    second = await post_ids(w, limit=3, offset=3)
+    rest = await post_ids(w, limit=3, offset=6)
+    assert len(first) == len(second) == 3 and len(rest) == 1
+    assert set(first) | set(second) | set(rest) == ids
+    assert await post_ids(w, offset=search.MAX_OFFSET + 1) == []
