@@ -23,7 +23,7 @@ from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
 from forum.web import accounts as web_accounts
-from forum.web import health, home, people, posts, topics
+from forum.web import admin, health, home, people, posts, topics
 from forum.web import settings as web_settings
 from forum.web.errors import EXCEPTION_HANDLERS
 
@@ -39,6 +39,7 @@ def routes() -> list[Route | Mount]:
         *topics.routes,
         *posts.routes,
         *people.routes,
+        *admin.routes,
         *health.routes,
         *moderation.routes(),
         *api_accounts.routes,

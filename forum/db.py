@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-
 from contextlib import asynccontextmanager
 
 from tortoise.backends.sqlite import client as _sqlite_client
@@ -33,7 +32,8 @@ def tortoise_config(database_url: str) -> dict:
         connection = database_url
     return {
         "connections": {"default": connection},
-        "apps": {"models": {"models": MODEL_MODULES, "migrations": "forum.migrations", "default_connection": "default"}},
+        "apps": {"models": {"models": MODEL_MODULES, "migrations": "forum.migrations",
+                            "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",
     }

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import secrets
 
+from forum.db import write_transaction
 from forum.models import Category, Role
 from forum.passwords import Passwords
 from forum.services import accounts
-from forum.services.categories import create_category_as_system
 from forum.services.answers import accept_answer
+from forum.services.categories import create_category_as_system
 from forum.services.posts import create_reply
 from forum.services.topics import create_topic, update_topic
 from forum.settings import Settings
@@ -33,16 +34,18 @@ async def seed_demo(settings: Settings, *, only_if_empty: bool = False) -> int:
         print("the forum already has categories; demo content is only seeded into an empty forum")
         return 1
     passwords = Passwords(settings.argon2_profile)
-    for spec in CATEGORIES:
-        await create_category_as_system(**spec)
     admin_password = secrets.token_urlsafe(18)
-    admin = await accounts.register(passwords, username="Forumadmin", email="admin@example.com",
-                                    password=admin_password, role=Role.ADMIN, locale="nb")
-    staff = await accounts.register(passwords, username="Ingrid_Opplaering", email="ingrid@example.com",
-                                    password=secrets.token_urlsafe(18), role=Role.STAFF, locale="nb")
-    member = await accounts.register(passwords, username="Ola_Nordmann", email="ola@example.com",
-                                     password=secrets.token_urlsafe(18), locale="nb")
-    await _seed_topics(admin.id, staff.id, member.id)
+    # one transaction: a failure half-way leaves an empty forum that the next `make run` seeds again
+    async with write_transaction():
+        for spec in CATEGORIES:
+            await create_category_as_system(**spec)
+        admin = await accounts.register(passwords, username="Forumadmin", email="admin@example.com",
+                                        password=admin_password, role=Role.ADMIN, locale="nb")
+        staff = await accounts.register(passwords, username="Ingrid_Opplaering", email="ingrid@example.com",
+                                        password=secrets.token_urlsafe(18), role=Role.STAFF, locale="nb")
+        member = await accounts.register(passwords, username="Ola_Nordmann", email="ola@example.com",
+                                         password=secrets.token_urlsafe(18), locale="nb")
+        await _seed_topics(admin.id, staff.id, member.id)
     print("demo forum seeded")
     print(f"admin: admin@example.com  password (shown once): {admin_password}")
     return 0

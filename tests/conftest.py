@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -19,12 +19,12 @@ from forum.models import Role
 from forum.settings import load_settings
 
 TEST_SECRET = "test-secret-key-" + "x" * 40
-_seq = itertools.count(1)
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def unique(prefix: str = "user") -> str:
-    return f"{prefix}{os.getpid() % 1000}n{next(_seq)}"
+    """Unique per call, also across the two module objects pytest may make of this conftest."""
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
 async def _reset_postgres(url: str) -> None:
@@ -158,3 +158,64 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in str(Path(item.fspath).relative_to(root)):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest_asyncio.fixture
+async def category(app):
+    """A fresh public category where participants start topics."""
+    from forum.services.categories import create_category_as_system
+
+    slug = unique("cat").lower()
+    return await create_category_as_system(slug=slug, name=f"Kategori {slug}", description="", read="public",
+                                           start_topics="participants")
+
+
+async def new_category(read: str = "public", start_topics: str = "participants"):
+    from forum.services.categories import create_category_as_system
+
+    slug = unique("cat").lower()
+    return await create_category_as_system(slug=slug, name=f"Kategori {slug}", description="", read=read,
+                                           start_topics=start_topics)
+
+
+async def new_topic(client, category_slug: str, *, kind: str = "question", title: str | None = None,
+                    body: str = "Hvordan gjør jeg dette?") -> dict:
+    response = await client.api("POST", "/api/v1/topics", {"category": category_slug, "title": title or unique("Emne "),
+                                                          "body": body, "kind": kind})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def new_reply(client, topic_id: int, body: str = "Et svar", **extra) -> dict:
+    response = await client.api("POST", f"/api/v1/topics/{topic_id}/posts", {"body": body, **extra})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+class QueryCounter:
+    """Counts the SQL statements Tortoise sends while the block runs."""
+
+    def __init__(self):
+        import logging
+
+        self.queries: list[str] = []
+        self.logger = logging.getLogger("tortoise.db_client")
+
+    def __enter__(self):
+        import logging
+
+        handler = logging.Handler()
+        handler.emit = lambda record: self.queries.append(record.getMessage())
+        self.handler = handler
+        self.level = self.logger.level
+        self.logger.setLevel(logging.DEBUG)
+        self.logger.addHandler(handler)
+        return self
+
+    def __exit__(self, *exc):
+        self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self.level)
+
+    @property
+    def count(self) -> int:
+        return len(self.queries)

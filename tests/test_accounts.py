@@ -162,7 +162,8 @@ async def test_sign_out_everywhere_page(member):
 
 
 async def test_form_sign_in_and_out(member, anon):
-    response = await anon.post_form("/login", {"email": member.user["email"], "password": PASSWORD, "next": "/settings"})
+    response = await anon.post_form("/login", {"email": member.user["email"], "password": PASSWORD,
+                                               "next": "/settings"})
     assert response.status_code == 303 and response.headers["location"] == "/settings"
     page = await anon.get("/settings")
     assert page.status_code == 200 and member.user["email"] in page.text

@@ -9,7 +9,7 @@ from forum.api.endpoint import Doc, api_route, json_response, read_json, require
 from forum.api.schema import Bool, Int, Obj, Str
 from forum.models import Profile, User
 from forum.security import SESSION_COOKIE, csrf_token
-from forum.services import accounts, sessions
+from forum.services import accounts, profiles, sessions
 from forum.settings import LOCALES
 from forum.viewer import SESSION_LIFETIME, Viewer
 from forum.web.common import set_cookie
@@ -29,6 +29,7 @@ SESSION = Obj({"user": USER, "csrf_token": Str()}, required=("user", "csrf_token
 PASSWORD = Obj({"current_password": Str(max_length=1024), "new_password": Str(max_length=1024)},
                required=("current_password", "new_password"))
 ME_PATCH = Obj({"locale": Str(enum=LOCALES)})
+PROFILE_PATCH = Obj({"display_name": Str(max_length=64), "bio": Str(max_length=2000)})
 
 
 async def _user_json(user_id: int) -> dict:
@@ -88,6 +89,13 @@ async def me(request: Request) -> Response:
     return json_response(await _user_json(viewer.id))
 
 
+async def profile(request: Request) -> Response:
+    data = await read_json(request, PROFILE_PATCH)
+    await profiles.update_profile(require_viewer(request), **data)
+    return json_response(await _user_json(require_viewer(request).id) | {"bio": (await Profile.get(
+        user_id=require_viewer(request).id)).bio})
+
+
 async def password(request: Request) -> Response:
     data = await read_json(request, PASSWORD)
     viewer = require_viewer(request)
@@ -115,6 +123,9 @@ routes = [
         "PATCH": Doc("Change account settings (language)", body=ME_PATCH, response=USER, auth=True,
                      errors=(400, 401, 403)),
     }),
+    api_route("/api/v1/me/profile", profile, methods=["PATCH"], name="api_profile",
+              doc=Doc("Change the public profile (display name, bio); needs consent", body=PROFILE_PATCH, auth=True,
+                      response=USER, errors=(400, 401, 403))),
     api_route("/api/v1/me/password", password, methods=["POST"], name="api_password",
               doc=Doc("Change the password; other sessions end", body=PASSWORD, auth=True,
                       response=Obj({"changed": Bool(), "ended_other_sessions": Int()}), errors=(400, 401, 403))),

@@ -128,7 +128,8 @@ class PostMention(Model):
 class PostQuote(Model):
     id = fields.IntField(primary_key=True)
     post = fields.ForeignKeyField("models.Post", related_name="quotes", on_delete=fields.CASCADE, db_index=True)
-    quoted_post = fields.ForeignKeyField("models.Post", related_name="quoted_by", on_delete=fields.CASCADE, db_index=True)
+    quoted_post = fields.ForeignKeyField("models.Post", related_name="quoted_by", on_delete=fields.CASCADE,
+                                         db_index=True)
 
     class Meta:
         table = "post_quote"
@@ -162,7 +163,8 @@ class TopicWatch(Model):
 class CategoryWatch(Model):
     id = fields.IntField(primary_key=True)
     user = fields.ForeignKeyField("models.User", related_name="category_watches", on_delete=fields.CASCADE)
-    category = fields.ForeignKeyField("models.Category", related_name="watches", on_delete=fields.CASCADE, db_index=True)
+    category = fields.ForeignKeyField("models.Category", related_name="watches", on_delete=fields.CASCADE,
+                                      db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

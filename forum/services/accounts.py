@@ -93,7 +93,17 @@ async def set_locale(user_id: int, locale: str) -> None:
     await User.filter(id=user_id).update(locale=locale)
 
 
-async def set_role(actor_role: Role, user_id: int, role: Role) -> None:
-    if actor_role != Role.ADMIN:
+async def set_role_by_username(actor, username: str, role: str) -> None:
+    """Only admins change roles; an admin cannot demote themselves (there must always be one)."""
+    if actor is None or not actor.is_admin:
         raise Forbidden()
-    await User.filter(id=user_id).update(role=role)
+    try:
+        new_role = Role(role)
+    except ValueError:
+        raise ValidationFailed(fields={"role": N_("Not one of the allowed values.")}) from None
+    profile = await Profile.filter(username_key=username_key(username or "")).first()
+    if profile is None:
+        raise ValidationFailed(fields={"username": N_("No member has that username.")})
+    if profile.user_id == actor.id and new_role != Role.ADMIN:
+        raise ValidationFailed(fields={"role": N_("You cannot remove your own admin role.")})
+    await User.filter(id=profile.user_id).update(role=new_role)

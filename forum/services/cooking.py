@@ -31,11 +31,15 @@ class Cooked:
     quoted_posts: tuple[tuple[int, int | None], ...]  # (post id, its author id)
 
 
+def _invalid(exc: markup.MarkupError) -> ValidationFailed:
+    return ValidationFailed(fields={"body": MARKUP_MESSAGES.get(exc.code, MARKUP_MESSAGES["too_deep"])})
+
+
 def check_source(source: str) -> str:
     try:
         return markup.validate_source(source if isinstance(source, str) else "")
     except markup.MarkupError as exc:
-        raise ValidationFailed(fields={"body": MARKUP_MESSAGES.get(exc.code, MARKUP_MESSAGES["invalid_characters"])})
+        raise _invalid(exc) from None
 
 
 async def cook_source(viewer: Viewer, source: str) -> Cooked:
@@ -44,7 +48,7 @@ async def cook_source(viewer: Viewer, source: str) -> Cooked:
         names = markup.find_mentions(source, include_quoted=False)[:MAX_MENTIONS]
         quote_ids = markup.find_quotes(source)[:MAX_QUOTES]
     except markup.MarkupError as exc:
-        raise ValidationFailed(fields={"body": MARKUP_MESSAGES.get(exc.code, MARKUP_MESSAGES["too_deep"])})
+        raise _invalid(exc) from None
     mentions: dict[str, str] = {}
     mentioned: list[int] = []
     if names:
@@ -67,5 +71,5 @@ async def cook_source(viewer: Viewer, source: str) -> Cooked:
         # off the event loop: a pathological 50 KB post can take a second to render and sanitise
         html = await run_in_threadpool(markup.cook, source, mentions=mentions, quotes=quotes)
     except markup.MarkupError as exc:
-        raise ValidationFailed(fields={"body": MARKUP_MESSAGES.get(exc.code, MARKUP_MESSAGES["too_deep"])})
+        raise _invalid(exc) from None
     return Cooked(source, html, tuple(dict.fromkeys(mentioned)), tuple(quoted))

@@ -162,7 +162,8 @@ async def category_topics(viewer: Viewer | None, category_id: int, *, flt: Topic
             "LEFT JOIN profile pr ON pr.user_id = t.author_id WHERE t.category_id = ? AND t.deleted_at IS NULL")
     pinned: list[dict] = []
     if before is None:
-        pinned = await db.fetch_all(base + " AND t.pinned = ?" + filter_sql + " ORDER BY t.last_posted_at DESC LIMIT 20",
+        pinned = await db.fetch_all(base + " AND t.pinned = ?" + filter_sql
+                                    + " ORDER BY t.last_posted_at DESC LIMIT 20",
                                     [category_id, True, *filter_params])
     rest = await db.fetch_all(base + " AND t.pinned = ?" + filter_sql + cursor_sql
                               + " ORDER BY t.last_posted_at DESC, t.id DESC LIMIT ?",

@@ -11,7 +11,16 @@ from forum import events
 from forum.api.schema import text_is_clean
 from forum.db import write_transaction
 from forum.errors import N_, Forbidden, NotFound, ValidationFailed
-from forum.models import Category, CategoryWatch, NotificationKind, Post, PostMention, PostRevision, Topic, TopicKind
+from forum.models import (
+    Category,
+    CategoryWatch,
+    NotificationKind,
+    Post,
+    PostMention,
+    PostRevision,
+    Topic,
+    TopicKind,
+)
 from forum.services import notifications, search
 from forum.services.access import access_category_by_slug, access_topic_by_id
 from forum.services.cooking import cook_source

@@ -8,11 +8,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from forum.errors import NotFound, ValidationFailed
+from forum.errors import DomainError, NotFound, ValidationFailed
 from forum.services import reads, topics
-from forum.services.access import access_category_by_slug
+from forum.services.access import access_category_by_slug, access_post_by_id
 from forum.services.permissions import can_start_topic
-from forum.services.posts import create_reply
+from forum.services.posts import check_visible_post, create_reply
 from forum.services.topic_page import load_topic_page
 from forum.services.watching import set_category_watch, set_topic_watch
 from forum.web.common import field, path_for, read_form, render, require_viewer
@@ -72,9 +72,28 @@ async def topic_page(request: Request) -> Response:
     if request.path_params.get("slug") != slug:
         query = {"page": page} if page > 1 else None
         return RedirectResponse(path_for(request, "topic", query, topic_id=topic_id, slug=slug), status_code=301)
-    context["reply_error"] = None
-    context["reply_body"] = ""
+    context.update(await composer_prefill(request, viewer))
     return render(request, "topic.html", context)
+
+
+async def composer_prefill(request: Request, viewer) -> dict:
+    """`?reply_to=ID` and `?quote=ID` open the composer aimed at (or quoting) a post of this topic."""
+    prefill = {"reply_error": None, "reply_body": "", "reply_to": None}
+    for name in ("quote", "reply_to"):
+        raw = request.query_params.get(name) or ""
+        if not raw.isdigit() or len(raw) > 9 or viewer is None:
+            continue
+        try:
+            post = await access_post_by_id(viewer, int(raw))
+            check_visible_post(post)
+        except DomainError:
+            continue
+        if post.topic_id != request.path_params["topic_id"]:
+            continue
+        prefill["reply_to"] = post.id
+        if name == "quote":
+            prefill["reply_body"] = f"[quote post={post.id}]\n{post.source}\n[/quote]\n\n"
+    return prefill
 
 
 async def topic_redirect(request: Request) -> Response:
@@ -116,6 +135,7 @@ async def reply(request: Request) -> Response:
         context["posts"] = (await load_topic_page(viewer, topic_id, context["pages"]))["posts"]
         context["reply_error"] = next(iter(exc.fields.values()), exc.message)
         context["reply_body"] = body
+        context["reply_to"] = int(reply_to) if reply_to.isdigit() and len(reply_to) < 10 else None
         return render(request, "topic.html", context, status=400)
     return RedirectResponse(path_for(request, "post_link", post_id=post.id), status_code=303)
 
