@@ -15,6 +15,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 import moderation
 from forum import db
 from forum.api import accounts as api_accounts
+from forum.api import consent as api_consent
 from forum.api import content as api_content
 from forum.api import openapi
 from forum.passwords import Passwords
@@ -23,7 +24,7 @@ from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
 from forum.web import accounts as web_accounts
-from forum.web import admin, health, home, people, posts, topics
+from forum.web import admin, consent, health, home, people, posts, topics
 from forum.web import settings as web_settings
 from forum.web.errors import EXCEPTION_HANDLERS
 
@@ -40,10 +41,12 @@ def routes() -> list[Route | Mount]:
         *posts.routes,
         *people.routes,
         *admin.routes,
+        *consent.routes,
         *health.routes,
         *moderation.routes(),
         *api_accounts.routes,
         *api_content.routes,
+        *api_consent.routes,
         *openapi.routes,
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

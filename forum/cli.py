@@ -73,6 +73,33 @@ def cmd_demo(args) -> int:
     return asyncio.run(_with_orm(settings.database_url, lambda: seed_demo(settings, only_if_empty=args.if_empty)))
 
 
+def cmd_policy_publish(args) -> int:
+    from pathlib import Path
+
+    from forum.errors import DomainError
+    from forum.i18n import gettext
+    from forum.services.consent import publish_policy
+    from forum.services.policy_file import read_policy_file
+
+    settings = load_settings()
+
+    async def work() -> int:
+        try:
+            texts = read_policy_file(Path(args.file))
+            policy = await publish_policy(version=args.version, text_nb=texts["nb"], text_en=texts["en"],
+                                          reconsent=args.reconsent)
+        except (DomainError, OSError) as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            details = "; ".join(gettext(v) for v in getattr(exc, "fields", {}).values()) or gettext(message)
+            print(f"error: {details}", file=sys.stderr)
+            return 2
+        print(f"policy {policy.version} published (sha256 nb {policy.sha256_nb[:12]}…, en {policy.sha256_en[:12]}…)"
+              + ("; everyone must consent again" if policy.requires_reconsent else ""))
+        return 0
+
+    return asyncio.run(_with_orm(settings.database_url, work))
+
+
 def cmd_backup(args) -> int:
     from forum.backup import backup
 
@@ -108,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="seed demo categories, topics and an admin")
     demo.add_argument("--if-empty", action="store_true", help="do nothing when the forum already has content")
     demo.set_defaults(func=cmd_demo)
+    policy = sub.add_parser("policy", help="forum participation policy")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    publish = policy_sub.add_parser("publish", help="publish a policy version (FILE has nb and en sections)")
+    publish.add_argument("file")
+    publish.add_argument("--version", required=True)
+    publish.add_argument("--reconsent", action="store_true", help="everyone must consent again")
+    publish.set_defaults(func=cmd_policy_publish)
     backup = sub.add_parser("backup", help="online backup of the SQLite database to PATH")
     backup.add_argument("path")
     backup.set_defaults(func=cmd_backup)

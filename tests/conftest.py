@@ -56,6 +56,12 @@ async def app(settings):
     await apply_migrations(settings.database_url, quiet=True)
     application = create_app(settings)
     async with LifespanManager(application) as manager:
+        from forum.services.consent import current_policy, publish_policy
+        from forum.services.policy_file import DEMO_POLICY, read_policy_file
+
+        if await current_policy() is None:
+            texts = read_policy_file(DEMO_POLICY)
+            await publish_policy(version="test-1", text_nb=texts["nb"], text_en=texts["en"])
         application.state.asgi = manager.app  # the lifespan-aware wrapper the transport must call
         yield application
 
@@ -113,7 +119,8 @@ PASSWORD = "correct horse battery"
 def make_user(app, client_factory):
     """Registers through the API and signs in; returns a signed-in client with `.user` and `.csrf`."""
 
-    async def make(role: Role = Role.MEMBER, username: str | None = None, password: str = PASSWORD) -> Client:
+    async def make(role: Role = Role.MEMBER, username: str | None = None, password: str = PASSWORD,
+                   consented: bool = True) -> Client:
         from forum.models import User
 
         client = client_factory()
@@ -128,6 +135,10 @@ def make_user(app, client_factory):
         assert response.status_code == 200, response.text
         client.csrf = response.json()["csrf_token"]
         client.user = {**response.json()["user"], "email": email, "password": password}
+        if consented:
+            policy = (await client.get("/api/v1/consent")).json()["policy"]
+            granted = await client.api("POST", "/api/v1/consent", {"policy_version": policy["version"]})
+            assert granted.status_code == 201, granted.text
         return client
 
     return make
@@ -135,6 +146,13 @@ def make_user(app, client_factory):
 
 @pytest_asyncio.fixture
 async def member(make_user) -> Client:
+    """Signed in, not (yet) consented: may read and flag, not take part."""
+    return await make_user(consented=False)
+
+
+@pytest_asyncio.fixture
+async def participant(make_user) -> Client:
+    """Signed in and consented to the current policy."""
     return await make_user()
 
 

@@ -1,6 +1,7 @@
 """All forum models; Tortoise discovers them through this module."""
 
 from forum.models.accounts import Profile, Role, Session, User
+from forum.models.consent import ConsentAction, ConsentEvent, ConsentSubject, PolicyVersion
 from forum.models.content import (
     Category,
     CategoryWatch,
@@ -20,6 +21,7 @@ from forum.models.content import (
 )
 
 __all__ = [
+    "ConsentAction", "ConsentEvent", "ConsentSubject", "PolicyVersion",
     "Category", "CategoryWatch", "Notification", "NotificationKind", "Post", "PostLike", "PostMention",
     "PostQuote", "PostRevision", "Profile", "ReadAccess", "Role", "Session", "StartTopics", "Topic",
     "TopicKind", "TopicRead", "TopicWatch", "User",

@@ -11,7 +11,14 @@ from forum.viewer import Viewer
 
 
 async def check_can_participate(viewer: Viewer | None, conn) -> None:
+    from forum.services.consent import ConsentStatus, consent_status
+
     if viewer is None:
         raise NotAuthenticated()
+    status = await consent_status(viewer.id, conn)
+    if status == ConsentStatus.OUTDATED:
+        raise ConsentRequired(N_("The forum policy has changed. Read it and give your consent again to take part."))
+    if status != ConsentStatus.GRANTED:
+        raise ConsentRequired()
     if not await Profile.filter(user_id=viewer.id).using_db(conn).exists():
         raise ConsentRequired(N_("Choose a username and give your consent to take part."))

@@ -53,7 +53,12 @@ async def load_topic_page(viewer: Viewer | None, topic_id: int, page: int) -> di
     topic["solved"] = topic["kind"] == TopicKind.QUESTION.value and topic["accepted_post_id"] is not None
     topic["staff_category"] = topic["start_topics"] == StartTopics.STAFF.value
     topic["members_only"] = topic["read_access"] != ReadAccess.PUBLIC.value
+    consent = None
+    if viewer is not None:
+        from forum.services.consent import consent_status
+
+        consent = (await consent_status(viewer.id)).value
     can_reply = viewer is not None and topic["deleted_at"] is None and (not topic["locked"] or viewer.is_staff)
     return {"topic": topic, "posts": posts, "page": page, "pages": pages, "accepted": accepted,
-            "can_reply": can_reply, "watching": watching,
+            "can_reply": can_reply, "watching": watching, "consent": consent,
             "can_moderate": viewer is not None and viewer.is_staff}

@@ -32,7 +32,7 @@ async def register_page(request: Request) -> Response:
     except ValidationFailed as exc:
         return render(request, "accounts/register.html", {"values": values, "errors": exc.fields}, status=400)
     token = await sessions.start_session(user.id, replacing=request.state.cookies.get(SESSION_COOKIE))
-    return _signed_in(request, token, None)
+    return _signed_in(request, token, request.app.url_path_for("consent"))
 
 
 async def login_page(request: Request) -> Response:
