@@ -369,3 +369,14 @@ async def test_admin_page_is_for_admins_only(admin, staff, anon):
 
     created = await Category.get(slug=slug)
     assert created.read_access == "members" and created.start_topics == "staff"
+
+
+async def test_admins_edit_and_reorder_categories(admin, staff, category, anon):
+    body = {"name": "Nytt navn", "read": "members", "position": 0}
+    assert (await staff.api("PATCH", f"/api/v1/categories/{category.slug}", body)).status_code == 404
+    response = await admin.api("PATCH", f"/api/v1/categories/{category.slug}", body)
+    assert response.status_code == 200 and response.json()["name"] == "Nytt navn"
+    assert (await anon.get(f"/c/{category.slug}")).status_code == 404
+    bad = await admin.api("PATCH", f"/api/v1/categories/{category.slug}", {"read": "everyone"})
+    assert bad.status_code == 400
+    assert (await admin.api("PATCH", "/api/v1/categories/finnes-ikke", {"name": "Navn"})).status_code == 404

@@ -20,6 +20,9 @@ CATEGORY = Obj({"slug": Str(), "name": Str(), "description": Str(), "read": Str(
 NEW_CATEGORY = Obj({"slug": Str(min_length=2, max_length=64), "name": Str(min_length=2, max_length=100),
                     "description": Str(max_length=2000), "read": Str(enum=("public", "members", "staff")),
                     "start_topics": Str(enum=("participants", "staff"))}, required=("slug", "name"))
+CATEGORY_PATCH = Obj({"name": Str(min_length=2, max_length=100), "description": Str(max_length=2000),
+                      "read": Str(enum=("public", "members", "staff")),
+                      "start_topics": Str(enum=("participants", "staff")), "position": Int(minimum=0, maximum=10_000)})
 NEW_TOPIC = Obj({"category": Str(max_length=64), "title": Str(max_length=300), "body": Str(max_length=60_000),
                  "kind": Str(enum=("question", "discussion", "training"))}, required=("category", "title", "body"))
 TOPIC_PATCH = Obj({"pinned": Bool(), "pinned_globally": Bool(), "locked": Bool(), "title": Str(max_length=300),
@@ -68,6 +71,12 @@ async def categories_endpoint(request: Request) -> Response:
         category = await categories.create_category(require_viewer(request), **data)
         return json_response(_category_json(category), 201)
     return json_response({"categories": [_category_json(c) for c in await visible_categories(viewer_of(request))]})
+
+
+async def category_endpoint(request: Request) -> Response:
+    data = await read_json(request, CATEGORY_PATCH)
+    category = await categories.update_category(require_viewer(request), request.path_params["slug"], **data)
+    return json_response(_category_json(category))
 
 
 async def category_topics(request: Request) -> Response:
@@ -192,6 +201,9 @@ routes = [
         "POST": Doc("Admins: create a category", body=NEW_CATEGORY, response=CATEGORY, status=201, auth=True,
                     errors=(400, 401, 403, 404, 409)),
     }),
+    api_route("/api/v1/categories/{slug}", category_endpoint, methods=["PATCH"], name="api_category",
+              doc=Doc("Admins: rename, describe, reorder or change a category's access", body=CATEGORY_PATCH,
+                      response=CATEGORY, auth=True, errors=(400, 401, 403, 404))),
     api_route("/api/v1/categories/{slug}/topics", category_topics, methods=["GET"], name="api_category_topics",
               doc=Doc("A category's topics, pinned first, then newest activity", errors=(404,),
                       params=(*PAGE, ("before", "query", Str(max_length=80))),

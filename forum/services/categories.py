@@ -6,7 +6,7 @@ import re
 
 from tortoise.exceptions import IntegrityError
 
-from forum.errors import N_, Conflict, ValidationFailed
+from forum.errors import N_, Conflict, NotFound, ValidationFailed
 from forum.models import Category, ReadAccess, StartTopics
 from forum.services.permissions import check_admin
 from forum.viewer import Viewer
@@ -56,3 +56,25 @@ async def _create(*, slug, name, description, read, start_topics, position) -> C
 async def create_category_as_system(**kwargs) -> Category:
     """For the CLI and demo seeding, which act without a signed-in admin."""
     return await _create(position=kwargs.pop("position", None), **kwargs)
+
+
+async def update_category(viewer: Viewer | None, slug: str, *, name: str | None = None,
+                          description: str | None = None, read: str | None = None,
+                          start_topics: str | None = None, position: int | None = None) -> Category:
+    """Admins rename, re-describe, reorder and change who may read or start topics."""
+    check_admin(viewer)
+    category = await Category.filter(slug=slug[:64]).first()
+    if category is None:
+        raise NotFound()
+    access, starts = _check(category.slug, name if name is not None else category.name,
+                            read if read is not None else category.read_access.value,
+                            start_topics if start_topics is not None else category.start_topics.value)
+    category.read_access, category.start_topics = access, starts
+    if name is not None:
+        category.name = name.strip()
+    if description is not None:
+        category.description = description[:2000]
+    if position is not None:
+        category.position = position
+    await category.save()
+    return category
