@@ -89,9 +89,32 @@ async def test_the_snippet_marks_matches_and_escapes_everything_else(app):
     [hit] = await search.search(None, w)
 
     assert f"<mark>{w}</mark>" in hit.snippet
-    assert "alert(&quot;x&quot;)&lt;/script&gt;" in hit.snippet
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in hit.snippet
     assert "&amp; &lt;b&gt;fet&lt;/b&gt;" in hit.snippet
     assert hit.snippet.replace("<mark>", "").replace("</mark>", "").count("<") == 0
+
+
+async def test_the_snippet_is_cut_around_the_matches_of_a_long_post(app):
+    first, second = word(), word()
+    filler = " ".join(["fyll"] * 300)
+    topic = await make_topic(await make_category(), "Lang")
+    await make_post(topic, 2, f"{filler} {first} midt i {second} og {filler}")
+
+    [hit] = await search.search(None, f"{second} {first}")
+
+    assert hit.snippet.startswith("…") and hit.snippet.endswith("…")
+    assert f"<mark>{first}</mark> midt i <mark>{second}</mark>" in hit.snippet
+    assert len(hit.snippet) < 400
+
+
+async def test_phrases_from_punctuated_words_are_marked_whole(app):
+    w = word()
+    topic = await make_topic(await make_category(), "E-post")
+    await make_post(topic, 2, f"Send E-post til {w}, ikke post.")
+
+    [hit] = await search.search(None, f"e-post {w}")
+
+    assert hit.snippet == f"Send <mark>E-post</mark> til <mark>{w}</mark>, ikke post."
 
 
 async def test_norwegian_letters_are_letters_of_their_own(app):
@@ -270,6 +293,17 @@ async def test_filters_never_hide_matches_beyond_the_candidate_window(app, monke
 
     assert await post_ids(w) == [public.id]
     assert len(await post_ids(w, STAFF)) == 7
+
+
+async def test_words_in_very_many_posts_rank_only_the_newest_matches(app, monkeypatch):
+    monkeypatch.setattr(search, "RANK_DEPTH", 3)
+    w = word()
+    topic = await make_topic(await make_category(), "Mange treff")
+    old_title_match = await make_post(await make_topic(await make_category(), f"Om {w}"), 1, f"{w}")
+    newer = [(await make_post(topic, n, f"{w} nummer {n}")).id for n in range(2, 6)]
+
+    assert old_title_match.id not in await post_ids(w)
+    assert sorted(await post_ids(w)) == sorted(newer[-3:])
 
 
 async def test_paging(app):

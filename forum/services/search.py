@@ -1,14 +1,19 @@
 """Full-text search over posts: one service in front of SQLite FTS5 and PostgreSQL tsvector.
 
 Writers keep the index in step by calling `index_post` / `remove_post` inside their own transaction.
-`search` is hand-written SQL (TOOLCHAIN §11) shaped for large forums: the full-text index picks the best
-candidates first (ORDER BY rank LIMIT), and only those are joined to post/topic/category by primary key,
-filtered by visibility, and given a snippet. If filtering leaves the page short while more candidates
-exist, the query runs once more without the candidate window, so a filter never hides a match.
+
+`search` is hand-written SQL (TOOLCHAIN §11) whose cost is bounded however common the words are:
+1. the full-text index streams the newest RANK_DEPTH matches (newest first needs no sort, so a word in
+   every post costs no more than a rare one) and ranks only those;
+2. the best CANDIDATES of them are joined to post/topic/category by primary key and filtered;
+3. if the filters leave the page short, step 2 runs again over all RANK_DEPTH, so filters never hide
+   a match that step 1 found.
+So for a query with more than RANK_DEPTH matches, the best of the newest RANK_DEPTH are shown.
 
 User input never reaches the query syntax of either database: every term is quoted (FTS5) or reduced to
-its letters and digits (tsquery). Snippets come back with control characters around matches; the text
-is HTML-escaped in Python and only then are those turned into <mark>, so nothing else is ever markup.
+its letters and digits (tsquery). Snippets are cut and marked here, not by snippet()/ts_headline(): both
+databases then give the same snippet, ts_headline's dropping of "<tag>"-like text is avoided, and a
+prefix query is not expanded once more just for the snippet. Only <mark> is left unescaped.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 
 from forum import db, markup
 from forum.models import TopicKind
@@ -30,20 +36,17 @@ MAX_TERMS = 10
 MAX_LIMIT = 50
 # deeper pages cost more and more; nobody reads them, and crawlers should not make us try
 MAX_OFFSET = 200
-# how many best-ranked candidates the index hands over before visibility filters run
+# how many of the newest matches are ranked at all (bounds the work for very common words)
+RANK_DEPTH = 10_000
+# how many of the best-ranked matches are joined and filtered before falling back to all RANK_DEPTH
 CANDIDATES = 500
-# a prefix query over a 1- or 2-letter stem touches a large part of the index
+# shorter stems would match a large part of the index; the SQLite index keeps prefixes of 3 and 4
 MIN_PREFIX_CHARS = 3
-# ts_headline parses the whole text it is given; a match further in falls back to an unmarked snippet
-HEADLINE_CHARS = 20_000
+SNIPPET_CHARS = 200
+SNIPPET_CONTEXT = 60
 
-_START, _STOP = "\x02", "\x03"
-# PostgreSQL's parser takes "<word ...>" for a tag, and ts_headline drops tags; \x01 stands in for "<"
-_LT = "\x01"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _WORD = re.compile(r"[^\W_]+")
-_MARKS = re.compile(f"([{_START}{_STOP}])")
-_HEADLINE_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, MaxWords=30, MinWords=12"
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,7 @@ class Hit:
 
 
 def clean_text(text: str) -> str:
-    """What goes into the index: NFC (so a decomposed "å" matches a composed one), no control characters
-    (they would collide with the snippet markers)."""
+    """What goes into the index: NFC, so a decomposed "å" matches a composed one; no control characters."""
     return _CONTROL.sub(" ", unicodedata.normalize("NFC", text or ""))
 
 
@@ -90,32 +92,31 @@ async def remove_post(post_id: int, *, conn=None) -> None:
 # -- the query language: whitespace-separated terms, all required, the last one also as a prefix ---------
 
 @dataclass(frozen=True)
-class _Term:
+class Term:
     raw: str
-    words: tuple[str, ...]
+    words: tuple[str, ...]  # letters and digits; several for "e-post" or "C#.NET", matched as a phrase
     prefix: bool
 
 
-def parse_query(q: str) -> list[_Term]:
+def parse_query(q: str) -> list[Term]:
     """Terms that contain at least one letter or digit; punctuation-only input gives no terms."""
     q = unicodedata.normalize("NFC", _CONTROL.sub(" ", q or "")).strip()[:MAX_QUERY_CHARS]
     found = [(raw, tuple(_WORD.findall(raw))) for raw in q.split()]
-    found = [(raw, words) for raw, words in found if words][:MAX_TERMS]
-    terms = [_Term(raw, words, False) for raw, words in found]
+    terms = [Term(raw, words, False) for raw, words in found if words][:MAX_TERMS]
     if terms:
         last = terms[-1]
         # "sjåf" means "sjåf…"; "C++" does not mean "c…"
         prefix = _WORD.fullmatch(last.raw[-1]) is not None and len(last.words[-1]) >= MIN_PREFIX_CHARS
-        terms[-1] = _Term(last.raw, last.words, prefix)
+        terms[-1] = Term(last.raw, last.words, prefix)
     return terms
 
 
-def fts5_match(terms: list[_Term]) -> str:
+def fts5_match(terms: list[Term]) -> str:
     """Every term a quoted FTS5 string (a phrase if it tokenizes to several words): no operators."""
     return " ".join('"' + t.raw.replace('"', '""') + '"' + ("*" if t.prefix else "") for t in terms)
 
 
-def pg_tsquery(terms: list[_Term]) -> str:
+def pg_tsquery(terms: list[Term]) -> str:
     """to_tsquery text built from letters and digits only, so user syntax can never reach it."""
     parts = []
     for t in terms:
@@ -128,8 +129,25 @@ def pg_tsquery(terms: list[_Term]) -> str:
 
 # -- the read ------------------------------------------------------------------------------------------
 
-_PAGE = """
-page AS (
+_SQLITE_RANKED = """
+recent AS (
+    SELECT rowid AS post_id, bm25(search_index, 5.0, 1.0) AS rank
+    FROM search_index WHERE search_index MATCH ?
+    ORDER BY rowid DESC LIMIT {depth}
+)"""
+
+_POSTGRES_RANKED = """
+recent AS (
+    SELECT post_id, tsv FROM search_index WHERE tsv @@ to_tsquery('simple', ?)
+    ORDER BY post_id DESC LIMIT {depth}
+), ranked AS (
+    SELECT post_id, ts_rank(tsv, to_tsquery('simple', ?), 1) AS rank FROM recent
+)"""
+
+_SEARCH = """
+WITH {ranked}, cand AS (
+    SELECT post_id, rank FROM {source} {window}
+), page AS (
     SELECT cand.post_id, cand.rank, p.number, p.created_at, p.topic_id, t.title, t.slug AS topic_slug,
            c.slug AS category_slug, pr.username AS author
     FROM cand
@@ -140,35 +158,10 @@ page AS (
     WHERE {where}
     ORDER BY cand.rank {direction}, cand.post_id DESC
     LIMIT ? OFFSET ?
-)"""
-
-_SQLITE = """
-WITH cand AS (
-    SELECT rowid AS post_id, rank FROM search_index
-    WHERE search_index MATCH ? AND rank MATCH 'bm25(5.0, 1.0)'
-    {window}
-), {page}
-SELECT page.*, {candidates} AS candidates,
-       snippet(search_index, 1, char(2), char(3), '…', 24) AS body_snippet,
-       snippet(search_index, 0, char(2), char(3), '…', 24) AS title_snippet
-FROM page JOIN search_index ON search_index.rowid = page.post_id
-WHERE search_index MATCH ?
-ORDER BY page.rank, page.post_id DESC
-"""
-
-_POSTGRES = """
-WITH cand AS (
-    SELECT s.post_id, ts_rank(s.tsv, to_tsquery('simple', ?), 1) AS rank
-    FROM search_index s
-    WHERE s.tsv @@ to_tsquery('simple', ?)
-    {window}
-), {page}
-SELECT page.*, {candidates} AS candidates,
-       ts_headline('simple', replace(left(s.body, {headline_chars}), '<', chr(1)), to_tsquery('simple', ?), ?)
-           AS body_snippet,
-       ts_headline('simple', replace(s.title, '<', chr(1)), to_tsquery('simple', ?), ?) AS title_snippet
-FROM page JOIN search_index s ON s.post_id = page.post_id
-ORDER BY page.rank DESC, page.post_id DESC
+)
+SELECT page.*, {candidates} AS candidates, s.title AS indexed_title, s.body AS indexed_body
+FROM page JOIN search_index s ON s.{key} = page.post_id
+ORDER BY page.rank {direction}, page.post_id DESC
 """
 
 
@@ -182,7 +175,8 @@ def _filters(viewer: Viewer | None, category: str | None, author: str | None,
         where.append("c.slug = ?")
         params.append(category)
     if author is not None:
-        where.append("pr.username_key = ?")
+        # resolved once, so other authors' posts are dropped before their topic is even looked at
+        where.append("p.author_id = (SELECT user_id FROM profile WHERE username_key = ?)")
         params.append(username_key(author))
     if solved is not None:
         where.append("t.kind = ?")
@@ -191,31 +185,28 @@ def _filters(viewer: Viewer | None, category: str | None, author: str | None,
     return " AND ".join(where), params
 
 
-def _statement(dialect: str, terms: list[_Term], where: str, where_params: list, limit: int, offset: int,
+def _statement(dialect: str, terms: list[Term], where: str, where_params: list, limit: int, offset: int,
                window: int | None) -> tuple[str, list]:
-    sqlite = dialect == "sqlite"
-    direction = "" if sqlite else "DESC"
-    page = _PAGE.format(where=where, direction=direction)
-    # With a window the candidates are materialised once (also for the count); without, the planner is
-    # free to drive the query from whichever side is most selective.
-    window_sql = f"ORDER BY rank {direction} LIMIT ?" if window else ""
-    candidates = "(SELECT count(*) FROM cand)" if window else "NULL"
-    if sqlite:
-        match = fts5_match(terms)
-        sql = _SQLITE.format(window=window_sql, page=page, candidates=candidates)
-        params = [match, *([window] if window else []), *where_params, limit, offset, match]
+    """`window`: rank-sorted candidates to filter; None filters all ranked matches (the fallback)."""
+    if dialect == "sqlite":
+        ranked, source, direction, key = _SQLITE_RANKED, "recent", "", "rowid"
+        query_params = [fts5_match(terms)]
     else:
-        tsq = pg_tsquery(terms)
-        sql = _POSTGRES.format(window=window_sql, page=page, candidates=candidates,
-                               headline_chars=HEADLINE_CHARS)
-        params = [tsq, tsq, *([window] if window else []), *where_params, limit, offset,
-                  tsq, _HEADLINE_OPTIONS, tsq, _HEADLINE_OPTIONS]
-    return sql, params
+        ranked, source, direction, key = _POSTGRES_RANKED, "ranked", "DESC", "post_id"
+        query_params = [pg_tsquery(terms)] * 2
+    sql = _SEARCH.format(
+        ranked=ranked.format(depth=RANK_DEPTH), source=source, direction=direction, key=key, where=where,
+        window=f"ORDER BY rank {direction} LIMIT ?" if window else "",
+        # counting needs the candidates materialised, which only the windowed form wants anyway
+        candidates="(SELECT count(*) FROM cand)" if window else "NULL",
+    )
+    return sql, [*query_params, *([window] if window else []), *where_params, limit, offset]
 
 
 async def search(viewer: Viewer | None, q: str, *, category: str | None = None, author: str | None = None,
                  solved: bool | None = None, limit: int = 20, offset: int = 0) -> list[Hit]:
-    """Visible posts matching every term of `q`, best first. Title matches weigh five times body matches."""
+    """Visible posts matching every term of `q`, best first; a match in the title counts for more than one in
+    the body (bm25 weights 5:1 on SQLite, tsvector weights A:B = 1.0:0.4 on PostgreSQL)."""
     terms = parse_query(q)
     if not terms or offset > MAX_OFFSET:
         return []
@@ -226,39 +217,78 @@ async def search(viewer: Viewer | None, q: str, *, category: str | None = None, 
     window = max(CANDIDATES, 4 * (offset + limit))
     rows = await db.fetch_all(*_statement(dialect, terms, where, where_params, limit, offset, window))
     if len(rows) < limit and (not rows or rows[0]["candidates"] >= window):
-        # filters ate the window and there may be more matches beyond it
+        # the filters used up the window, and more ranked matches lie beyond it
         rows = await db.fetch_all(*_statement(dialect, terms, where, where_params, limit, offset, None))
-    return [_hit(row) for row in rows]
+    return [_hit(row, terms) for row in rows]
 
 
-def _hit(row: dict) -> Hit:
-    body, title = _fix_lt(row["body_snippet"]), _fix_lt(row["title_snippet"])
-    snippet = body if _START in body or _START not in title else title
+def _hit(row: dict, terms: list[Term]) -> Hit:
     return Hit(
         topic_id=row["topic_id"], post_id=row["post_id"], post_number=row["number"], title=row["title"],
-        snippet=marked_html(snippet), category_slug=row["category_slug"], author=row["author"],
+        snippet=snippet(row["indexed_body"], row["indexed_title"], terms),
+        category_slug=row["category_slug"], author=row["author"],
         created_at=db.as_datetime(row["created_at"]), topic_slug=row["topic_slug"],
     )
 
 
-def _fix_lt(text: str | None) -> str:
-    return (text or "").replace(_LT, "<")
+# -- snippets ------------------------------------------------------------------------------------------
+
+def _pattern(terms: list[Term]) -> re.Pattern:
+    """Matches a term as the index does: whole words, case-insensitive, phrase words apart by non-words."""
+    alternatives = []
+    for n, t in enumerate(terms):
+        body = r"[\W_]+".join(re.escape(w) for w in t.words) + (r"[^\W_]*" if t.prefix else "")
+        alternatives.append(rf"(?P<t{n}>{body})")
+    return re.compile(r"(?<![^\W_])(?:" + "|".join(alternatives) + r")(?![^\W_])", re.IGNORECASE)
 
 
-def marked_html(snippet: str) -> str:
-    """Escape everything, then turn the match markers into <mark>…</mark>, always balanced."""
-    out, inside = [], False
-    for part in _MARKS.split(snippet):
-        if part == _START:
-            if not inside:
-                out.append("<mark>")
-            inside = True
-        elif part == _STOP:
-            if inside:
-                out.append("</mark>")
-            inside = False
-        else:
-            out.append(html.escape(part, quote=True))
-    if inside:
-        out.append("</mark>")
+def snippet(body: str, title: str, terms: list[Term]) -> str:
+    """HTML: the part of the body with the most different terms (the title if only it matches), each match
+    in <mark>, everything else escaped."""
+    pattern = _pattern(terms)
+    matches = [(m.start(), m.end(), m.lastgroup) for m in islice(pattern.finditer(body), 500)]
+    if not matches and title and pattern.search(title):
+        return _marked(title, [(m.start(), m.end(), m.lastgroup) for m in pattern.finditer(title)],
+                       0, len(title))
+    start, end = _window(body, matches)
+    return _marked(body, matches, start, end)
+
+
+def _window(text: str, matches: list[tuple[int, int, str]]) -> tuple[int, int]:
+    """About SNIPPET_CHARS of text, cut at spaces, starting a little before the densest run of matches."""
+    best_at, best_score = 0, 0
+    span = SNIPPET_CHARS - SNIPPET_CONTEXT
+    in_view: dict[str, int] = {}  # term -> matches from this one to `ahead`
+    ahead = 0
+    for at, _end, group in matches:
+        while ahead < len(matches) and matches[ahead][0] < at + span:
+            in_view[matches[ahead][2]] = in_view.get(matches[ahead][2], 0) + 1
+            ahead += 1
+        if len(in_view) > best_score:
+            best_at, best_score = at, len(in_view)
+        in_view[group] -= 1
+        if not in_view[group]:
+            del in_view[group]
+    start = 0 if best_at <= SNIPPET_CONTEXT else best_at - SNIPPET_CONTEXT
+    if start:
+        space = text.find(" ", start, best_at)
+        start = space + 1 if space != -1 else start
+    end = start + SNIPPET_CHARS
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start else end
+    return start, min(end, len(text))
+
+
+def _marked(text: str, matches: list[tuple[int, int, str]], start: int, end: int) -> str:
+    out = ["…"] if start > 0 else []
+    at = start
+    for m_start, m_end, _group in matches:
+        if m_start < at or m_end > end:
+            continue
+        out += [html.escape(text[at:m_start]), "<mark>", html.escape(text[m_start:m_end]), "</mark>"]
+        at = m_end
+    out.append(html.escape(text[at:end]))
+    if end < len(text):
+        out.append("…")
     return "".join(out)
