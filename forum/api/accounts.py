@@ -91,9 +91,9 @@ async def me(request: Request) -> Response:
 
 async def profile(request: Request) -> Response:
     data = await read_json(request, PROFILE_PATCH)
-    await profiles.update_profile(require_viewer(request), **data)
-    return json_response(await _user_json(require_viewer(request).id) | {"bio": (await Profile.get(
-        user_id=require_viewer(request).id)).bio})
+    viewer = require_viewer(request)
+    saved = await profiles.update_profile(viewer, **data)
+    return json_response(await _user_json(viewer.id) | {"bio": saved.bio})
 
 
 async def password(request: Request) -> Response:

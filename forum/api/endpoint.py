@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from forum.errors import N_, BadRequest, CsrfFailed, NotAuthenticated
+from forum.errors import N_, BadRequest, CsrfFailed
 from forum.security import ANON_COOKIE, csrf_matches
-from forum.viewer import Viewer
+from forum.web.common import require_viewer, viewer_of  # noqa: F401 (the API's handlers import them from here)
 
 
 @dataclass(frozen=True)
@@ -32,17 +32,6 @@ def api_route(path: str, endpoint: Callable, *, methods: list[str], doc: Doc | d
     route = Route(path, endpoint, methods=methods, name=name)
     route.openapi = docs  # read by forum.api.openapi
     return route
-
-
-def viewer_of(request: Request) -> Viewer | None:
-    return request.state.viewer
-
-
-def require_viewer(request: Request) -> Viewer:
-    viewer = request.state.viewer
-    if viewer is None:
-        raise NotAuthenticated()
-    return viewer
 
 
 def check_csrf_header(request: Request) -> None:

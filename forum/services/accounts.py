@@ -41,14 +41,17 @@ async def register(passwords: Passwords, *, username: str, email: str, password:
                    locale: str | None = None, role: Role = Role.MEMBER) -> User:
     """Creates the account and its forum profile together; consent is a separate, later step."""
     errors: dict[str, str] = {}
-    for check in (lambda: validate_username(username), lambda: normalize_email(email)):
-        try:
-            check()
-        except ValidationFailed as exc:
-            errors.update(exc.fields)
+    name = address = ""
+    try:
+        name = validate_username(username)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    try:
+        address = normalize_email(email)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
     if errors:
         raise ValidationFailed(fields=errors)
-    name, address = validate_username(username), normalize_email(email)
     check_password_rules(password, username=name, email=address)
     if not await handle_available(name):
         raise ValidationFailed(fields={"username": N_("That username is taken or looks too much like one that is.")})

@@ -130,9 +130,9 @@ async def reply(request: Request) -> Response:
         post = await create_reply(viewer, topic_id, body=body,
                                   reply_to=int(reply_to) if reply_to.isdigit() and len(reply_to) < 10 else None)
     except ValidationFailed as exc:
-        context = await load_topic_page(viewer, topic_id, 1)
-        context["page"] = context["pages"]
-        context["posts"] = (await load_topic_page(viewer, topic_id, context["pages"]))["posts"]
+        row = await reads.topic_row(topic_id)
+        last_page = reads.page_count(row["last_number"]) if row else 1
+        context = await load_topic_page(viewer, topic_id, last_page)
         context["reply_error"] = next(iter(exc.fields.values()), exc.message)
         context["reply_body"] = body
         context["reply_to"] = int(reply_to) if reply_to.isdigit() and len(reply_to) < 10 else None
