@@ -14,6 +14,8 @@ from typing import Any
 POST_WRITING = "post_writing"      # before a post is stored: PostDraft; may refuse or alter
 POST_CREATED = "post_created"      # after: PostEvent
 POST_EDITED = "post_edited"        # after: PostEvent
+CONSENT_WITHDRAWN = "consent_withdrawn"  # inside the withdrawal's transaction: Withdrawal
+ACCOUNT_ERASING = "account_erasing"      # inside the erasure's transaction, before the account row goes: Withdrawal
 
 
 @dataclass
@@ -30,6 +32,22 @@ class PostEvent:
     post_id: int
     topic_id: int
     author_id: int | None
+    conn: Any = None
+
+
+@dataclass
+class Withdrawal:
+    """A user withdrew consent (or is being erased). Handlers must remove what links the user to posts.
+
+    `scrub(text)` replaces every whole-word occurrence of the user's old handle and display name with the
+    neutral "former member" wording; use it on any free text that others wrote (flag notes, reasons).
+    Handlers add what they changed to `counts` (name -> number), which the API reports.
+    """
+
+    user_id: int
+    post_ids: list[int]
+    scrub: Callable[[str], str]
+    counts: dict[str, int]
     conn: Any = None
 
 
