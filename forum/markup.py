@@ -369,6 +369,16 @@ def plain_text(cooked_html: str) -> str:
     return " ".join(html.unescape(text).split())
 
 
+_PEOPLE = re.compile(r'<a [^>]*class="mention"[^>]*>.*?</a>|<div class="quote-title">.*?</div>', re.DOTALL)
+
+
+def searchable_text(cooked_html: str) -> str:
+    """Plain text for the search index, without @mention links and quote attributions: those name people,
+    not content (the author filter finds people), and keeping names out of the full-text index means a
+    withdrawal does not have to rewrite the index for every post that ever mentioned the person."""
+    return plain_text(_PEOPLE.sub(" ", cooked_html))
+
+
 def excerpt(cooked_html: str, length: int = 200) -> str:
     """At most ``length`` characters of plain text, cut at a word boundary, with an ellipsis if cut."""
     text = plain_text(cooked_html)

@@ -9,11 +9,12 @@ from tortoise.expressions import F
 from forum import db, events
 from forum.db import write_transaction
 from forum.errors import N_, Forbidden, NotAuthenticated, NotFound, ValidationFailed
-from forum.models import Category, NotificationKind, Post, PostMention, PostRevision, Topic
+from forum.models import Category, NotificationKind, Post, PostRevision, Topic
 from forum.services import notifications, search
 from forum.services.access import access_post_by_id, access_topic_by_id
 from forum.services.cooking import cook_source
 from forum.services.participation import check_can_participate
+from forum.services.references import record_references
 from forum.services.watching import watch_topic_in
 from forum.viewer import Viewer
 
@@ -88,9 +89,7 @@ async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply
                                  reply_to_id=parent.id if parent else None, source=cooked.source,
                                  cooked=cooked.html, using_db=conn)
         await PostRevision.create(post_id=post.id, number=1, editor_id=viewer.id, source=cooked.source, using_db=conn)
-        if cooked.mentioned_user_ids:
-            await PostMention.bulk_create([PostMention(post_id=post.id, user_id=u) for u in cooked.mentioned_user_ids],
-                                          using_db=conn)
+        await record_references(conn, post.id, cooked)
         await Category.filter(id=topic.category_id).using_db(conn).update(post_count=F("post_count") + 1)
         await search.index_post(post.id, title="", cooked=cooked.html, conn=conn)
         reasons = await _reasons_for_reply(conn, topic, parent, cooked)
@@ -119,10 +118,7 @@ async def edit_post(viewer: Viewer | None, post_id: int, *, body: str) -> Post:
                                   source=cooked.source, using_db=conn)
         await Post.filter(id=post.id).using_db(conn).update(source=cooked.source, cooked=cooked.html,
                                                             edited_at=datetime.now(UTC))
-        await PostMention.filter(post_id=post.id).using_db(conn).delete()
-        if cooked.mentioned_user_ids:
-            await PostMention.bulk_create([PostMention(post_id=post.id, user_id=u) for u in cooked.mentioned_user_ids],
-                                          using_db=conn)
+        await record_references(conn, post.id, cooked, replace=True)
         if post.hidden_at is None:
             title = post.topic.title if post.number == 1 else ""
             await search.index_post(post.id, title=title, cooked=cooked.html, conn=conn)

@@ -75,7 +75,7 @@ def _dialect(conn) -> str:
 
 async def index_post(post_id: int, *, title: str, cooked: str, conn=None) -> None:
     """Add or replace the post's entry. `title` is the topic title for a topic's first post, else ""."""
-    params = [post_id, clean_text(title), clean_text(markup.plain_text(cooked))]
+    params = [post_id, clean_text(title), clean_text(markup.searchable_text(cooked))]
     if _dialect(conn) == "sqlite":
         sql = "INSERT OR REPLACE INTO search_index (rowid, title, body) VALUES (?, ?, ?)"
     else:

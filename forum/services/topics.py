@@ -16,7 +16,6 @@ from forum.models import (
     CategoryWatch,
     NotificationKind,
     Post,
-    PostMention,
     PostRevision,
     Topic,
     TopicKind,
@@ -26,6 +25,7 @@ from forum.services.access import access_category_by_slug, access_topic_by_id
 from forum.services.cooking import cook_source
 from forum.services.participation import check_can_participate
 from forum.services.permissions import check_can_start_topic, check_staff
+from forum.services.references import record_references
 from forum.services.slugs import slugify
 from forum.viewer import Viewer
 
@@ -74,9 +74,7 @@ async def create_topic(viewer: Viewer | None, *, category: str, title: str, body
         post = await Post.create(topic_id=topic.id, number=1, author_id=viewer.id, source=cooked.source,
                                  cooked=cooked.html, using_db=conn)
         await PostRevision.create(post_id=post.id, number=1, editor_id=viewer.id, source=cooked.source, using_db=conn)
-        if cooked.mentioned_user_ids:
-            await PostMention.bulk_create([PostMention(post_id=post.id, user_id=u) for u in cooked.mentioned_user_ids],
-                                          using_db=conn)
+        await record_references(conn, post.id, cooked)
         await Category.filter(id=category_obj.id).using_db(conn).update(topic_count=F("topic_count") + 1,
                                                                          post_count=F("post_count") + 1)
         await search.index_post(post.id, title=title, cooked=cooked.html, conn=conn)
