@@ -18,6 +18,7 @@ from forum.api import accounts as api_accounts
 from forum.api import consent as api_consent
 from forum.api import content as api_content
 from forum.api import openapi
+from forum.api import preview as api_preview
 from forum.passwords import Passwords
 from forum.security import SecurityHeadersMiddleware
 from forum.settings import Settings, load_settings
@@ -25,6 +26,7 @@ from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
 from forum.web import accounts as web_accounts
 from forum.web import admin, consent, health, home, people, posts, topics
+from forum.web import live as web_live
 from forum.web import settings as web_settings
 from forum.web.errors import EXCEPTION_HANDLERS
 
@@ -37,6 +39,7 @@ def routes() -> list[Route | Mount]:
         *home.routes,
         *web_accounts.routes,
         *web_settings.routes,
+        *web_live.routes,  # before topics: /t/{id}/{slug} would match /t/{id}/_events
         *topics.routes,
         *posts.routes,
         *people.routes,
@@ -47,6 +50,7 @@ def routes() -> list[Route | Mount]:
         *api_accounts.routes,
         *api_content.routes,
         *api_consent.routes,
+        *api_preview.routes,
         *openapi.routes,
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

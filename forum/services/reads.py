@@ -64,6 +64,14 @@ async def posts_page(topic_id: int, page: int) -> list[dict]:
     return rows
 
 
+async def posts_after(topic_id: int, after: int, limit: int = POSTS_PER_PAGE) -> list[dict]:
+    """Posts numbered after `after`, at most `limit`: what the live topic view adds below the last one shown."""
+    rows = await db.fetch_all(POSTS_SQL, [topic_id, after + 1, after + limit])
+    for row in rows:
+        _fix_dates(row, "created_at", "edited_at", "deleted_at", "hidden_at")
+    return rows
+
+
 async def accepted_post(post_id: int) -> dict | None:
     row = await db.fetch_one(
         "SELECT p.id, p.number, p.cooked, p.created_at, pr.username, p.author_id FROM post p "

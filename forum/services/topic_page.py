@@ -62,3 +62,22 @@ async def load_topic_page(viewer: Viewer | None, topic_id: int, page: int) -> di
     return {"topic": topic, "posts": posts, "page": page, "pages": pages, "accepted": accepted,
             "can_reply": can_reply, "watching": watching, "consent": consent,
             "can_moderate": viewer is not None and viewer.is_staff}
+
+
+async def load_posts_after(viewer: Viewer | None, topic_id: int, after: int) -> dict:
+    """The posts after number `after` (at most a page), flagged for the viewer like the topic page's: what a
+    reply sent without reloading and the live view insert. Reading them marks them read, as the page does."""
+    topic = await reads.topic_row(topic_id)
+    if topic is None or topic["read_access"] not in readable_levels(viewer):
+        raise NotFound()
+    if topic["deleted_at"] is not None and not (viewer and viewer.is_moderator):
+        raise NotFound()
+    posts = await reads.posts_after(topic_id, after)
+    liked: set[int] = set()
+    if viewer is not None and posts:
+        liked, read_before, _watching = await reads.viewer_state(viewer, topic_id, [p["id"] for p in posts])
+        await reads.mark_read_up_to(viewer, topic_id, posts[-1]["number"], read_before)
+    for post in posts:
+        _post_flags(viewer, topic, post, liked)
+        post["unread"] = False
+    return {"topic": topic, "posts": posts, "pages": reads.page_count(topic["last_number"])}
