@@ -46,18 +46,82 @@ async def _begin_immediate(self) -> None:
     between, and busy_timeout cannot help it; IMMEDIATE waits its turn instead. Every transaction in this app
     writes, so this is the right default for all of them.
     """
+    import asyncio
     import sqlite3
 
     from tortoise.exceptions import TransactionManagementError
 
-    try:
-        await self._connection.commit()
-        await self._connection.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        raise TransactionManagementError(exc) from exc
+    await self._connection.commit()
+    for attempt in range(BEGIN_ATTEMPTS):
+        try:
+            await self._connection.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            # busy_timeout already waited; nothing has run yet, so trying again a few times is safe
+            if not _is_busy_message(str(exc)) or attempt == BEGIN_ATTEMPTS - 1:
+                raise TransactionManagementError(exc) from exc
+            await asyncio.sleep(0.05 * 2**attempt)
 
 
 _sqlite_client.SqliteTransactionWrapper.begin = _begin_immediate
+
+
+async def _enter_transaction(self):
+    """Tortoise's own __aenter__, but a BEGIN that fails gives the connection lock back.
+
+    Tortoise 1.1.9 takes the process's one SQLite connection lock and then calls begin(); when begin raises
+    (the database stayed busy), __aexit__ never runs, the lock is never released, and every later query of
+    the process waits forever. Found by tests/test_busy.py.
+    """
+    from tortoise.connection import get_connections
+
+    await self._trxlock.acquire()
+    try:
+        await self.ensure_connection()
+        self.token = get_connections().set(self.connection_name, self.connection)
+        try:
+            await self.connection.begin()
+        except BaseException:
+            get_connections().reset(self.token)
+            raise
+    except BaseException:
+        self._trxlock.release()
+        raise
+    return self.connection
+
+
+_sqlite_client.SqliteTransactionContext.__aenter__ = _enter_transaction
+
+# A write that still finds the database busy after busy_timeout and these attempts is answered 503 (never 500).
+BEGIN_ATTEMPTS = 3
+
+
+def _is_busy_message(text: str) -> bool:
+    text = text.lower()
+    return "database is locked" in text or "database is busy" in text or "database table is locked" in text
+
+
+def is_transient(exc: BaseException | None) -> bool:
+    """A failure that says "try again" (SQLite busy, PostgreSQL deadlock or serialisation), not a bug.
+
+    Walks the exception chain because Tortoise wraps the driver's errors in its own.
+    """
+    import sqlite3
+
+    import asyncpg
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, sqlite3.OperationalError) and _is_busy_message(str(exc)):
+            return True
+        if isinstance(exc, asyncpg.exceptions.DeadlockDetectedError | asyncpg.exceptions.SerializationError
+                      | asyncpg.exceptions.LockNotAvailableError):
+            return True
+        if type(exc).__module__.startswith("tortoise") and _is_busy_message(str(exc)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
 
 
 @asynccontextmanager
@@ -108,6 +172,12 @@ async def execute(query: str, params: list | tuple = (), conn=None) -> int:
     conn = conn or connection()
     count, _rows = await conn.execute_query(_placeholders(query, conn.capabilities.dialect), list(params))
     return count
+
+
+async def execute_many(query: str, rows: list[list], conn=None) -> None:
+    if rows:
+        conn = conn or connection()
+        await conn.execute_many(_placeholders(query, conn.capabilities.dialect), [list(r) for r in rows])
 
 
 def as_datetime(value):

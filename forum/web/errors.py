@@ -21,6 +21,7 @@ HTTP_MESSAGES = {
     405: ("method_not_allowed", N_("That method is not allowed here.")),
     413: ("too_large", N_("The request is too large.")),
     429: ("rate_limited", N_("You are doing that too often. Please wait a moment.")),
+    503: ("busy", N_("The forum is busy right now. Nothing was saved; please try again in a moment.")),
     500: ("server_error", N_("Something went wrong on our side. It has been logged; please try again.")),
 }
 
@@ -74,6 +75,14 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
+    from forum.db import is_transient
+
+    if is_transient(exc):  # the database stayed busy past every wait: the transaction was rolled back
+        log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+        code, message = HTTP_MESSAGES[503]
+        response = error_response(request, 503, code, message)
+        response.headers["retry-after"] = "1"
+        return response
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     code, message = HTTP_MESSAGES[500]
     return error_response(request, 500, code, message)
