@@ -16,6 +16,8 @@ POST_CREATED = "post_created"      # after: PostEvent
 POST_EDITED = "post_edited"        # after: PostEvent
 CONSENT_WITHDRAWN = "consent_withdrawn"  # inside the withdrawal's transaction: Withdrawal
 ACCOUNT_ERASING = "account_erasing"      # inside the erasure's transaction, before the account row goes: Withdrawal
+EXPORTING = "exporting"                  # building a user's data export: Export; add sections to it
+SIGNING_IN = "signing_in"                # the password was right, before the session starts: SignIn; may refuse
 
 
 @dataclass
@@ -35,6 +37,11 @@ class PostEvent:
     conn: Any = None
 
 
+@dataclass(frozen=True)
+class SignIn:
+    user_id: int
+
+
 @dataclass
 class Withdrawal:
     """A user withdrew consent (or is being erased). Handlers must remove what links the user to posts.
@@ -49,6 +56,14 @@ class Withdrawal:
     scrub: Callable[[str], str]
     counts: dict[str, int]
     conn: Any = None
+
+
+@dataclass
+class Export:
+    """A user's data export (GDPR art. 15) being built: handlers add JSON-ready sections by name."""
+
+    user_id: int
+    sections: dict[str, Any]
 
 
 Handler = Callable[[Any], Awaitable[None]]

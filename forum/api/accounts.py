@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from forum.api.endpoint import Doc, api_route, json_response, read_json, require_viewer
 from forum.api.schema import Bool, Int, Obj, Str
 from forum.models import Profile, User
 from forum.security import SESSION_COOKIE, csrf_token
-from forum.services import accounts, profiles, sessions
+from forum.services import accounts, erasure, profiles, sessions
+from forum.services import export as data_export
 from forum.settings import LOCALES
 from forum.viewer import SESSION_LIFETIME, Viewer
 from forum.web.common import set_cookie
@@ -29,6 +30,7 @@ SESSION = Obj({"user": USER, "csrf_token": Str()}, required=("user", "csrf_token
 PASSWORD = Obj({"current_password": Str(max_length=1024), "new_password": Str(max_length=1024)},
                required=("current_password", "new_password"))
 ME_PATCH = Obj({"locale": Str(enum=LOCALES)})
+ERASE = Obj({"password": Str(max_length=1024)}, required=("password",))
 PROFILE_PATCH = Obj({"display_name": Str(max_length=64), "bio": Str(max_length=2000)})
 
 
@@ -82,11 +84,24 @@ async def all_sessions(request: Request) -> Response:
 
 async def me(request: Request) -> Response:
     viewer = require_viewer(request)
+    if request.method == "DELETE":
+        data = await read_json(request, ERASE)
+        counts = await erasure.erase_account(request.app.state.passwords, viewer, password=data["password"],
+                                             channel="api", text_locale=request.app.state.settings.default_locale)
+        response = json_response({"status": "erased", **counts})
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
     if request.method == "PATCH":
         data = await read_json(request, ME_PATCH)
         if "locale" in data:
             await accounts.set_locale(viewer.id, data["locale"])
     return json_response(await _user_json(viewer.id))
+
+
+async def export(request: Request) -> Response:
+    chunks = await data_export.export_user(require_viewer(request))
+    return StreamingResponse(chunks, media_type="application/json", headers={
+        "Content-Disposition": 'attachment; filename="forum-export.json"', "Cache-Control": "no-store"})
 
 
 async def profile(request: Request) -> Response:
@@ -118,11 +133,17 @@ routes = [
     api_route("/api/v1/sessions", all_sessions, methods=["DELETE"], name="api_all_sessions",
               doc=Doc("Sign out everywhere: ends every session of the user", auth=True,
                       response=Obj({"ended_sessions": Int()}), errors=(401, 403))),
-    api_route("/api/v1/me", me, methods=["GET", "PATCH"], name="api_me", doc={
+    api_route("/api/v1/me", me, methods=["GET", "PATCH", "DELETE"], name="api_me", doc={
+        "DELETE": Doc("Erase the account: anonymises the user's posts like a withdrawal, then deletes the account "
+                      "and its sessions; the password confirms it", body=ERASE, auth=True,
+                      response=Obj({"status": Str(enum=("erased",))}, additional=True), errors=(400, 401, 403)),
         "GET": Doc("The signed-in user's account", response=USER, auth=True, errors=(401,)),
         "PATCH": Doc("Change account settings (language)", body=ME_PATCH, response=USER, auth=True,
                      errors=(400, 401, 403)),
     }),
+    api_route("/api/v1/me/export", export, methods=["GET"], name="api_export",
+              doc=Doc("Everything the forum holds about the signed-in user, as one JSON document (streamed)",
+                      auth=True, response=Obj(additional=True), errors=(401,))),
     api_route("/api/v1/me/profile", profile, methods=["PATCH"], name="api_profile",
               doc=Doc("Change the public profile (display name, bio); needs consent", body=PROFILE_PATCH, auth=True,
                       response=USER, errors=(400, 401, 403))),

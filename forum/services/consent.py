@@ -92,7 +92,31 @@ async def consent_status(user_id: int, conn=None) -> ConsentStatus:
     return ConsentStatus.OUTDATED if row["newer"] else ConsentStatus.GRANTED
 
 
-async def grant_consent(viewer: Viewer | None, *, policy_version: str, locale: str, channel: str) -> ConsentEvent:
+async def _ensure_profile(user_id: int, username: str | None, conn) -> None:
+    """Someone who withdrew has no forum profile: consenting again starts a new identity with a handle of their
+    choosing (which may be the old one, if still free: the old posts stay "former member" either way)."""
+    from tortoise.exceptions import IntegrityError
+
+    from forum.models import Profile
+    from forum.services.usernames import username_key, validate_username
+
+    if await Profile.filter(user_id=user_id).using_db(conn).exists():
+        return
+    if not (username or "").strip():
+        raise ValidationFailed(fields={"username": N_("Choose a username to take part.")})
+    name = validate_username(username)
+    if await Profile.filter(username_key=username_key(name)).using_db(conn).exists():
+        raise ValidationFailed(fields={"username": N_("That username is taken or looks too much like one that is.")})
+    try:
+        await Profile.create(user_id=user_id, username=name, username_key=username_key(name), display_name="",
+                             using_db=conn)
+    except IntegrityError:
+        raise ValidationFailed(fields={"username": N_("That username is taken or looks too much like one that is.")}
+                               ) from None
+
+
+async def grant_consent(viewer: Viewer | None, *, policy_version: str, locale: str, channel: str,
+                        username: str | None = None) -> ConsentEvent:
     """Records consent to the current policy text exactly as shown in `locale`."""
     if viewer is None:
         raise NotAuthenticated()
@@ -106,6 +130,7 @@ async def grant_consent(viewer: Viewer | None, *, policy_version: str, locale: s
             raise ValidationFailed(N_("That is not the current version of the policy. Read the current one first."),
                                    code="policy_outdated", fields={"policy_version": N_("Not the current version.")})
         text = shown(policy, locale)
+        await _ensure_profile(viewer.id, username, conn)
         subject_id = await _subject_id(viewer.id, conn, create=True)
         return await ConsentEvent.create(subject_id=subject_id, policy_version=policy.version,
                                          text_sha256=text.sha256, locale=text.locale,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
@@ -73,3 +74,74 @@ async def cook_source(viewer: Viewer, source: str) -> Cooked:
     except markup.MarkupError as exc:
         raise _invalid(exc) from None
     return Cooked(source, html, tuple(dict.fromkeys(mentioned)), tuple(quoted))
+
+
+def _levels_for_role(role: str | None) -> list[str]:
+    from forum.models import ReadAccess, Role
+
+    staff = role in (Role.STAFF.value, Role.MODERATOR.value, Role.ADMIN.value)
+    levels = [ReadAccess.PUBLIC.value, ReadAccess.MEMBERS.value]
+    return levels + [ReadAccess.STAFF.value] if staff else levels
+
+
+async def recook_many(rows: list[dict], conn) -> dict[int, str]:
+    """Cooked HTML for many stored posts at once ({id, author_id, source} each), resolving mentions and
+    quotes as each post's author may see them: for rewriting posts after someone's name changed or left.
+    A fixed number of queries and one trip to the thread pool, however many posts."""
+    from forum import db
+
+    if not rows:
+        return {}
+    names: dict[int, list[str]] = {}
+    quote_ids: dict[int, list[int]] = {}
+    for row in rows:
+        try:
+            names[row["id"]] = markup.find_mentions(row["source"], include_quoted=False)[:MAX_MENTIONS]
+            quote_ids[row["id"]] = markup.find_quotes(row["source"])[:MAX_QUOTES]
+        except markup.MarkupError:
+            names[row["id"]], quote_ids[row["id"]] = [], []
+    keys = {username_key(n) for found in names.values() for n in found}
+    urls: dict[str, str] = {}
+    for chunk in _chunks(sorted(keys)):
+        marks = ",".join("?" * len(chunk))
+        for p in await db.fetch_all(f"SELECT username, username_key FROM profile WHERE username_key IN ({marks})",
+                                    chunk, conn):
+            urls[p["username_key"]] = f"/u/{p['username']}"
+    wanted = sorted({q for found in quote_ids.values() for q in found})
+    quoted: dict[int, dict] = {}
+    for chunk in _chunks(wanted):
+        marks = ",".join("?" * len(chunk))
+        for q in await db.fetch_all(
+                "SELECT p.id, pr.username, c.read_access FROM post p JOIN topic t ON t.id = p.topic_id "
+                "JOIN category c ON c.id = t.category_id LEFT JOIN profile pr ON pr.user_id = p.author_id "
+                f"WHERE p.id IN ({marks}) AND p.deleted_at IS NULL AND p.hidden_at IS NULL", chunk, conn):
+            quoted[q["id"]] = q
+    authors = sorted({r["author_id"] for r in rows if r["author_id"] is not None})
+    roles: dict[int, str] = {}
+    for chunk in _chunks(authors):
+        marks = ",".join("?" * len(chunk))
+        for a in await db.fetch_all(f"SELECT id, role FROM account WHERE id IN ({marks})", chunk, conn):
+            roles[a["id"]] = a["role"]
+    jobs = []
+    for row in rows:
+        mentions = {n.casefold(): urls[username_key(n)] for n in names[row["id"]] if username_key(n) in urls}
+        levels = _levels_for_role(roles.get(row["author_id"]))
+        quotes = {q: markup.QuoteRef(author=quoted[q]["username"], url=f"/p/{q}")
+                  for q in quote_ids[row["id"]] if q in quoted and quoted[q]["read_access"] in levels}
+        jobs.append((row["id"], row["source"], mentions, quotes))
+
+    def cook_all() -> dict[int, str]:
+        out = {}
+        for post_id, source, mentions, quotes in jobs:
+            try:
+                out[post_id] = markup.cook(source, mentions=mentions, quotes=quotes)
+            except markup.MarkupError:  # cooked once before; if a rewrite tipped it over a limit, keep it as text
+                out[post_id] = "<p>" + html.escape(source) + "</p>"
+        return out
+
+    return await run_in_threadpool(cook_all)
+
+
+def _chunks(values: list, size: int = 500):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]

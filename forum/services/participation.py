@@ -5,6 +5,7 @@ It runs inside the write's transaction, so whatever it reads is consistent with 
 
 from __future__ import annotations
 
+from forum import db
 from forum.errors import N_, ConsentRequired, NotAuthenticated
 from forum.models import Profile
 from forum.viewer import Viewer
@@ -15,6 +16,9 @@ async def check_can_participate(viewer: Viewer | None, conn) -> None:
 
     if viewer is None:
         raise NotAuthenticated()
+    if conn.capabilities.dialect != "sqlite":
+        # the lock a withdrawal takes FOR UPDATE: a post racing it is anonymised with the rest or refused
+        await db.fetch_one("SELECT id FROM account WHERE id = ? FOR SHARE", [viewer.id], conn)
     status = await consent_status(viewer.id, conn)
     if status == ConsentStatus.OUTDATED:
         raise ConsentRequired(N_("The forum policy has changed. Read it and give your consent again to take part."))

@@ -89,6 +89,23 @@ async def remove_post(post_id: int, *, conn=None) -> None:
     await db.execute(f"DELETE FROM search_index WHERE {column} = ?", [post_id], conn)
 
 
+async def count_matching(phrases: list[str], conn=None) -> int:
+    """How many index entries contain any of these phrases as whole words (for a withdrawal to know whether
+    the index still holds a name)."""
+    total = 0
+    for phrase in phrases:
+        words = _WORD.findall(clean_text(phrase))
+        if not words:
+            continue
+        if _dialect(conn) == "sqlite":
+            sql, arg = "SELECT COUNT(*) AS n FROM search_index WHERE search_index MATCH ?", '"' + " ".join(words) + '"'
+        else:
+            sql = "SELECT COUNT(*) AS n FROM search_index WHERE tsv @@ to_tsquery('simple', ?)"
+            arg = " <-> ".join(words)
+        total += (await db.fetch_one(sql, [arg], conn))["n"]
+    return total
+
+
 # -- the query language: whitespace-separated terms, all required, the last one also as a prefix ---------
 
 @dataclass(frozen=True)

@@ -1,21 +1,25 @@
-"""The settings page: profile, language, password, sessions (and later consent, export, erasure)."""
+"""The settings page: profile, language, password, sessions, consent withdrawal, data export, account erasure."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from forum.errors import ValidationFailed
 from forum.models import Profile
-from forum.services import profiles
+from forum.security import SESSION_COOKIE
+from forum.services import consent, erasure, profiles, withdrawal
+from forum.services import export as data_export
 from forum.viewer import Viewer
 from forum.web.common import field, read_form, render, require_viewer
 
 
 async def settings_page_context(request: Request, viewer: Viewer) -> dict:
     profile = await Profile.filter(user_id=viewer.id).first()
+    status = await consent.consent_status(viewer.id)
     return {"saved": request.query_params.get("saved"), "password_errors": {}, "profile_errors": {},
+            "consent_status": status.value, "anonymised": request.query_params.get("posts", ""),
             "profile": {"display_name": profile.display_name, "bio": profile.bio} if profile else None}
 
 
@@ -37,7 +41,46 @@ async def settings_page(request: Request) -> Response:
     return render(request, "settings.html", await settings_page_context(request, viewer))
 
 
+async def withdraw_page(request: Request) -> Response:
+    """One button, after one confirmation: as easy as giving consent."""
+    viewer = require_viewer(request)
+    if request.method == "POST":
+        await read_form(request)
+        counts = await withdrawal.withdraw_consent(viewer, channel="page",
+                                                   text_locale=request.app.state.settings.default_locale)
+        target = request.app.url_path_for("settings") + f"?saved=withdrawn&posts={counts.get('anonymised_posts', 0)}"
+        return RedirectResponse(target, status_code=303)
+    status = await consent.consent_status(viewer.id)
+    return render(request, "withdraw.html", {"consent_status": status.value})
+
+
+async def export_download(request: Request) -> Response:
+    chunks = await data_export.export_user(require_viewer(request))
+    return StreamingResponse(chunks, media_type="application/json", headers={
+        "Content-Disposition": 'attachment; filename="forum-export.json"', "Cache-Control": "no-store"})
+
+
+async def erase_page(request: Request) -> Response:
+    viewer = require_viewer(request)
+    errors: dict = {}
+    if request.method == "POST":
+        form = await read_form(request)
+        try:
+            await erasure.erase_account(request.app.state.passwords, viewer, password=field(form, "password"),
+                                        channel="page", text_locale=request.app.state.settings.default_locale)
+        except ValidationFailed as exc:
+            errors = exc.fields
+        else:
+            response = render(request, "erased.html", {"viewer": None})
+            response.delete_cookie(SESSION_COOKIE, path="/")
+            return response
+    return render(request, "erase.html", {"errors": errors}, status=400 if errors else 200)
+
+
 routes = [
     Route("/settings", settings_page, methods=["GET"], name="settings"),
     Route("/settings/profile", save_profile, methods=["POST"], name="save_profile"),
+    Route("/settings/withdraw", withdraw_page, methods=["GET", "POST"], name="withdraw_consent"),
+    Route("/settings/export", export_download, methods=["GET"], name="export_data"),
+    Route("/settings/erase", erase_page, methods=["GET", "POST"], name="erase_account"),
 ]

@@ -1,0 +1,96 @@
+"""Right of access (GDPR art. 15): everything the forum holds about a user, as one JSON document, streamed.
+
+Posts are read in pages by id, so a user with tens of thousands of posts costs bounded memory. Other packages
+(moderation) add their sections through the EXPORTING event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from forum import db, events
+from forum.errors import NotAuthenticated
+from forum.services.consent import consent_history, consent_status
+from forum.viewer import Viewer
+
+PAGE = 500
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v))
+
+
+async def _posts(user_id: int) -> AsyncIterator[dict]:
+    after = 0
+    while True:
+        rows = await db.fetch_all(
+            "SELECT p.id, p.topic_id, t.title AS topic_title, p.number, p.reply_to_id, p.created_at, p.edited_at, "
+            "p.deleted_at, p.hidden_at, p.like_count, p.source FROM post p JOIN topic t ON t.id = p.topic_id "
+            f"WHERE p.author_id = ? AND p.id > ? ORDER BY p.id LIMIT {PAGE}", [user_id, after])
+        if not rows:
+            return
+        marks = ",".join("?" * len(rows))
+        revisions: dict[int, list] = {}
+        for r in await db.fetch_all(f"SELECT post_id, number, source, created_at FROM post_revision "
+                                    f"WHERE post_id IN ({marks}) ORDER BY post_id, number", [r["id"] for r in rows]):
+            revisions.setdefault(r["post_id"], []).append(
+                {"number": r["number"], "source": r["source"], "created_at": db.as_datetime(r["created_at"])})
+        for row in rows:
+            for key in ("created_at", "edited_at", "deleted_at", "hidden_at"):
+                row[key] = db.as_datetime(row[key])
+            row["revisions"] = revisions.get(row["id"], [])
+            yield row
+        after = rows[-1]["id"]
+
+
+async def _section(sql: str, params: list, dates: tuple[str, ...] = ("created_at",)) -> list[dict]:
+    rows = await db.fetch_all(sql, params)
+    for row in rows:
+        for key in dates:
+            if key in row:
+                row[key] = db.as_datetime(row[key])
+    return rows
+
+
+async def export_user(viewer: Viewer | None) -> AsyncIterator[str]:
+    """Chunks of one JSON object. Raises before the first chunk if nobody is signed in."""
+    if viewer is None:
+        raise NotAuthenticated()
+    user_id = viewer.id
+    account = await db.fetch_one("SELECT id, email, role, locale, created_at FROM account WHERE id = ?", [user_id])
+    account["created_at"] = db.as_datetime(account["created_at"])
+    profile = await db.fetch_one("SELECT username, display_name, bio FROM profile WHERE user_id = ?", [user_id])
+    head = {
+        "exported_at": datetime.now(UTC), "account": account, "profile": profile,
+        "consent": {"status": (await consent_status(user_id)).value, "history": await consent_history(user_id)},
+    }
+
+    async def chunks() -> AsyncIterator[str]:
+        yield _json(head)[:-1] + ', "posts": ['
+        first = True
+        async for post in _posts(user_id):
+            yield ("" if first else ",") + _json(post)
+            first = False
+        sections = {
+            "topics_started": await _section("SELECT id, title, kind, created_at FROM topic WHERE author_id = ? "
+                                             "ORDER BY id", [user_id]),
+            "likes": await _section("SELECT post_id, created_at FROM post_like WHERE user_id = ? ORDER BY id",
+                                    [user_id]),
+            "watched_topics": await _section("SELECT topic_id, created_at FROM topic_watch WHERE user_id = ?",
+                                             [user_id]),
+            "watched_categories": await _section("SELECT c.slug, w.created_at FROM category_watch w JOIN category c "
+                                                 "ON c.id = w.category_id WHERE w.user_id = ?", [user_id]),
+            "notifications": await _section("SELECT kind, topic_id, post_id, count, message, created_at, read_at "
+                                            "FROM notification WHERE user_id = ? ORDER BY id", [user_id],
+                                            ("created_at", "read_at")),
+            "sessions": await _section("SELECT created_at, last_seen_at, expires_at FROM session WHERE user_id = ?",
+                                       [user_id], ("created_at", "last_seen_at", "expires_at")),
+        }
+        extra = events.Export(user_id, {})
+        await events.emit(events.EXPORTING, extra)
+        sections.update(extra.sections)
+        yield "], " + _json(sections)[1:]
+
+    return chunks()
