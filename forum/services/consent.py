@@ -143,3 +143,31 @@ async def consent_history(user_id: int) -> list[dict]:
         return []
     return await (ConsentEvent.filter(subject_id=subject_id).order_by("id")
                   .values("policy_version", "text_sha256", "locale", "action", "channel", "created_at"))
+
+
+async def consent_statistics() -> dict:
+    """Counts only: per policy version (events, and where each person's latest decision stands now) and per
+    month. No names, emails or ids leave this function."""
+    versions = await PolicyVersion.all().order_by("published_at", "id").values(
+        "version", "published_at", "requires_reconsent")
+    events_by = {(r["policy_version"], r["action"]): r["n"] for r in await db.fetch_all(
+        "SELECT policy_version, action, COUNT(*) AS n FROM consent_event GROUP BY policy_version, action")}
+    latest = {(r["policy_version"], r["action"]): r["n"] for r in await db.fetch_all(
+        "SELECT e.policy_version, e.action, COUNT(*) AS n FROM consent_event e "
+        "JOIN (SELECT subject_id, MAX(id) AS id FROM consent_event GROUP BY subject_id) l ON l.id = e.id "
+        "GROUP BY e.policy_version, e.action")}
+    last_reconsent = max((i for i, v in enumerate(versions) if v["requires_reconsent"]), default=0)
+    rows = []
+    for index, version in enumerate(versions):
+        holding = latest.get((version["version"], ConsentAction.GRANTED.value), 0)
+        rows.append({**version,
+                     "granted": events_by.get((version["version"], ConsentAction.GRANTED.value), 0),
+                     "withdrawn": events_by.get((version["version"], ConsentAction.WITHDRAWN.value), 0),
+                     "current": holding if index >= last_reconsent else 0,
+                     "outdated": holding if index < last_reconsent else 0})
+    month = "substr(created_at, 1, 7)" if db.dialect() == "sqlite" else "to_char(created_at, 'YYYY-MM')"
+    months: dict[str, dict] = {}
+    for r in await db.fetch_all(f"SELECT {month} AS month, action, COUNT(*) AS n FROM consent_event "
+                                f"GROUP BY {month}, action ORDER BY 1"):
+        months.setdefault(r["month"], {"month": r["month"], "granted": 0, "withdrawn": 0})[r["action"]] = r["n"]
+    return {"versions": rows, "months": list(months.values())}
