@@ -25,6 +25,8 @@ def _post_flags(viewer: Viewer | None, topic: dict, post: dict, liked: set[int])
                           and viewer is not None and (topic["author_id"] == viewer.id or viewer.is_staff))
     post["can_quote"] = viewer is not None and visible and open_topic
     post["show_body"] = visible or moderator
+    post["can_flag"] = viewer is not None and visible and not own  # moderation refuses silenced members itself
+    post["can_appeal"] = own and post["hidden_at"] is not None and post["deleted_at"] is None
     return post
 
 
@@ -59,9 +61,15 @@ async def load_topic_page(viewer: Viewer | None, topic_id: int, page: int) -> di
 
         consent = (await consent_status(viewer.id)).value
     can_reply = viewer is not None and topic["deleted_at"] is None and (not topic["locked"] or viewer.is_staff)
+    can_moderate = viewer is not None and viewer.is_staff
+    move_targets = []
+    if can_moderate:  # staff only: one more query for the "move to" list
+        from forum.services.listing import visible_categories
+
+        move_targets = [{"slug": c.slug, "name": c.name} for c in await visible_categories(viewer)]
     return {"topic": topic, "posts": posts, "page": page, "pages": pages, "accepted": accepted,
             "can_reply": can_reply, "watching": watching, "consent": consent,
-            "can_moderate": viewer is not None and viewer.is_staff}
+            "can_moderate": can_moderate, "move_targets": move_targets}
 
 
 async def load_posts_after(viewer: Viewer | None, topic_id: int, after: int) -> dict:
