@@ -37,6 +37,19 @@ def _int(name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _positive_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not 0 < value < 1000:
+        raise SettingsError(f"{name} must be a positive number below 1000, got {raw!r}")
+    return value
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite:")
 
@@ -86,6 +99,7 @@ class Settings:
     default_locale: str = "nb"
     workers: int = 1
     rate_limits: bool = True
+    flag_hide_threshold: float = 3.0
     argon2_profile: str = "rfc9106_low_memory"
     debug: bool = False
 
@@ -116,6 +130,7 @@ def load_settings(**overrides) -> Settings:
         default_locale=locale,
         workers=max(1, _int("FORUM_WORKERS", 1)),
         rate_limits=rate_limits == "on",
+        flag_hide_threshold=_positive_float("FORUM_FLAG_HIDE_THRESHOLD", 3.0),
         argon2_profile=profile,
         debug=_bool("FORUM_DEBUG", False),
     )

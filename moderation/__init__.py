@@ -1,18 +1,39 @@
 """Moderation: its own package beside `forum/`.
 
 The forum reaches moderation only through this small published interface: `routes()` for the app's route
-table and `install(app)` to subscribe to forum events (`forum.events`). Features arrive with the moderation issue.
+table and `install(app)` to subscribe to forum events (`forum.events`) and add moderation's templates.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import jinja2
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
 
 def routes() -> list[BaseRoute]:
-    return []
+    from moderation import api, web
+
+    return [*web.routes, *api.routes]
 
 
 def install(app: Starlette) -> None:
-    """Subscribes moderation's handlers to forum events; nothing to subscribe yet."""
+    """Subscribes moderation's handlers to forum events and lets the app's Jinja find moderation's templates."""
+    from forum import events
+    from moderation import config, writing
+    from moderation.sanctions import on_signing_in
+    from moderation.withdrawal import on_withdrawal
+
+    config.bind(app)
+    events.subscribe(events.POST_WRITING, writing.on_post_writing)
+    events.subscribe(events.POST_CREATED, writing.on_post_stored)
+    events.subscribe(events.POST_EDITED, writing.on_post_stored)
+    events.subscribe(events.CONSENT_WITHDRAWN, on_withdrawal)
+    events.subscribe(events.ACCOUNT_ERASING, on_withdrawal)
+    events.subscribe(events.SIGNING_IN, on_signing_in)
+    env = app.state.templates.env
+    env.loader = jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(TEMPLATE_DIR)])

@@ -45,8 +45,9 @@ def database_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def settings(database_url):
+    # rate limits off: tests post and flag quickly; tests/test_moderation_limits.py turns them on where it checks them
     return load_settings(database_url=database_url, secret_key=TEST_SECRET, argon2_profile="cheapest",
-                         default_locale="nb")
+                         default_locale="nb", rate_limits=False)
 
 
 @pytest_asyncio.fixture(scope="session")

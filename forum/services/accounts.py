@@ -7,6 +7,7 @@ import re
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from forum import events
 from forum.errors import N_, Conflict, Forbidden, NotAuthenticated, ValidationFailed
 from forum.models import Profile, Role, User
 from forum.passwords import Passwords
@@ -76,6 +77,7 @@ async def authenticate(passwords: Passwords, *, email: str, password: str) -> Us
     ok = await passwords.verify(user.password_hash if user else None, password)
     if not ok or user is None:
         raise NotAuthenticated(N_("Wrong email or password."), code="invalid_credentials")
+    await events.emit(events.SIGNING_IN, events.SignIn(user.id))  # e.g. moderation refuses a suspended account
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = await passwords.hash(password)
         await user.save(update_fields=["password_hash"])

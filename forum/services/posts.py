@@ -44,6 +44,11 @@ def check_visible_post(post: Post) -> None:
         raise NotFound(N_("That post is deleted or hidden."))
 
 
+async def _recook_if_changed(viewer: Viewer, cooked, draft: events.PostDraft):
+    """A POST_WRITING handler may alter the text (moderation masks censored words); cook what is stored."""
+    return cooked if draft.source == cooked.source else await cook_source(viewer, draft.source)
+
+
 async def _reasons_for_reply(conn, topic: Topic, reply_to: Post | None, cooked) -> dict[int, set]:
     reasons: dict[int, set] = {}
 
@@ -76,7 +81,10 @@ async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply
     now = datetime.now(UTC)
     async with write_transaction() as conn:
         await check_can_participate(viewer, conn)
-        await events.emit(events.POST_WRITING, events.PostDraft(viewer.id, topic.id, cooked.source, False))
+        draft = events.PostDraft(viewer.id, topic.id, cooked.source, False)
+        await events.emit(events.POST_WRITING, draft)
+        cooked = await _recook_if_changed(viewer, cooked, draft)
+        held = draft.hold_reason is not None
         row = await db.fetch_one(
             "UPDATE topic SET last_number = last_number + 1, post_count = post_count + 1, last_posted_at = ?, "
             "version = version + 1 WHERE id = ? AND deleted_at IS NULL RETURNING last_number, locked",
@@ -87,13 +95,16 @@ async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply
             raise Forbidden(N_("This topic is locked; it takes no new replies."), code="topic_locked")
         post = await Post.create(topic_id=topic.id, number=row["last_number"], author_id=viewer.id,
                                  reply_to_id=parent.id if parent else None, source=cooked.source,
-                                 cooked=cooked.html, using_db=conn)
+                                 cooked=cooked.html, hidden_at=now if held else None,
+                                 hidden_reason=draft.hold_reason, using_db=conn)
         await PostRevision.create(post_id=post.id, number=1, editor_id=viewer.id, source=cooked.source, using_db=conn)
         await record_references(conn, post.id, cooked)
         await Category.filter(id=topic.category_id).using_db(conn).update(post_count=F("post_count") + 1)
-        await search.index_post(post.id, title="", cooked=cooked.html, conn=conn)
-        reasons = await _reasons_for_reply(conn, topic, parent, cooked)
-        await notifications.notify_post(conn, actor_id=viewer.id, topic_id=topic.id, post_id=post.id, reasons=reasons)
+        if not held:  # a post held for review stays out of search and notifications until it is restored
+            await search.index_post(post.id, title="", cooked=cooked.html, conn=conn)
+            reasons = await _reasons_for_reply(conn, topic, parent, cooked)
+            await notifications.notify_post(conn, actor_id=viewer.id, topic_id=topic.id, post_id=post.id,
+                                            reasons=reasons)
         await watch_topic_in(conn, viewer.id, topic.id)
         await events.emit(events.POST_CREATED, events.PostEvent(post.id, topic.id, viewer.id, conn))
     return post
@@ -112,14 +123,19 @@ async def edit_post(viewer: Viewer | None, post_id: int, *, body: str) -> Post:
         return post
     async with write_transaction() as conn:
         await check_can_participate(viewer, conn)
-        await events.emit(events.POST_WRITING, events.PostDraft(viewer.id, post.topic_id, cooked.source, True))
+        draft = events.PostDraft(viewer.id, post.topic_id, cooked.source, True)
+        await events.emit(events.POST_WRITING, draft)
+        cooked = await _recook_if_changed(viewer, cooked, draft)
+        hold = {"hidden_at": datetime.now(UTC), "hidden_reason": draft.hold_reason} if draft.hold_reason else {}
         last = await PostRevision.filter(post_id=post.id).using_db(conn).order_by("-number").first()
         await PostRevision.create(post_id=post.id, number=(last.number if last else 0) + 1, editor_id=viewer.id,
                                   source=cooked.source, using_db=conn)
         await Post.filter(id=post.id).using_db(conn).update(source=cooked.source, cooked=cooked.html,
-                                                            edited_at=datetime.now(UTC))
+                                                            edited_at=datetime.now(UTC), **hold)
         await record_references(conn, post.id, cooked, replace=True)
-        if post.hidden_at is None:
+        if hold:
+            await search.remove_post(post.id, conn=conn)
+        elif post.hidden_at is None:
             title = post.topic.title if post.number == 1 else ""
             await search.index_post(post.id, title=title, cooked=cooked.html, conn=conn)
         await Topic.filter(id=post.topic_id).using_db(conn).update(version=F("version") + 1)

@@ -69,15 +69,20 @@ async def create_topic(viewer: Viewer | None, *, category: str, title: str, body
         await check_can_participate(viewer, conn)
         draft = events.PostDraft(author_id=viewer.id, topic_id=None, source=cooked.source, is_edit=False)
         await events.emit(events.POST_WRITING, draft)
+        if draft.source != cooked.source:  # a handler masked words; store what it left
+            cooked = await cook_source(viewer, draft.source)
+        held = draft.hold_reason is not None
         topic = await Topic.create(category_id=category_obj.id, author_id=viewer.id, title=title, slug=slugify(title),
                                    kind=topic_kind, post_count=1, last_number=1, last_posted_at=now, using_db=conn)
         post = await Post.create(topic_id=topic.id, number=1, author_id=viewer.id, source=cooked.source,
-                                 cooked=cooked.html, using_db=conn)
+                                 cooked=cooked.html, hidden_at=now if held else None,
+                                 hidden_reason=draft.hold_reason, using_db=conn)
         await PostRevision.create(post_id=post.id, number=1, editor_id=viewer.id, source=cooked.source, using_db=conn)
         await record_references(conn, post.id, cooked)
         await Category.filter(id=category_obj.id).using_db(conn).update(topic_count=F("topic_count") + 1,
                                                                          post_count=F("post_count") + 1)
-        await search.index_post(post.id, title=title, cooked=cooked.html, conn=conn)
+        if not held:  # a post held for review stays out of search until it is restored
+            await search.index_post(post.id, title=title, cooked=cooked.html, conn=conn)
         from forum.services.watching import watch_topic_in
 
         await watch_topic_in(conn, viewer.id, topic.id)
@@ -89,7 +94,9 @@ async def create_topic(viewer: Viewer | None, *, category: str, title: str, body
         for user_id in await CategoryWatch.filter(category_id=category_obj.id).using_db(conn).values_list(
                 "user_id", flat=True):
             reasons.setdefault(user_id, set()).add(NotificationKind.WATCHED_CATEGORY)
-        await notifications.notify_post(conn, actor_id=viewer.id, topic_id=topic.id, post_id=post.id, reasons=reasons)
+        if not held:
+            await notifications.notify_post(conn, actor_id=viewer.id, topic_id=topic.id, post_id=post.id,
+                                            reasons=reasons)
         await events.emit(events.POST_CREATED, events.PostEvent(post.id, topic.id, viewer.id, conn))
     return topic, post
 

@@ -6,7 +6,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from forum.errors import NotAuthenticated, ValidationFailed
+from forum import i18n
+from forum.errors import Forbidden, NotAuthenticated, ValidationFailed
 from forum.security import LANG_COOKIE, SESSION_COOKIE
 from forum.services import accounts, sessions
 from forum.settings import LOCALES
@@ -43,9 +44,10 @@ async def login_page(request: Request) -> Response:
     email, next_path = field(form, "email"), safe_next(field(form, "next")) or ""
     try:
         user = await accounts.authenticate(request.app.state.passwords, email=email, password=field(form, "password"))
-    except NotAuthenticated as exc:
-        return render(request, "accounts/login.html", {"email": email, "next": next_path, "error": exc.message},
-                      status=401)
+    except (NotAuthenticated, Forbidden) as exc:  # Forbidden: a suspended account
+        error = i18n.gettext(exc.message) % exc.params if exc.params else exc.message
+        return render(request, "accounts/login.html", {"email": email, "next": next_path, "error": error},
+                      status=exc.status)
     token = await sessions.start_session(user.id, replacing=request.state.cookies.get(SESSION_COOKIE))
     return _signed_in(request, token, next_path)
 

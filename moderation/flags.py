@@ -1,0 +1,95 @@
+"""Flagging a post: any signed-in member who is not silenced or suspended; one open flag per member and post.
+
+When the open flags' weights reach the threshold the post is hidden at once pending review and its author is
+told why. Flaggers are never named to the author or to other members.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+
+from forum.db import write_transaction
+from forum.errors import N_, Conflict, Forbidden, NotAuthenticated, RateLimited, ValidationFailed
+from forum.models import Post, User
+from forum.services.access import access_post_by_id
+from forum.services.posts import check_visible_post
+from forum.viewer import Viewer
+from moderation import audit, cases, config, notices
+from moderation.models import Flag, FlagReason, FlagStatus
+from moderation.records import flag_weight
+from moderation.sanctions import check_not_sanctioned
+
+NOTE_MAX = 1000
+
+
+def check_flag_input(reason: str, note: str | None) -> tuple[FlagReason, str]:
+    try:
+        flag_reason = FlagReason(reason)
+    except ValueError:
+        raise ValidationFailed(fields={"reason": N_("Choose a reason for the flag.")}) from None
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise ValidationFailed(fields={"note": N_("The note is too long: at most 1,000 characters.")})
+    if flag_reason == FlagReason.OTHER and not note:
+        raise ValidationFailed(fields={"note": N_("Tell the moderators what is wrong.")})
+    return flag_reason, note
+
+
+async def check_flag_rate(conn, user: User) -> None:
+    if not config.rate_limits() or user.is_staff:
+        return
+    now = datetime.now(UTC)
+    recent = Flag.filter(reporter_id=user.id).using_db(conn)
+    if (await recent.filter(created_at__gte=now - timedelta(hours=1)).count() >= config.FLAGS_PER_HOUR
+            or await recent.filter(created_at__gte=now - timedelta(days=1)).count() >= config.FLAGS_PER_DAY):
+        raise RateLimited(N_("You have flagged many posts lately. Please wait a while before flagging more."),
+                          code="flag_rate_limited")
+
+
+async def flag_post(viewer: Viewer | None, post_id: int, *, reason: str, note: str | None = None) -> tuple[Flag, bool]:
+    """Returns the flag and whether this flag hid the post."""
+    if viewer is None:
+        raise NotAuthenticated()
+    flag_reason, note = check_flag_input(reason, note)
+    post = await access_post_by_id(viewer, post_id)
+    check_visible_post(post)
+    if post.author_id == viewer.id:
+        raise Forbidden(N_("You cannot flag your own post."), code="own_post")
+    try:
+        async with write_transaction() as conn:
+            hid = False
+            await check_not_sanctioned(viewer.id, conn)
+            user = await User.get(id=viewer.id).using_db(conn)
+            await check_flag_rate(conn, user)
+            if await Flag.filter(post_id=post.id, reporter_id=viewer.id, status=FlagStatus.OPEN).using_db(
+                    conn).exists():
+                raise Conflict(N_("You have already flagged this post."), code="already_flagged")
+            flag = await Flag.create(post_id=post.id, reporter_id=viewer.id, open_key=f"{post.id}:{viewer.id}",
+                                     reason=flag_reason, note=note, weight=await flag_weight(user, conn),
+                                     using_db=conn)
+            await cases.open_case(conn, post.id)
+            if await cases.flag_score(conn, post.id) >= config.hide_threshold():
+                fresh = await Post.get(id=post.id).using_db(conn)
+                if fresh.hidden_at is None and fresh.deleted_at is None:
+                    await cases.hide(conn, fresh, "flags")
+                    hid = True
+                    top = await _top_reason(conn, post.id)
+                    await notices.notify(conn, post.author_id, N_(
+                        "Your post was hidden pending review after members flagged it for %(reason)s. "
+                        "A moderator will look at it."), post_id=post.id, topic_id=post.topic_id, reason=top)
+                    await audit.record(conn, actor_id=None, action="auto_hide", target_kind="post",
+                                       target_id=post.id, detail=f"flags:{top}")
+    except IntegrityError:  # a second request for the same flag won the race
+        raise Conflict(N_("You have already flagged this post."), code="already_flagged") from None
+    return flag, hid
+
+
+async def _top_reason(conn, post_id: int) -> str:
+    rows = await Flag.filter(post_id=post_id, status=FlagStatus.OPEN).using_db(conn).values_list("reason", "weight")
+    totals: Counter[str] = Counter()
+    for reason, weight in rows:
+        totals[str(reason.value if hasattr(reason, "value") else reason)] += weight
+    return totals.most_common(1)[0][0] if totals else "other"

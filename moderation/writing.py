@@ -1,0 +1,78 @@
+"""Moderation's part in every post write (forum.events): sanctions, limits, watched words, detectors.
+
+POST_WRITING runs inside the write's transaction before the post is stored: it refuses (a DomainError), masks
+censored words, or sets `hold_reason` so the post is stored hidden pending review. POST_CREATED and POST_EDITED
+then open the review case and tell the author why. Detected values are never echoed: notices and the audit
+log name only the kind of data found.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from forum import events
+from forum.errors import N_, Conflict, Forbidden, RateLimited, ValidationFailed
+from forum.models import Post, User
+from moderation import audit, cases, config, notices, words
+from moderation.detectors import PERSONAL_DATA, SECURITY, scan
+from moderation.models import WordAction
+from moderation.sanctions import check_not_sanctioned
+
+_LINK = re.compile(r"(?i)\b(?:https?://|www\.)")
+
+
+async def check_posting_limits(draft: events.PostDraft, user: User) -> None:
+    if not config.rate_limits() or user.is_staff or draft.is_edit:
+        return
+    now = datetime.now(UTC)
+    mine = Post.filter(author_id=user.id)
+    if await mine.filter(created_at__gte=now - timedelta(minutes=1)).count() >= config.POSTS_PER_MINUTE or \
+            await mine.filter(created_at__gte=now - timedelta(hours=1)).count() >= config.POSTS_PER_HOUR:
+        raise RateLimited(N_("You are posting very quickly. Please wait a little before posting again."),
+                          code="post_rate_limited")
+    if await mine.filter(source=draft.source, deleted_at__isnull=True,
+                         created_at__gte=now - config.DUPLICATE_WINDOW).exists():
+        raise Conflict(N_("You just posted exactly the same text. Write something new, or edit the earlier post."),
+                       code="duplicate_post")
+    if len(_LINK.findall(draft.source)) > config.NEW_USER_LINKS and \
+            await mine.count() < config.NEW_USER_POSTS:
+        raise Forbidden(N_("New members may include at most two links in each of their first posts."),
+                        code="new_user_link_limit")
+
+
+async def on_post_writing(draft: events.PostDraft) -> None:
+    await check_not_sanctioned(draft.author_id)
+    user = await User.get(id=draft.author_id)
+    await check_posting_limits(draft, user)
+    hits = await words.matches(draft.source)
+    if WordAction.BLOCK in hits:
+        raise ValidationFailed(N_("Your post contains a word or phrase that is not allowed here."),
+                               code="watched_word_blocked",
+                               fields={"body": N_("Your post contains a word or phrase that is not allowed here.")})
+    if WordAction.CENSOR in hits:
+        draft.source = await words.censor(draft.source)
+    findings = scan(draft.source)
+    if findings:
+        draft.hold_reason = SECURITY if any(f.reason == SECURITY for f in findings) else PERSONAL_DATA
+
+
+async def on_post_stored(event: events.PostEvent) -> None:
+    conn = event.conn
+    post = await Post.get(id=event.post_id).using_db(conn)
+    findings = scan(post.source) if post.hidden_reason in cases.HOLD_REASONS else []
+    if findings:
+        kinds = [f.kind for f in findings]
+        await cases.open_case(conn, post.id, detector_reason=post.hidden_reason, kinds=kinds)
+        await notices.notify(conn, post.author_id, N_(
+            "Your post is hidden until a moderator has looked at it, because it seems to contain %(kinds)s. "
+            "Remove it from the post; never share such data on the forum."),
+            post_id=post.id, topic_id=post.topic_id, kinds=kinds)
+        await audit.record(conn, actor_id=None, action="auto_hold", target_kind="post", target_id=post.id,
+                           detail=f"{post.hidden_reason}:{','.join(kinds)}"[:100])
+        return
+    hits = await words.matches(post.source)
+    if WordAction.FLAG in hits:
+        await cases.open_case(conn, post.id, detector_reason="watched_word")
+        await audit.record(conn, actor_id=None, action="auto_flag", target_kind="post", target_id=post.id,
+                           detail="watched_word")
