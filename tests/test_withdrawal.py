@@ -323,3 +323,25 @@ async def test_a_post_racing_the_withdrawal_is_anonymised_or_refused(story):
     assert await Post.filter(author_id=zed.user["id"]).count() == 0
     stored = await Post.filter(topic_id=topic_id, source__startswith="Samtidig innlegg").count()
     assert stored == sum(1 for i, r in enumerate(results) if i != 8 and r.status_code == 201)
+
+
+async def test_a_post_cooked_before_a_mentioned_user_withdrew_is_refused_not_stored(story):
+    """Mentions resolve before the write's transaction; the write re-checks them inside it."""
+    from forum.db import write_transaction
+    from forum.errors import Conflict
+    from forum.services.cooking import cook_source
+    from forum.services.references import check_references_current
+    from forum.viewer import load_viewer
+
+    other = await load_viewer(story["other"].cookies.get("forum_session"))
+    cooked = await cook_source(other, f"@{story['handle']} se\n\n[quote post={story['reply']['id']}]\nx\n[/quote]")
+    assert cooked.mentioned_user_ids and cooked.quoted_posts
+    async with write_transaction() as conn:
+        await check_references_current(conn, cooked)  # still current: passes
+    assert (await withdraw(story["zed"])).status_code == 200
+    with pytest.raises(Conflict):
+        async with write_transaction() as conn:
+            await check_references_current(conn, cooked)
+    fresh = await new_reply(story["other"], story["own"]["id"], f"@{story['handle']} er borte nå")
+    post = await Post.get(id=fresh["id"])
+    assert "/u/" not in post.cooked  # cooked again after the withdrawal: no link to anyone
