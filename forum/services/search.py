@@ -84,6 +84,18 @@ async def index_post(post_id: int, *, title: str, cooked: str, conn=None) -> Non
     await db.execute(sql, params, conn)
 
 
+async def index_posts(entries: list[tuple[int, str, str]], *, conn=None) -> None:
+    """`index_post` for many (post id, title, cooked) at once: one statement, many rows."""
+    rows = [[post_id, clean_text(title), clean_text(markup.searchable_text(cooked))]
+            for post_id, title, cooked in entries]
+    if _dialect(conn) == "sqlite":
+        sql = "INSERT OR REPLACE INTO search_index (rowid, title, body) VALUES (?, ?, ?)"
+    else:
+        sql = ("INSERT INTO search_index (post_id, title, body) VALUES (?, ?, ?) "
+               "ON CONFLICT (post_id) DO UPDATE SET title = EXCLUDED.title, body = EXCLUDED.body")
+    await db.execute_many(sql, rows, conn)
+
+
 async def remove_post(post_id: int, *, conn=None) -> None:
     column = "rowid" if _dialect(conn) == "sqlite" else "post_id"
     await db.execute(f"DELETE FROM search_index WHERE {column} = ?", [post_id], conn)

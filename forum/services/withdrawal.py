@@ -59,17 +59,22 @@ class Names:
             text = replace_handle(text, name, self.replacement)
         return text
 
-    def like_patterns(self) -> list[str]:
-        """Candidates for a LIKE scan (ASCII case-insensitive in SQLite, so add the case variants of the rest);
-        the exact whole-word test happens in Python."""
+    def like_patterns(self, dialect: str) -> list[str]:
+        """Candidates for a LIKE scan; the exact whole-word test happens in Python. SQLite's LIKE ignores case for
+        ASCII only, so names with other letters also get their case variants; PostgreSQL uses ILIKE."""
         variants = set()
         for name in self.names:
-            variants.update({name, name.casefold(), name.upper(), name.title()})
+            variants.add(name)
+            if dialect == "sqlite" and not name.isascii():
+                variants.update({name.casefold(), name.lower(), name.upper(), name.title()})
         return ["%" + re.sub(r"([%_\\])", r"\\\1", v) + "%" for v in sorted(variants)]
 
 
-def _like_any(column: str, patterns: list[str]) -> str:
-    return "(" + " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for _ in patterns) + ")"
+def _like_any(conn, column: str, names: Names) -> tuple[str, list[str]]:
+    dialect = conn.capabilities.dialect
+    patterns = names.like_patterns(dialect)
+    op = "LIKE" if dialect == "sqlite" else "ILIKE"
+    return "(" + " OR ".join(f"{column} {op} ? ESCAPE '\\'" for _ in patterns) + ")", patterns
 
 
 async def _ids(query: str, params: list, conn) -> list[int]:
@@ -86,9 +91,9 @@ async def lock_account(user_id: int, conn) -> None:
 async def _rewrite_posts(conn, user_id: int, names: Names, quoting: set[int], counts: dict) -> tuple[set[int], bool]:
     """Mentions, quotes and every whole-word occurrence in posts: sources, cooked HTML and the index.
     Returns the topics touched and whether the full-text index held the name (then it must be merged)."""
-    patterns = names.like_patterns()
     mentioned = set(await _ids("SELECT post_id AS id FROM post_mention WHERE user_id = ?", [user_id], conn))
-    texts = set(await _ids(f"SELECT id FROM post WHERE {_like_any('source', patterns)}", patterns, conn))
+    where, patterns = _like_any(conn, "source", names)
+    texts = set(await _ids(f"SELECT id FROM post WHERE {where}", patterns, conn))
     candidates = sorted(mentioned | quoting | texts)
     rows: list[dict] = []
     for chunk in _chunks(candidates):
@@ -113,9 +118,8 @@ async def _rewrite_posts(conn, user_id: int, names: Names, quoting: set[int], co
         marks = ",".join("?" * len(chunk))
         for t in await db.fetch_all(f"SELECT id, title FROM topic WHERE id IN ({marks})", chunk, conn):
             titles.setdefault(t["id"], t["title"])
-    for row in visible:
-        title = titles[row["topic_id"]] if row["number"] == 1 else ""
-        await search.index_post(row["id"], title=title, cooked=cooked[row["id"]], conn=conn)
+    await search.index_posts([(r["id"], titles[r["topic_id"]] if r["number"] == 1 else "", cooked[r["id"]])
+                              for r in visible], conn=conn)
     counts["rewritten_posts"] = len(rows)
     counts["rewritten_mentions"] = len(mentioned)
     counts["rewritten_quotes"] = len(quoting)
@@ -124,8 +128,8 @@ async def _rewrite_posts(conn, user_id: int, names: Names, quoting: set[int], co
 
 
 async def _rewrite_titles(conn, names: Names, counts: dict) -> dict[int, str]:
-    patterns = names.like_patterns()
-    rows = await db.fetch_all(f"SELECT id, title FROM topic WHERE {_like_any('title', patterns)}", patterns, conn)
+    where, patterns = _like_any(conn, "title", names)
+    rows = await db.fetch_all(f"SELECT id, title FROM topic WHERE {where}", patterns, conn)
     changed = {}
     for row in rows:
         title = names.scrub(row["title"])
@@ -152,8 +156,8 @@ async def _reduce_revisions(conn, user_id: int, counts: dict) -> None:
 
 
 async def _scrub_column(conn, table: str, column: str, names: Names) -> int:
-    patterns = names.like_patterns()
-    rows = await db.fetch_all(f"SELECT id, {column} AS text FROM {table} WHERE {_like_any(column, patterns)}",
+    where, patterns = _like_any(conn, column, names)
+    rows = await db.fetch_all(f"SELECT id, {column} AS text FROM {table} WHERE {where}",
                               patterns, conn)
     updates = [[names.scrub(r["text"]), r["id"]] for r in rows]
     updates = [u for u, r in zip(updates, rows, strict=True) if u[0] != r["text"]]
