@@ -18,6 +18,7 @@ CONSENT_WITHDRAWN = "consent_withdrawn"  # inside the withdrawal's transaction: 
 ACCOUNT_ERASING = "account_erasing"      # inside the erasure's transaction, before the account row goes: Withdrawal
 EXPORTING = "exporting"                  # building a user's data export: Export; add sections to it
 SIGNING_IN = "signing_in"                # the password was right, before the session starts: SignIn; may refuse
+STAFF_ACTION = "staff_action"            # inside the write: StaffAction (moderation keeps the audit log)
 
 
 @dataclass
@@ -40,6 +41,18 @@ class PostEvent:
 @dataclass(frozen=True)
 class SignIn:
     user_id: int
+
+
+@dataclass(frozen=True)
+class StaffAction:
+    """Staff or a moderator acted on something that is not their own: ids and a short code, never text."""
+
+    actor_id: int
+    action: str
+    target_kind: str
+    target_id: int
+    detail: str = ""
+    conn: Any = None
 
 
 @dataclass

@@ -24,7 +24,7 @@ def routes() -> list[BaseRoute]:
 def install(app: Starlette) -> None:
     """Subscribes moderation's handlers to forum events and lets the app's Jinja find moderation's templates."""
     from forum import events
-    from moderation import config, writing
+    from moderation import audit, config, writing
     from moderation.sanctions import on_signing_in
     from moderation.withdrawal import on_withdrawal
 
@@ -35,5 +35,6 @@ def install(app: Starlette) -> None:
     events.subscribe(events.CONSENT_WITHDRAWN, on_withdrawal)
     events.subscribe(events.ACCOUNT_ERASING, on_withdrawal)
     events.subscribe(events.SIGNING_IN, on_signing_in)
+    events.subscribe(events.STAFF_ACTION, audit.on_staff_action)
     env = app.state.templates.env
     env.loader = jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(TEMPLATE_DIR)])

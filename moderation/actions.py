@@ -32,6 +32,15 @@ OUTCOME = {
 
 async def moderate_post(viewer: Viewer | None, post_id: int, *, action: str, reason: str, body: str | None = None,
                         until: datetime | None = None) -> Post:
+    token = audit.acting.set(True)
+    try:
+        return await _moderate_post(viewer, post_id, action=action, reason=reason, body=body, until=until)
+    finally:
+        audit.acting.reset(token)
+
+
+async def _moderate_post(viewer: Viewer | None, post_id: int, *, action: str, reason: str, body: str | None,
+                         until: datetime | None) -> Post:
     check_moderator(viewer)
     if action not in ACTIONS:
         raise ValidationFailed(fields={"action": N_("Not one of the allowed values.")})

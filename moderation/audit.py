@@ -7,6 +7,7 @@ display names or post text; a moderator's free-text reason has the target's name
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 
 from forum import db
 from forum.models import Profile
@@ -15,6 +16,8 @@ from moderation.models import AuditEntry
 from moderation.permissions import check_moderator
 
 PAGE_SIZE = 50
+# set while a moderation action runs: it writes its own row (with the reason), so the forum's event is not logged twice
+acting: ContextVar[bool] = ContextVar("moderation_acting", default=False)
 
 
 async def redact_names(reason: str, user_ids: list[int | None], conn=None) -> str:
@@ -51,3 +54,11 @@ async def list_entries(viewer: Viewer | None, *, before: int | None = None) -> l
     for row in rows:
         row["created_at"] = db.as_datetime(row["created_at"])
     return rows
+
+
+async def on_staff_action(event) -> None:
+    """forum.events.STAFF_ACTION: staff and moderators acting through the forum's own pages and API."""
+    if acting.get():
+        return
+    await record(event.conn, actor_id=event.actor_id, action=event.action, target_kind=event.target_kind,
+                 target_id=event.target_id, detail=event.detail)

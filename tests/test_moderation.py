@@ -287,3 +287,31 @@ async def test_every_moderation_route_is_in_the_openapi_document(anon):
                  "/api/v1/mod/audit", "/api/v1/mod/watched-words", "/api/v1/mod/watched-words/{word_id}"):
         assert path in paths, path
     assert set(paths["/api/v1/mod/users/{user_id}/suspensions"]) == {"post", "delete"}
+
+
+async def test_staff_actions_through_the_forum_are_audited_too(participant, staff, moderator, admin, category):
+    ids = await _post(participant, category)
+    before = await _audit_rows()
+    assert (await staff.api("PATCH", f"/api/v1/topics/{ids['topic_id']}", {"pinned": True})).status_code == 200
+    assert (await moderator.api("PATCH", f"/api/v1/posts/{ids['post_id']}", {"body": "Rettet av moderator"})
+            ).status_code == 200
+    assert (await moderator.api("DELETE", f"/api/v1/posts/{ids['post_id']}")).status_code == 200
+    token = await admin.form_token("/admin")
+    response = await admin.post("/admin/roles", data={"csrf_token": token, "username": participant.user["username"],
+                                                      "role": "staff"})
+    assert response.status_code == 303
+    after = await _audit_rows()
+    assert after[: len(before)] == before
+    added = [(r[1], r[2], r[3], r[4], r[5]) for r in after[len(before):]]
+    assert added == [
+        (staff.user["id"], "update_topic", "topic", ids["topic_id"], "pinned=True"),
+        (moderator.user["id"], "edit_post", "post", ids["post_id"], ""),
+        (moderator.user["id"], "delete_post", "post", ids["post_id"], ""),
+        (admin.user["id"], "set_role", "user", participant.user["id"], "staff"),
+    ]
+    # the author editing and deleting their own post is not a staff action
+    own = await _post(staff, category)
+    before = await _audit_rows()
+    await staff.api("PATCH", f"/api/v1/posts/{own['post_id']}", {"body": "Min egen rettelse"})
+    await staff.api("DELETE", f"/api/v1/posts/{own['post_id']}")
+    assert await _audit_rows() == before

@@ -111,4 +111,7 @@ async def set_role_by_username(actor, username: str, role: str) -> None:
         raise ValidationFailed(fields={"username": N_("No member has that username.")})
     if profile.user_id == actor.id and new_role != Role.ADMIN:
         raise ValidationFailed(fields={"role": N_("You cannot remove your own admin role.")})
-    await User.filter(id=profile.user_id).update(role=new_role)
+    async with in_transaction() as conn:
+        await User.filter(id=profile.user_id).using_db(conn).update(role=new_role)
+        await events.emit(events.STAFF_ACTION, events.StaffAction(actor.id, "set_role", "user", profile.user_id,
+                                                                  new_role.value, conn))

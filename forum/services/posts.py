@@ -10,7 +10,7 @@ from forum import db, events
 from forum.db import write_transaction
 from forum.errors import N_, Forbidden, NotAuthenticated, NotFound, ValidationFailed
 from forum.models import Category, NotificationKind, Post, PostRevision, Topic
-from forum.services import notifications, search
+from forum.services import live, notifications, search
 from forum.services.access import access_post_by_id, access_topic_by_id
 from forum.services.cooking import cook_source
 from forum.services.participation import check_can_participate
@@ -140,6 +140,9 @@ async def edit_post(viewer: Viewer | None, post_id: int, *, body: str) -> Post:
             await search.index_post(post.id, title=title, cooked=cooked.html, conn=conn)
         await Topic.filter(id=post.topic_id).using_db(conn).update(version=F("version") + 1)
         await events.emit(events.POST_EDITED, events.PostEvent(post.id, post.topic_id, post.author_id, conn))
+        if post.author_id != viewer.id:
+            await events.emit(events.STAFF_ACTION, events.StaffAction(viewer.id, "edit_post", "post", post.id,
+                                                                      conn=conn))
     return await Post.get(id=post.id)
 
 
@@ -156,6 +159,9 @@ async def delete_post(viewer: Viewer | None, post_id: int) -> Post:
     now = datetime.now(UTC)
     async with write_transaction() as conn:
         await Post.filter(id=post.id).using_db(conn).update(deleted_at=now, deleted_by_moderator=by_moderator)
+        if by_moderator:
+            await events.emit(events.STAFF_ACTION, events.StaffAction(viewer.id, "delete_post", "post", post.id,
+                                                                      conn=conn))
         await search.remove_post(post.id, conn=conn)
         topic_changes: dict = {"version": F("version") + 1, "post_count": F("post_count") - 1}
         if post.topic.accepted_post_id == post.id:
@@ -167,6 +173,8 @@ async def delete_post(viewer: Viewer | None, post_id: int) -> Post:
         if post.number == 1:
             category_changes["topic_count"] = F("topic_count") - 1
         await Category.filter(id=post.topic.category_id).using_db(conn).update(**category_changes)
+        if post.number == 1:
+            await live.topic_changed(post.topic_id, conn)  # open live views learn the topic is gone
     return await Post.get(id=post.id)
 
 

@@ -130,6 +130,9 @@ async def update_topic(viewer: Viewer | None, topic_id: int, *, pinned: bool | N
         return topic
     async with write_transaction() as conn:
         await Topic.filter(id=topic.id).using_db(conn).update(**changes, version=F("version") + 1)
+        summary = ",".join(f"{k}={v}" if isinstance(v, bool | int) else k for k, v in changes.items() if k != "slug")
+        await events.emit(events.STAFF_ACTION, events.StaffAction(viewer.id, "update_topic", "topic", topic.id,
+                                                                  summary, conn))
         if "title" in changes:
             first = await Post.filter(topic_id=topic.id, number=1).using_db(conn).first()
             if first and first.deleted_at is None and first.hidden_at is None:
