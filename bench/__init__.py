@@ -1,0 +1,1 @@
+"""The forum benchmark: `make bench` (python -m bench). See bench/run.py."""
