@@ -135,7 +135,7 @@ LEAKS = {
 async def test_a_leak_is_held_for_review_and_never_echoed(participant, moderator, anon, category, body, reason):
     topic = await _topic(participant, category)
     response = await participant.api("POST", f"/api/v1/topics/{topic['id']}/posts", {"body": body})
-    assert response.status_code == 201
+    assert response.status_code == 201 and response.json()["held"] is True
     post = await Post.get(id=response.json()["id"])
     assert post.hidden_at is not None and post.hidden_reason == reason
     seen = (await anon.get(f"/api/v1/topics/{topic['id']}")).json()["posts"][-1]

@@ -98,7 +98,8 @@ async def category_topics(request: Request) -> Response:
 async def create_topic(request: Request) -> Response:
     data = await read_json(request, NEW_TOPIC)
     topic, post = await topics.create_topic(require_viewer(request), **data)
-    return json_response({"id": topic.id, "slug": topic.slug, "first_post_id": post.id}, 201)
+    return json_response({"id": topic.id, "slug": topic.slug, "first_post_id": post.id,
+                          "held": post.hidden_at is not None}, 201)
 
 
 async def topic_endpoint(request: Request) -> Response:
@@ -125,7 +126,7 @@ async def create_post(request: Request) -> Response:
     data = await read_json(request, NEW_POST)
     post = await posts.create_reply(require_viewer(request), request.path_params["topic_id"], body=data["body"],
                                     reply_to=data.get("reply_to"))
-    return json_response({"id": post.id, "number": post.number}, 201)
+    return json_response({"id": post.id, "number": post.number, "held": post.hidden_at is not None}, 201)
 
 
 async def post_endpoint(request: Request) -> Response:
@@ -210,7 +211,8 @@ routes = [
                       response=Obj({"category": CATEGORY, "topics": Arr(TOPIC_ROW), "next": Str(nullable=True)}))),
     api_route("/api/v1/topics", create_topic, methods=["POST"], name="api_create_topic",
               doc=Doc("Start a topic", body=NEW_TOPIC, status=201, auth=True, errors=(400, 401, 403, 404),
-                      response=Obj({"id": Int(), "slug": Str(), "first_post_id": Int()}))),
+                      response=Obj({"id": Int(), "slug": Str(), "first_post_id": Int(),
+                                    "held": Bool(description="hidden for moderator review; a notice says why")}))),
     api_route("/api/v1/topics/{topic_id:int}", topic_endpoint, methods=["GET", "PATCH"], name="api_topic", doc={
         "GET": Doc("A topic and one page of its posts", params=PAGE, errors=(404,),
                    response=Obj({"topic": Any_(), "posts": Arr(POST_ROW), "page": Int(), "pages": Int()})),
@@ -219,7 +221,8 @@ routes = [
     }),
     api_route("/api/v1/topics/{topic_id:int}/posts", create_post, methods=["POST"], name="api_create_post",
               doc=Doc("Reply to a topic", body=NEW_POST, status=201, auth=True, errors=(400, 401, 403, 404),
-                      response=Obj({"id": Int(), "number": Int()}))),
+                      response=Obj({"id": Int(), "number": Int(),
+                                    "held": Bool(description="hidden for moderator review; a notice says why")}))),
     api_route("/api/v1/posts/{post_id:int}", post_endpoint, methods=["PATCH", "DELETE"], name="api_post", doc={
         "PATCH": Doc("Edit a post; the previous text is kept as a revision", body=EDIT_POST, auth=True,
                      errors=(400, 401, 403, 404), response=OK),
