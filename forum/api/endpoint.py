@@ -10,7 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from forum.errors import N_, BadRequest, CsrfFailed
+from forum.api.schema import Int, Str, text_is_clean
+from forum.convertors import MAX_ID
+from forum.errors import N_, BadRequest, CsrfFailed, NotFound, ValidationFailed
 from forum.security import ANON_COOKIE, csrf_matches
 from forum.web.common import require_viewer, viewer_of  # noqa: F401 (the API's handlers import them from here)
 
@@ -27,11 +29,48 @@ class Doc:
     tag: str = "forum"
 
 
+# ids are 32-bit integers on PostgreSQL; a larger one in a path names nothing (404), it must not overflow (500)
+ID = Int(minimum=1, maximum=MAX_ID)
+SLUG = Str(min_length=1, max_length=64)
+
+
 def api_route(path: str, endpoint: Callable, *, methods: list[str], doc: Doc | dict[str, Doc], name: str) -> Route:
     docs = doc if isinstance(doc, dict) else {methods[0]: doc}
-    route = Route(path, endpoint, methods=methods, name=name)
+
+    async def checked(request: Request) -> Response:
+        check_parameters(request, docs.get("GET" if request.method == "HEAD" else request.method))
+        return await endpoint(request)
+
+    route = Route(path, checked, methods=methods, name=name)
     route.openapi = docs  # read by forum.api.openapi
     return route
+
+
+def check_parameters(request: Request, doc: Doc | None) -> None:
+    """Path ids and documented query parameters are checked against the same schema the document shows."""
+    for value in request.path_params.values():
+        if isinstance(value, int) and not 1 <= value <= MAX_ID:
+            raise NotFound()
+        if isinstance(value, str) and (len(value) > SLUG.max_length or not text_is_clean(value)):
+            raise NotFound()
+    if doc is None:
+        return
+    errors: dict[str, str] = {}
+    for name, where, schema in doc.params:
+        if where != "query" or name not in request.query_params:
+            continue
+        raw = request.query_params[name]
+        try:
+            if isinstance(schema, Int):
+                if not raw.lstrip("-").isdigit() or len(raw) > 18:
+                    raise TypeError(N_("Must be a whole number."))
+                schema.check(int(raw))
+            else:
+                schema.check(raw)
+        except (TypeError, ValueError) as exc:
+            errors[name] = str(exc)
+    if errors:
+        raise ValidationFailed(fields=errors)
 
 
 def check_csrf_header(request: Request) -> None:
@@ -54,9 +93,10 @@ async def read_json(request: Request, schema=None) -> dict:
     """The only way API handlers read a body: CSRF, content type, size, encoding and shape are checked here."""
     check_csrf_header(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        raise BadRequest(N_("Send the body as application/json."), code="unsupported_media_type")
     raw = await request.body()
+    # an empty body needs no type (a like or a sign-out has none); the CSRF check above already ran
+    if content_type != "application/json" and (raw or (content_type and request.state.viewer is None)):
+        raise BadRequest(N_("Send the body as application/json."), code="unsupported_media_type")
     try:
         data = json.loads(raw.decode("utf-8")) if raw else {}
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):

@@ -8,29 +8,42 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from forum.api.schema import ERROR, Int, Str
+from forum.api.endpoint import ID, SLUG
+from forum.api.schema import ERROR
 
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 ERROR_TEXT = {400: "invalid input", 401: "not signed in", 403: "forbidden (incl. csrf_failed, consent_required)",
-              404: "not found, or not visible to you", 409: "conflict", 413: "too large", 429: "rate limited"}
+              404: "not found, or not visible to you", 409: "conflict", 413: "too large", 429: "rate limited",
+              503: "the database stayed busy; nothing was changed, try again (Retry-After)"}
 
 
 def _operation(route: Route, method: str, doc) -> dict:
     params = []
     for name in _PARAM.findall(route.path):
         params.append({"name": name, "in": "path", "required": True,
-                       "schema": (Int() if name.endswith("id") else Str(max_length=200)).json_schema()})
+                       "schema": (ID if name.endswith("id") else SLUG).json_schema()})
     for name, where, schema in doc.params:
         params.append({"name": name, "in": where, "required": where == "path", "schema": schema.json_schema()})
     op: dict = {"summary": doc.summary, "operationId": f"{route.name}_{method.lower()}", "tags": [doc.tag]}
     if params:
         op["parameters"] = params
     if doc.body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": doc.body.json_schema()}}}
+        # a body whose fields are all optional may be left out altogether (it then changes nothing, or "all")
+        op["requestBody"] = {"required": bool(getattr(doc.body, "required", True)),
+                             "content": {"application/json": {"schema": doc.body.json_schema()}}}
     responses: dict = {str(doc.status): {"description": "success"}}
     if doc.response is not None:
         responses[str(doc.status)]["content"] = {"application/json": {"schema": doc.response.json_schema()}}
-    for status in sorted(set(doc.errors) | {413} if doc.body is not None else set(doc.errors)):
+    errors = set(doc.errors) | {503}  # 503: the database stayed busy; nothing was changed
+    if doc.body is not None:
+        errors |= {413}
+    if method != "GET":
+        errors |= {400, 403}  # a body that is not JSON; a missing or wrong CSRF token
+    if doc.params or any(p["in"] == "path" and "id" in p["name"] for p in params):
+        errors |= {400, 404}
+    if doc.auth:
+        errors |= {401}
+    for status in sorted(errors):
         responses[str(status)] = {"description": ERROR_TEXT.get(status, "error"),
                                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     op["responses"] = responses

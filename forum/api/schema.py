@@ -10,6 +10,8 @@ from typing import Any
 
 from forum.errors import N_, ValidationFailed
 
+INT32_MAX = 2**31 - 1
+
 
 @dataclass(frozen=True)
 class Str:
@@ -51,20 +53,22 @@ class Int:
     description: str = ""
     nullable: bool = False
 
+    # without explicit bounds, what a 32-bit integer column holds: a larger number must be refused, not overflow
+    def bounds(self) -> tuple[int, int]:
+        return (self.minimum if self.minimum is not None else -INT32_MAX,
+                self.maximum if self.maximum is not None else INT32_MAX)
+
     def json_schema(self) -> dict:
-        schema: dict[str, Any] = {"type": "integer"}
-        if self.minimum is not None:
-            schema["minimum"] = self.minimum
-        if self.maximum is not None:
-            schema["maximum"] = self.maximum
-        return _describe(schema, self)
+        low, high = self.bounds()
+        return _describe({"type": "integer", "minimum": low, "maximum": high}, self)
 
     def check(self, value: Any) -> Any:
         if value is None and self.nullable:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(N_("Must be a whole number."))
-        if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
+        low, high = self.bounds()
+        if not low <= value <= high:
             raise ValueError(N_("Out of range."))
         return value
 

@@ -9,7 +9,8 @@ from forum.viewer import Viewer
 
 
 async def access_category_by_slug(viewer: Viewer | None, slug: str) -> Category:
-    category = await Category.filter(slug=slug[:64]).first() if isinstance(slug, str) else None
+    # exact match only: cutting a long slug short would name some other category
+    category = await Category.filter(slug=slug).first() if isinstance(slug, str) and len(slug) <= 64 else None
     if category is None or not can_read_category(viewer, category):
         raise NotFound()
     return category

@@ -63,7 +63,7 @@ async def update_category(viewer: Viewer | None, slug: str, *, name: str | None 
                           start_topics: str | None = None, position: int | None = None) -> Category:
     """Admins rename, re-describe, reorder and change who may read or start topics."""
     check_admin(viewer)
-    category = await Category.filter(slug=slug[:64]).first()
+    category = await Category.filter(slug=slug).first() if len(slug) <= 64 else None
     if category is None:
         raise NotFound()
     access, starts = _check(category.slug, name if name is not None else category.name,
