@@ -19,8 +19,10 @@ from forum.api import consent as api_consent
 from forum.api import content as api_content
 from forum.api import openapi
 from forum.api import preview as api_preview
+from forum.hub import hub
 from forum.passwords import Passwords
 from forum.security import SecurityHeadersMiddleware
+from forum.services import live
 from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
@@ -63,7 +65,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette):
         async with RegisterTortoise(app, config=db.tortoise_config(settings.database_url)):
-            yield
+            await hub.start(settings.database_url)  # PostgreSQL: this process's one LISTEN connection
+            try:
+                yield
+            finally:
+                await hub.stop()
 
     app = Starlette(
         debug=False,
@@ -81,4 +87,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.passwords = Passwords(settings.argon2_profile)
     app.state.openapi = None
     moderation.install(app)
+    live.install()
     return app

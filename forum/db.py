@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 from tortoise.backends.sqlite import client as _sqlite_client
@@ -126,9 +127,29 @@ def is_transient(exc: BaseException | None) -> bool:
 
 @asynccontextmanager
 async def write_transaction():
-    """One unit of work: everything inside commits together or not at all."""
+    """One unit of work: everything inside commits together or not at all.
+
+    Callbacks registered with `after_commit` run once it has committed (never after a rollback)."""
     async with in_transaction() as conn:
         yield conn
+    for callback in getattr(conn, "_forum_after_commit", ()):
+        callback()
+
+
+def after_commit(conn, callback: Callable[[], None]) -> None:
+    """Runs `callback` after the outermost `write_transaction` that `conn` belongs to commits; at once when
+    `conn` is not in a transaction (autocommit: the write is already durable)."""
+    from tortoise.backends.base.client import TransactionalDBClient
+
+    root = conn
+    while isinstance(getattr(root, "_parent", None), TransactionalDBClient):
+        root = root._parent
+    if not isinstance(root, TransactionalDBClient):
+        callback()
+        return
+    if not hasattr(root, "_forum_after_commit"):
+        root._forum_after_commit = []
+    root._forum_after_commit.append(callback)
 
 
 # For the `tortoise -c forum.db.TORTOISE_ORM …` developer commands.

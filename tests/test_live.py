@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
@@ -49,7 +50,7 @@ async def test_wait_ends_when_the_topic_is_gone(participant, category):
     with pytest.raises(NotFound):
         await live.wait_for_new_posts(987_654_321, 0, within=1)
     topic = await new_topic(participant, category.slug)
-    await Topic.filter(id=topic["id"]).update(deleted_at="2026-11-25T00:00:00+00:00")
+    await Topic.filter(id=topic["id"]).update(deleted_at=datetime(2026, 11, 25, tzinfo=UTC))
     with pytest.raises(NotFound):
         await live.wait_for_new_posts(topic["id"], 0, within=1)
 

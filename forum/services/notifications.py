@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from forum.models import Notification, NotificationKind, TopicWatch
+from forum.services import live
 from forum.services.permissions import readable_levels
 from forum.viewer import Viewer
 
@@ -24,6 +25,7 @@ async def notify_post(conn, *, actor_id: int, topic_id: int, post_id: int,
         rows.append(Notification(user_id=user_id, kind=kind, actor_id=actor_id, topic_id=topic_id, post_id=post_id))
     if rows:
         await Notification.bulk_create(rows, using_db=conn)
+        await live.notifications_changed([row.user_id for row in rows], conn)
     return len(rows)
 
 
@@ -45,12 +47,14 @@ async def notify_like(conn, *, actor_id: int, recipient_id: int | None, topic_id
     else:
         await Notification.create(user_id=recipient_id, kind=NotificationKind.LIKE, actor_id=actor_id,
                                   topic_id=topic_id, post_id=post_id, using_db=conn)
+        await live.notifications_changed([recipient_id], conn)
 
 
 async def notify_user(conn, *, user_id: int, kind: NotificationKind, topic_id: int | None = None,
                       post_id: int | None = None, actor_id: int | None = None, message: str = "") -> None:
     await Notification.create(user_id=user_id, kind=kind, topic_id=topic_id, post_id=post_id, actor_id=actor_id,
                               message=message[:255], using_db=conn)
+    await live.notifications_changed([user_id], conn)
 
 
 async def list_notifications(viewer: Viewer, *, limit: int = 50) -> list[dict]:
@@ -82,4 +86,7 @@ async def mark_read(viewer: Viewer, ids: list[int] | None = None) -> int:
     query = Notification.filter(user_id=viewer.id, read_at__isnull=True)
     if ids is not None:
         query = query.filter(id__in=ids[:500])
-    return await query.update(read_at=datetime.now(UTC))
+    count = await query.update(read_at=datetime.now(UTC))
+    if count:
+        await live.notifications_changed([viewer.id])  # the viewer's other tabs update their count
+    return count

@@ -1,6 +1,7 @@
-"""The live topic view: new posts as HTML fragments, and server-sent events saying when there are some.
+"""Live views: a topic's new posts as HTML fragments with server-sent events saying when there are some, and
+the signed-in user's unread notification count as server-sent events.
 
-Both paths use a segment that can never be a topic slug (slugs are [a-z0-9-]), and are routed before the
+The topic paths use a segment that can never be a topic slug (slugs are [a-z0-9-]), and are routed before the
 topic page so that `/t/{id}/{slug}` does not swallow them.
 """
 
@@ -15,10 +16,11 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from forum.errors import NotFound
+from forum.i18n import gettext
 from forum.services import live
 from forum.services.access import access_topic_by_id
 from forum.services.topic_page import load_posts_after
-from forum.web.common import render
+from forum.web.common import render, require_viewer
 from forum.web.topics import int_param
 
 
@@ -75,7 +77,37 @@ async def topic_events(request: Request) -> Response:
                              headers={"cache-control": "no-cache, private", "x-accel-buffering": "no"})
 
 
+async def _unread_stream(user_id: int, count: int, label: str) -> AsyncIterator[str]:
+    with live.stream_slot() as got_one:
+        if not got_one:
+            yield "retry: 60000\n\n"
+            return
+        yield f"retry: {live.RETRY_MS}\n\n"
+        yield _event("unread", {"count": count, "label": label})
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + live.STREAM_SECONDS
+        while (remaining := deadline - loop.time()) > 0:
+            changed = await live.wait_for_unread_change(user_id, count,
+                                                        within=min(live.KEEPALIVE_SECONDS, remaining))
+            if changed is None:
+                yield ": keepalive\n\n"
+                continue
+            count = changed
+            yield _event("unread", {"count": count, "label": label})
+
+
+async def notification_events(request: Request) -> Response:
+    """The signed-in user's unread notification count: an event `unread` with `{"count": N, "label": "unread"}`
+    at once and whenever it changes (the header badge follows it). Ends after live.STREAM_SECONDS."""
+    viewer = require_viewer(request)
+    live.check_capacity()
+    count = await live.unread_count(viewer.id)
+    return StreamingResponse(_unread_stream(viewer.id, count, gettext("unread")), media_type="text/event-stream",
+                             headers={"cache-control": "no-cache, private", "x-accel-buffering": "no"})
+
+
 routes = [
     Route("/t/{topic_id:int}/_posts", posts_fragment, methods=["GET"], name="topic_posts_fragment"),
     Route("/t/{topic_id:int}/_events", topic_events, methods=["GET"], name="topic_events"),
+    Route("/notifications/_events", notification_events, methods=["GET"], name="notification_events"),
 ]
