@@ -26,6 +26,7 @@ def install(app: Starlette) -> None:
     from forum import events
     from moderation import audit, config, writing
     from moderation.sanctions import on_signing_in
+    from moderation.export import on_exporting
     from moderation.withdrawal import on_withdrawal
 
     config.bind(app)
@@ -34,6 +35,7 @@ def install(app: Starlette) -> None:
     events.subscribe(events.POST_EDITED, writing.on_post_stored)
     events.subscribe(events.CONSENT_WITHDRAWN, on_withdrawal)
     events.subscribe(events.ACCOUNT_ERASING, on_withdrawal)
+    events.subscribe(events.EXPORTING, on_exporting)
     events.subscribe(events.SIGNING_IN, on_signing_in)
     events.subscribe(events.STAFF_ACTION, audit.on_staff_action)
     env = app.state.templates.env

@@ -345,3 +345,21 @@ async def test_a_post_cooked_before_a_mentioned_user_withdrew_is_refused_not_sto
     fresh = await new_reply(story["other"], story["own"]["id"], f"@{story['handle']} er borte nå")
     post = await Post.get(id=fresh["id"])
     assert "/u/" not in post.cooked  # cooked again after the withdrawal: no link to anyone
+
+
+async def test_flags_filed_appear_in_the_export_and_stay_without_reporter_after_withdrawal(story):
+    import json
+
+    from moderation.models import Flag
+
+    zed, other = story["zed"], story["other"]
+    flagged = await zed.api("POST", f"/api/v1/posts/{story['later']['id']}/flags",
+                            {"reason": "other", "note": f"Sjekk dette, hilsen {story['handle']}"})
+    assert flagged.status_code == 201, flagged.text
+    data = json.loads((await zed.get("/api/v1/me/export")).text)
+    assert [f["post_id"] for f in data["flags_filed"]] == [story["later"]["id"]]
+    assert data["flags_filed"][0]["reason"] == "other"
+    assert (await withdraw(zed)).status_code == 200
+    flag = await Flag.get(post_id=story["later"]["id"])
+    assert flag.reporter_id is None and story["handle"].casefold() not in flag.note.casefold()
+    assert other.user["id"] != zed.user["id"]
