@@ -25,8 +25,8 @@ def install(app: Starlette) -> None:
     """Subscribes moderation's handlers to forum events and lets the app's Jinja find moderation's templates."""
     from forum import events
     from moderation import audit, config, writing
-    from moderation.sanctions import on_signing_in
     from moderation.export import on_exporting
+    from moderation.sanctions import on_signing_in
     from moderation.withdrawal import on_withdrawal
 
     config.bind(app)

@@ -87,6 +87,7 @@ async def _decide(viewer: Viewer, post: Post, action: str, reason: str) -> Post:
     if post.deleted_at is not None and action != "dismiss_flags":
         raise ValidationFailed(N_("That post is already deleted."), code="post_deleted")
     async with write_transaction() as conn:
+        await cases.lock_post(conn, post.id)
         if action == "hide":
             await cases.hide(conn, post, "moderator")
             reporters = await cases.close_case(conn, post.id, "hidden", FlagStatus.UPHELD)

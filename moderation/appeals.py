@@ -35,6 +35,7 @@ async def appeal(viewer: Viewer | None, post_id: int, *, text: str) -> Case:
     if len(text) > TEXT_MAX:
         raise ValidationFailed(fields={"text": N_("The appeal is too long: at most 2,000 characters.")})
     async with write_transaction() as conn:
+        await cases.lock_post(conn, post.id)
         if await Case.filter(post_id=post.id, appealed_at__isnull=False).using_db(conn).exists():
             raise Conflict(N_("You have already appealed for this post."), code="already_appealed")
         return await cases.open_case(conn, post.id, appeal_text=text)

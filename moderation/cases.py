@@ -19,6 +19,11 @@ HOLD_REASONS = ("personal_data", "security")  # detector holds: hidden until a m
 PENDING = (*HOLD_REASONS, "flags")  # hidden_reason values that mean "pending review"
 
 
+async def lock_post(conn, post_id: int) -> Post | None:
+    """Serialises flags and decisions on one post (PostgreSQL row lock; SQLite writes are serial already)."""
+    return await Post.filter(id=post_id).select_for_update().using_db(conn).first()
+
+
 async def open_case(conn, post_id: int, *, detector_reason: str | None = None, kinds: list[str] | None = None,
                     appeal_text: str | None = None) -> Case:
     now = datetime.now(UTC)

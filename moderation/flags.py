@@ -61,6 +61,7 @@ async def flag_post(viewer: Viewer | None, post_id: int, *, reason: str, note: s
     try:
         async with write_transaction() as conn:
             hid = False
+            await cases.lock_post(conn, post.id)
             await check_not_sanctioned(viewer.id, conn)
             user = await User.get(id=viewer.id).using_db(conn)
             await check_flag_rate(conn, user)

@@ -315,3 +315,16 @@ async def test_staff_actions_through_the_forum_are_audited_too(participant, staf
     await staff.api("PATCH", f"/api/v1/posts/{own['post_id']}", {"body": "Min egen rettelse"})
     await staff.api("DELETE", f"/api/v1/posts/{own['post_id']}")
     assert await _audit_rows() == before
+
+
+async def test_concurrent_flags_all_count_and_hide_the_post_once(participant, make_user, category):
+    import asyncio
+
+    ids = await _post(participant, category)
+    flaggers = [await make_user(consented=False) for _ in range(4)]
+    results = await asyncio.gather(*[_flag(f, ids["post_id"]) for f in flaggers])
+    assert [r.status_code for r in results] == [201] * 4
+    assert [r.json()["post_hidden"] for r in results].count(True) == 1
+    assert await Flag.filter(post_id=ids["post_id"]).count() == 4
+    assert await AuditEntry.filter(action="auto_hide", target_id=ids["post_id"]).count() == 1
+    assert await Notification.filter(user_id=participant.user["id"], kind="moderation").count() == 1
