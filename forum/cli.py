@@ -107,13 +107,16 @@ def cmd_backup(args) -> int:
 
 
 def cmd_purge(args) -> int:
-    from forum.services.sessions import purge_expired
+    from forum.app import create_app
+    from forum.services.retention import purge
 
     settings = load_settings()
+    create_app(settings)  # not served: building it subscribes every package's PURGING handler, as in the app
 
     async def work() -> int:
-        count = await purge_expired()
-        print(f"expired sessions deleted: {count}")
+        counts = await purge(settings.retention)
+        for name, count in counts.items():
+            print(f"{name.replace('_', ' ')} deleted: {count}")
         return 0
 
     return asyncio.run(_with_orm(settings.database_url, work))

@@ -9,14 +9,39 @@ from contextlib import asynccontextmanager
 from tortoise.backends.sqlite import client as _sqlite_client
 from tortoise.transactions import in_transaction
 
-from forum.settings import DEFAULT_DATABASE_URL, is_sqlite, sqlite_path
+from forum.settings import DEFAULT_DATABASE_URL, Settings, is_sqlite, sqlite_path
 
 MODEL_MODULES = ["forum.models", "moderation.models"]
 # Long enough to ride out a checkpoint or a burst of writers from other processes.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def tortoise_config(database_url: str) -> dict:
+# PostgreSQL: a transaction left open by a stuck request is ended by the server after this long (ms)
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
+
+
+def postgres_connection(database_url: str, settings: Settings | None) -> dict:
+    """The asyncpg pool per app process: its size and the server-side limits every session gets.
+
+    Without settings (the CLI: migrations, purge, seeding) the pool is small and statements have no time limit,
+    since building an index on a large table may rightly take minutes."""
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    connection = expand_db_url(database_url)
+    credentials = connection["credentials"]
+    server_settings = dict(credentials.get("server_settings") or {})
+    server_settings.setdefault("application_name", "forum")
+    if settings is not None:
+        credentials["minsize"] = settings.db_pool_min
+        credentials["maxsize"] = settings.db_pool_max
+        if settings.db_statement_timeout:
+            server_settings["statement_timeout"] = str(int(settings.db_statement_timeout * 1000))
+        server_settings["idle_in_transaction_session_timeout"] = str(IDLE_IN_TRANSACTION_TIMEOUT_MS)
+    credentials["server_settings"] = server_settings
+    return connection
+
+
+def tortoise_config(database_url: str, settings: Settings | None = None) -> dict:
     if is_sqlite(database_url):
         connection = {
             "engine": "tortoise.backends.sqlite",
@@ -30,7 +55,7 @@ def tortoise_config(database_url: str) -> dict:
             },
         }
     else:
-        connection = database_url
+        connection = postgres_connection(database_url, settings)
     return {
         "connections": {"default": connection},
         "apps": {"models": {"models": MODEL_MODULES, "migrations": "forum.migrations",
@@ -103,7 +128,8 @@ def _is_busy_message(text: str) -> bool:
 
 
 def is_transient(exc: BaseException | None) -> bool:
-    """A failure that says "try again" (SQLite busy, PostgreSQL deadlock or serialisation), not a bug.
+    """A failure that says "try again" (SQLite busy, PostgreSQL deadlock, serialisation or a statement that ran
+    past FORUM_DB_STATEMENT_TIMEOUT), not a bug.
 
     Walks the exception chain because Tortoise wraps the driver's errors in its own.
     """
@@ -116,7 +142,7 @@ def is_transient(exc: BaseException | None) -> bool:
         if isinstance(exc, sqlite3.OperationalError) and _is_busy_message(str(exc)):
             return True
         if isinstance(exc, asyncpg.exceptions.DeadlockDetectedError | asyncpg.exceptions.SerializationError
-                      | asyncpg.exceptions.LockNotAvailableError):
+                      | asyncpg.exceptions.LockNotAvailableError | asyncpg.exceptions.QueryCanceledError):
             return True
         if type(exc).__module__.startswith("tortoise") and _is_busy_message(str(exc)):
             return True

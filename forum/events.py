@@ -19,6 +19,8 @@ ACCOUNT_ERASING = "account_erasing"      # inside the erasure's transaction, bef
 EXPORTING = "exporting"                  # building a user's data export: Export; add sections to it
 SIGNING_IN = "signing_in"                # the password was right, before the session starts: SignIn; may refuse
 STAFF_ACTION = "staff_action"            # inside the write: StaffAction (moderation keeps the audit log)
+PURGING = "purging"                      # `forum purge` (cron), outside any transaction: Purge; delete what is past
+                                         # its retention with purge.delete_batches(...) and add to purge.counts
 
 
 @dataclass
@@ -77,6 +79,20 @@ class Export:
 
     user_id: int
     sections: dict[str, Any]
+
+
+@dataclass
+class Purge:
+    """A retention run (`forum purge`): delete what is older than the periods in `retention`, judged against
+    `now` (passed in, so tests fix the clock). Runs must be idempotent: a second run finds nothing.
+
+    `delete_batches` (set by the forum) deletes `table` rows matching `where` (with `?` params) in batches, each in
+    its own short transaction, and returns how many went; handlers should use it rather than one big DELETE."""
+
+    now: Any                      # datetime, aware UTC
+    retention: Any                # forum.settings.Retention
+    counts: dict[str, int]
+    delete_batches: Callable[[str, str, list], Awaitable[int]]
 
 
 Handler = Callable[[Any], Awaitable[None]]

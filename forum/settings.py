@@ -50,6 +50,27 @@ def _positive_float(name: str, default: float) -> float:
     return value
 
 
+def _bounded_int(name: str, default: int, low: int, high: int) -> int:
+    value = _int(name, default)
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _seconds(name: str, default: float) -> float:
+    """A duration in seconds; 0 means "no limit"."""
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 <= value <= 3600:
+        raise SettingsError(f"{name} must be between 0 and 3600 seconds, got {raw!r}")
+    return value
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite:")
 
@@ -89,6 +110,15 @@ def load_secret_key(database_url: str) -> str:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long `forum purge` keeps records that have done their job, in days (see the README's settings)."""
+
+    rate_limit_days: int = 2          # rows that only count recent attempts (sign-in throttling and the like)
+    moderation_days: int = 365        # resolved moderation records: decided flags and cases, lifted sanctions
+    security_log_days: int = 90       # security logs: sign-in attempts, password-reset requests
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str = field(default="", repr=False)
@@ -102,6 +132,10 @@ class Settings:
     flag_hide_threshold: float = 3.0
     argon2_profile: str = "rfc9106_low_memory"
     debug: bool = False
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    db_statement_timeout: float = 15.0   # seconds; 0 turns it off
+    retention: Retention = field(default_factory=Retention)
 
     @property
     def sqlite(self) -> bool:
@@ -133,7 +167,17 @@ def load_settings(**overrides) -> Settings:
         flag_hide_threshold=_positive_float("FORUM_FLAG_HIDE_THRESHOLD", 3.0),
         argon2_profile=profile,
         debug=_bool("FORUM_DEBUG", False),
+        db_pool_min=_bounded_int("FORUM_DB_POOL_MIN", 1, 0, 100),
+        db_pool_max=_bounded_int("FORUM_DB_POOL_MAX", 10, 1, 100),
+        db_statement_timeout=_seconds("FORUM_DB_STATEMENT_TIMEOUT", 15.0),
+        retention=Retention(
+            rate_limit_days=_bounded_int("FORUM_RETENTION_RATE_LIMIT_DAYS", 2, 1, 36500),
+            moderation_days=_bounded_int("FORUM_RETENTION_MODERATION_DAYS", 365, 1, 36500),
+            security_log_days=_bounded_int("FORUM_RETENTION_SECURITY_LOG_DAYS", 90, 1, 36500),
+        ),
     )
+    if values["db_pool_min"] > values["db_pool_max"]:
+        raise SettingsError("FORUM_DB_POOL_MIN must not be larger than FORUM_DB_POOL_MAX")
     values.update(overrides)
     if "secret_key" not in values:
         values["secret_key"] = load_secret_key(database_url)

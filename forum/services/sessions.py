@@ -32,4 +32,7 @@ async def end_all_sessions(user_id: int, *, keep: str | None = None) -> int:
 
 
 async def purge_expired(now: datetime | None = None) -> int:
-    return await Session.filter(expires_at__lte=now or datetime.now(UTC)).delete()
+    """Deletes expired sessions in short batches; part of `forum purge` (services/retention.py)."""
+    from forum.services.retention import delete_batches, time_param
+
+    return await delete_batches("session", "expires_at <= ?", [time_param(now or datetime.now(UTC))])

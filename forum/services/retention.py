@@ -1,0 +1,58 @@
+"""Retention (`forum purge`, run from cron): delete what has done its job, in short batches.
+
+The forum deletes its own expired sessions; the packages that own other records (moderation: resolved flags
+and cases, lifted sanctions; security: sign-in throttling rows and security logs) subscribe to
+`events.PURGING` and delete theirs through `Purge.delete_batches`, judged against the same `now` and the
+periods in `Settings.retention`.
+
+Safe to run from cron: every run deletes only what is past its period, so a second run finds nothing; each
+batch is its own short transaction, so writers wait at most one batch; and on PostgreSQL batches take a
+transaction-level advisory lock, so two overlapping runs take turns instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from forum import db, events
+from forum.db import write_transaction
+from forum.services.sessions import purge_expired
+from forum.settings import Retention
+
+BATCH = 1000
+ADVISORY_LOCK = 7_302_211  # any constant; names the purge's lock on PostgreSQL
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def time_param(when: datetime):
+    """A datetime as raw SQL compares it with stored values: ISO text on SQLite, a timestamp on PostgreSQL."""
+    return when.isoformat(" ") if db.dialect() == "sqlite" else when
+
+
+async def delete_batches(table: str, where: str, params: list, *, batch: int = BATCH) -> int:
+    """Deletes the rows of `table` matching `where` (`?` placeholders, datetimes through `time_param`), oldest
+    ids first, `batch` rows per transaction; returns how many went. `table` and `where` come from code, never
+    from input."""
+    if not _IDENTIFIER.match(table):
+        raise ValueError(f"not a table name: {table!r}")
+    total = 0
+    while True:
+        async with write_transaction() as conn:
+            if conn.capabilities.dialect == "postgres":
+                await db.execute("SELECT pg_advisory_xact_lock(?)", [ADVISORY_LOCK], conn)
+            chosen = f"SELECT id FROM {table} WHERE {where} ORDER BY id LIMIT {int(batch)}"
+            deleted = await db.execute(f"DELETE FROM {table} WHERE id IN ({chosen})", params, conn)
+        total += deleted
+        if deleted < batch:
+            return total
+
+
+async def purge(retention: Retention, now: datetime | None = None) -> dict[str, int]:
+    """One retention run; returns what was deleted, by name."""
+    now = now or datetime.now(UTC)
+    counts: dict[str, int] = {}
+    counts["expired_sessions"] = await purge_expired(now)
+    await events.emit(events.PURGING, events.Purge(now=now, retention=retention, counts=counts,
+                                                   delete_batches=delete_batches))
+    return counts
