@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        async with RegisterTortoise(app, config=db.tortoise_config(settings.database_url)):
+        async with RegisterTortoise(app, config=db.tortoise_config(settings.database_url, settings)):
             await hub.start(settings.database_url)  # PostgreSQL: this process's one LISTEN connection
             try:
                 yield
