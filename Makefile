@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-fast lint migrate demo bench messages clean
+.PHONY: run test test-fast browser-deps lint migrate demo bench messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,12 @@ migrate: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/forum demo
 
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) browser-deps
 	$(BIN)/python -m pytest
+
+# Chromium (apt), Java and the npm checkers (axe-core, vnu-jar) for tests/browser; installs only what is missing.
+browser-deps:
+	sh tests/browser/install.sh
 
 test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not slow"

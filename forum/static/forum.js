@@ -1,0 +1,276 @@
+/* The forum's own small script. Every page works without it; with it, composers get a character counter and a
+   Markdown preview, a reply appears without reloading the page, and new replies to an open topic arrive live
+   (server-sent events). No framework and no inline script: the Content-Security-Policy allows only this file. */
+(function () {
+  "use strict";
+
+  var strings = {};
+  var stringsNode = document.getElementById("forum-strings");
+  if (stringsNode) {
+    try { strings = JSON.parse(stringsNode.textContent); } catch (e) { strings = {}; }
+  }
+
+  function t(key, values) {
+    var text = strings[key] || key;
+    Object.keys(values || {}).forEach(function (name) { text = text.split("{" + name + "}").join(values[name]); });
+    return text;
+  }
+
+  var numberFormat = new Intl.NumberFormat(document.documentElement.lang || "nb");
+
+  /* One polite live region for short announcements (a reply posted, new replies arrived). */
+  var announcer = document.createElement("div");
+  announcer.className = "visually-hidden";
+  announcer.setAttribute("role", "status");
+  document.body.appendChild(announcer);
+  function announce(text) {
+    announcer.textContent = "";
+    window.setTimeout(function () { announcer.textContent = text; }, 50);
+  }
+
+  function csrfToken(form) {
+    var field = (form && form.querySelector("input[name=csrf_token]")) || document.querySelector("input[name=csrf_token]");
+    return field ? field.value : "";
+  }
+
+  function describe(element, id, on) {
+    var ids = (element.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (x) { return x && x !== id; });
+    if (on) { ids.push(id); }
+    if (ids.length) { element.setAttribute("aria-describedby", ids.join(" ")); } else { element.removeAttribute("aria-describedby"); }
+  }
+
+  function debounce(fn, ms) {
+    var timer = null;
+    return function () { window.clearTimeout(timer); timer = window.setTimeout(fn, ms); };
+  }
+
+  async function postJSON(url, body, form) {
+    var response = await fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrfToken(form)},
+      body: JSON.stringify(body)
+    });
+    var data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    return {status: response.status, data: data};
+  }
+
+  function errorMessage(result) {
+    var error = result.data && result.data.error;
+    if (!error) { return null; }
+    var fields = error.fields || {};
+    var first = Object.keys(fields)[0];
+    return first ? fields[first] : error.message;
+  }
+
+  /* Character counter: visible under the field and read with it (aria-describedby); announced when close to the limit. */
+  function addCounter(textarea) {
+    var max = parseInt(textarea.getAttribute("maxlength"), 10);
+    if (!max || !textarea.id) { return; }
+    var counter = document.createElement("p");
+    counter.className = "char-count";
+    counter.id = textarea.id + "-count";
+    textarea.insertAdjacentElement("afterend", counter);
+    describe(textarea, counter.id, true);
+    var warned = false;
+    var warn = debounce(function () {
+      announce(t("chars_left", {count: numberFormat.format(max - textarea.value.length)}));
+    }, 800);
+    function update() {
+      var used = textarea.value.length;
+      counter.textContent = t("chars_used", {count: numberFormat.format(used), max: numberFormat.format(max)});
+      var near = used >= max * 0.9;
+      counter.classList.toggle("is-near", near);
+      if (near && !warned) { warn(); }
+      warned = near;
+    }
+    textarea.addEventListener("input", update);
+    textarea.form && textarea.form.addEventListener("reset", function () { window.setTimeout(update, 0); });
+    textarea.forumCounter = update;
+    update();
+  }
+
+  /* Markdown preview: rendered by the server with the same sanitiser as a saved post (POST /api/v1/preview). */
+  function addPreview(textarea) {
+    var form = textarea.form;
+    var tools = document.createElement("div");
+    tools.className = "composer-tools";
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "button secondary small";
+    button.textContent = t("preview");
+    button.setAttribute("aria-expanded", "false");
+    var panel = document.createElement("div");
+    panel.className = "preview";
+    panel.id = textarea.id + "-preview";
+    panel.hidden = true;
+    var title = document.createElement("p");
+    title.className = "preview-title";
+    title.textContent = t("preview");
+    var body = document.createElement("div");
+    body.className = "post-body";
+    body.setAttribute("aria-live", "polite");
+    panel.append(title, body);
+    button.setAttribute("aria-controls", panel.id);
+    tools.appendChild(button);
+    var anchor = form.querySelector("button[type=submit]") || textarea;
+    anchor.insertAdjacentElement("beforebegin", tools);
+    tools.insertAdjacentElement("afterend", panel);
+    var sequence = 0;
+
+    async function render() {
+      var mine = ++sequence;
+      if (!textarea.value.trim()) {
+        body.textContent = t("preview_empty");
+        return;
+      }
+      panel.setAttribute("aria-busy", "true");
+      try {
+        var result = await postJSON("/api/v1/preview", {source: textarea.value}, form);
+        if (mine !== sequence) { return; }
+        if (result.status === 200 && result.data) {
+          body.innerHTML = result.data.html;  // sanitised on the server, exactly as a stored post
+        } else {
+          body.textContent = errorMessage(result) || t("preview_failed");
+        }
+      } catch (e) {
+        if (mine === sequence) { body.textContent = t("preview_failed"); }
+      } finally {
+        if (mine === sequence) { panel.removeAttribute("aria-busy"); }
+      }
+    }
+    var later = debounce(render, 700);
+
+    button.addEventListener("click", function () {
+      var open = panel.hidden;
+      panel.hidden = !open;
+      button.setAttribute("aria-expanded", String(open));
+      button.textContent = open ? t("preview_hide") : t("preview");
+      if (open) { render(); }
+    });
+    textarea.addEventListener("input", function () { if (!panel.hidden) { later(); } });
+    textarea.forumPreviewClose = function () {
+      panel.hidden = true;
+      button.setAttribute("aria-expanded", "false");
+      button.textContent = t("preview");
+      body.textContent = "";
+    };
+  }
+
+  /* The open topic: inserting new posts (after our own reply, or when the live stream says there are some). */
+  function liveTopic(container) {
+    var topicId = container.getAttribute("data-topic");
+    var last = parseInt(container.getAttribute("data-last"), 10) || 0;
+    var queue = Promise.resolve([]);
+
+    function fetchNew() {
+      queue = queue.then(async function () {
+        var response = await fetch("/t/" + topicId + "/_posts?after=" + last, {credentials: "same-origin",
+                                                                              headers: {"Accept": "text/html"}});
+        if (!response.ok) { return []; }
+        var template = document.createElement("template");
+        template.innerHTML = await response.text();
+        var added = [];
+        template.content.querySelectorAll("article.post").forEach(function (post) {
+          var number = parseInt(post.id.replace("post-", ""), 10);
+          if (!(number > last)) { return; }
+          last = number;
+          if (!document.getElementById(post.id)) {
+            container.appendChild(post);
+            added.push(post);
+          }
+        });
+        container.setAttribute("data-last", String(last));
+        return added;
+      }).catch(function () { return []; });
+      return queue;
+    }
+
+    if (container.hasAttribute("data-live") && window.EventSource) {
+      var source = new EventSource("/t/" + topicId + "/_events?after=" + last);
+      source.addEventListener("posts", async function (event) {
+        var number = 0;
+        try { number = JSON.parse(event.data).last_number; } catch (e) { number = 0; }
+        if (number <= last) { return; }
+        var added = await fetchNew();
+        added.forEach(function (post) { post.classList.add("is-unread"); });
+        if (added.length === 1) { announce(t("new_reply")); } else if (added.length > 1) { announce(t("new_replies", {count: added.length})); }
+      });
+      source.addEventListener("gone", function () { source.close(); });
+      window.addEventListener("pagehide", function () { source.close(); });
+    }
+    return {fetchNew: fetchNew, live: container.hasAttribute("data-live")};
+  }
+
+  /* Replying without a reload: the JSON API takes the reply, the new post is fetched as HTML and inserted.
+     Anything unexpected (offline, a server error) falls back to sending the form the ordinary way. */
+  function sendRepliesInPlace(form, topic) {
+    var textarea = form.querySelector("textarea[name=body]");
+    var submit = form.querySelector("button[type=submit]");
+    var error = document.createElement("p");
+    error.className = "error";
+    error.id = "reply-error-live";
+    error.setAttribute("role", "alert");
+    error.hidden = true;
+    textarea.insertAdjacentElement("beforebegin", error);
+    var sending = false;
+
+    function showError(text) {
+      error.textContent = text;
+      error.hidden = !text;
+      describe(textarea, error.id, Boolean(text));
+      if (text) { textarea.setAttribute("aria-invalid", "true"); } else { textarea.removeAttribute("aria-invalid"); }
+    }
+
+    form.addEventListener("submit", async function (event) {
+      if (!topic.live || !window.fetch) { return; }  // not on the last page: the normal form shows the reply in place
+      event.preventDefault();
+      if (sending) { return; }
+      sending = true;
+      var label = submit.textContent;
+      submit.textContent = t("sending");
+      submit.setAttribute("aria-disabled", "true");
+      var replyTo = form.querySelector("input[name=reply_to]");
+      var body = {body: textarea.value, reply_to: replyTo && /^\d+$/.test(replyTo.value) ? parseInt(replyTo.value, 10) : null};
+      try {
+        var result = await postJSON(form.getAttribute("data-api"), body, form);
+        if (result.status === 201) {
+          showError("");
+          textarea.value = "";
+          if (replyTo) { replyTo.value = ""; }
+          if (textarea.forumCounter) { textarea.forumCounter(); }
+          if (textarea.forumPreviewClose) { textarea.forumPreviewClose(); }
+          await topic.fetchNew();
+          var mine = document.getElementById("post-" + result.data.number);
+          if (mine) {
+            mine.setAttribute("tabindex", "-1");
+            mine.focus();
+          }
+          announce(t("reply_posted"));
+        } else if (result.status >= 400 && result.status < 500 && result.data && result.data.error) {
+          showError(errorMessage(result));
+          textarea.focus();
+        } else {
+          form.submit();
+        }
+      } catch (e) {
+        form.submit();
+      } finally {
+        sending = false;
+        submit.textContent = label;
+        submit.removeAttribute("aria-disabled");
+      }
+    });
+  }
+
+  document.querySelectorAll("textarea[maxlength]").forEach(addCounter);
+  document.querySelectorAll("form textarea[name=body]").forEach(function (textarea) {
+    if (csrfToken(textarea.form)) { addPreview(textarea); }
+  });
+  var posts = document.querySelector(".posts[data-topic]");
+  if (posts) {
+    var topic = liveTopic(posts);
+    var composer = document.querySelector("#composer form[data-api]");
+    if (composer) { sendRepliesInPlace(composer, topic); }
+  }
+})();

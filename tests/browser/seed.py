@@ -1,0 +1,74 @@
+"""Seeds the browser suite's forum through the services (run in its own process: `python seed.py DATABASE_URL`).
+
+Prints the accounts as JSON. Everything else the journeys need, they create through the browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+from tortoise import Tortoise
+
+from forum import db
+from forum.migrate import apply_migrations
+from forum.models import Role
+from forum.passwords import Passwords
+from forum.services import accounts
+from forum.services.categories import create_category_as_system
+from forum.services.consent import grant_consent, publish_policy
+from forum.services.policy_file import DEMO_POLICY, read_policy_file
+from forum.services.posts import create_reply
+from forum.services.topics import create_topic
+from forum.viewer import viewer_for_user
+
+PASSWORD = "correct horse battery staple"
+CATEGORIES = {
+    "questions": dict(slug="sporsmal-og-svar", name="Spørsmål og svar", read="public", start_topics="participants",
+                      description="Still spørsmål om produktene og merk svaret som løste det."),
+    "training": dict(slug="opplaering", name="Opplæring", read="public", start_topics="staff",
+                     description="Opplæringstråder ledet av våre ansatte. Ansatte starter emner, alle kan svare."),
+}
+USERS = {  # key: (username, role)
+    "helper": ("Kari_Hjelper", Role.MEMBER),
+    "member": ("Per_Deltaker", Role.MEMBER),
+    "staff": ("Ingrid_Ansatt", Role.STAFF),
+    "moderator": ("Mona_Moderator", Role.MODERATOR),
+    "flagger1": ("Flagger_En", Role.MEMBER),
+    "flagger2": ("Flagger_To", Role.MEMBER),
+    "flagger3": ("Flagger_Tre", Role.MEMBER),
+}
+
+
+async def seed(database_url: str) -> dict:
+    await apply_migrations(database_url, quiet=True)
+    await Tortoise.init(config=db.tortoise_config(database_url), _enable_global_fallback=True)
+    try:
+        texts = read_policy_file(DEMO_POLICY)
+        policy = await publish_policy(version="1", text_nb=texts["nb"], text_en=texts["en"])
+        for spec in CATEGORIES.values():
+            await create_category_as_system(**spec)
+        passwords = Passwords("cheapest")
+        people, viewers = {}, {}
+        for key, (username, role) in USERS.items():
+            email = f"{username.lower()}@example.test"
+            user = await accounts.register(passwords, username=username, email=email, password=PASSWORD,
+                                           role=role, locale="nb")
+            await grant_consent(await viewer_for_user(user.id), policy_version=policy.version, locale="nb",
+                                channel="page")
+            people[key] = {"username": username, "email": email, "password": PASSWORD}
+            viewers[key] = await viewer_for_user(user.id)
+        topic, _ = await create_topic(viewers["member"], category=CATEGORIES["questions"]["slug"], kind="question",
+                                      title="Hvordan eksporterer jeg fakturaer?",
+                                      body="Jeg vil eksportere fakturaene for **oktober**. Finnes det en CSV-eksport?")
+        await create_reply(viewers["helper"], topic.id,
+                           body="Ja: *Rapporter → Eksport*, velg «Fakturaer» og format CSV.")
+        return {"users": people, "categories": {k: v["slug"] for k, v in CATEGORIES.items()},
+                "topic": {"id": topic.id, "slug": topic.slug, "title": topic.title}}
+    finally:
+        await Tortoise.close_connections()
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(seed(sys.argv[1]))))
