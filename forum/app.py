@@ -20,6 +20,7 @@ from forum.api import content as api_content
 from forum.api import openapi
 from forum.api import preview as api_preview
 from forum.hub import hub
+from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
 from forum.security import SecurityHeadersMiddleware
 from forum.services import live
@@ -33,7 +34,6 @@ from forum.web import settings as web_settings
 from forum.web.errors import EXCEPTION_HANDLERS
 
 STATIC_DIR = Path(__file__).parent / "static"
-MAX_BODY_BYTES = 1_000_000
 
 
 def routes() -> list[Route | Mount]:
@@ -76,11 +76,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes(),
         middleware=[
             Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
+            Middleware(BodyLimitsMiddleware),
             Middleware(ViewerMiddleware, default_locale=settings.default_locale),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
-        max_body_size=MAX_BODY_BYTES,
     )
     app.state.settings = settings
     app.state.templates = make_templates()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -49,6 +50,8 @@ async def read_form(request: Request) -> FormData:
         raise BadRequest(N_("The form was sent in an unexpected format."), code="unsupported_media_type")
     try:
         form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    except HTTPException:  # too large (413) or too slow (408): answered as such
+        raise
     except Exception:  # malformed multipart, too many fields, undecodable bytes
         raise BadRequest(N_("The form could not be read."), code="invalid_form") from None
     if not csrf_matches(request.app.state.settings.secret_key, _binding(request), _text(form.get("csrf_token"))):

@@ -19,6 +19,7 @@ HTTP_MESSAGES = {
     403: ("forbidden", N_("You are not allowed to do that.")),
     404: ("not_found", N_("We could not find that page.")),
     405: ("method_not_allowed", N_("That method is not allowed here.")),
+    408: ("request_timeout", N_("The request took too long to arrive. Please try again.")),
     413: ("too_large", N_("The request is too large.")),
     429: ("rate_limited", N_("You are doing that too often. Please wait a moment.")),
     503: ("busy", N_("The forum is busy right now. Nothing was saved; please try again in a moment.")),
