@@ -35,6 +35,7 @@ USERS = {  # key: (username, role)
     "member": ("Per_Deltaker", Role.MEMBER),
     "staff": ("Ingrid_Ansatt", Role.STAFF),
     "moderator": ("Mona_Moderator", Role.MODERATOR),
+    "author": ("Arne_Forfatter", Role.MEMBER),
     "flagger1": ("Flagger_En", Role.MEMBER),
     "flagger2": ("Flagger_To", Role.MEMBER),
     "flagger3": ("Flagger_Tre", Role.MEMBER),
