@@ -38,8 +38,13 @@ browser-deps:
 test-fast: $(TEST_STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
+# Issue 7's benchmark: seeds (cached in bench/.cache), serves, loads with wrk (apt-get installs it when missing),
+# prints the table and writes bench/results/. Not part of `make test`. Smoke run: make bench BENCH_ARGS=--quick
+bench: $(TEST_STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check forum moderation tests
+	$(BIN)/ruff check forum moderation tests bench
 
 messages: $(TEST_STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -o forum/messages.pot --no-location --omit-header .
