@@ -26,6 +26,7 @@ def install(app: Starlette) -> None:
     from forum import events
     from moderation import audit, config, writing
     from moderation.export import on_exporting
+    from moderation.retention import on_purging
     from moderation.sanctions import on_signing_in
     from moderation.withdrawal import on_withdrawal
 
@@ -38,5 +39,6 @@ def install(app: Starlette) -> None:
     events.subscribe(events.EXPORTING, on_exporting)
     events.subscribe(events.SIGNING_IN, on_signing_in)
     events.subscribe(events.STAFF_ACTION, audit.on_staff_action)
+    events.subscribe(events.PURGING, on_purging)
     env = app.state.templates.env
     env.loader = jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(TEMPLATE_DIR)])

@@ -50,13 +50,25 @@ def settings(database_url):
                          default_locale="nb", rate_limits=False)
 
 
+def _per_request_state(app):
+    """asgi-lifespan hands every request the same lifespan `state` dict (uvicorn gives each a copy), so
+    concurrent requests in a test would overwrite each other's request.state (the viewer!). Copy it per request."""
+
+    async def wrapped(scope, receive, send):
+        if scope["type"] in ("http", "websocket") and "state" in scope:
+            scope = {**scope, "state": dict(scope["state"])}
+        await app(scope, receive, send)
+
+    return wrapped
+
+
 @pytest_asyncio.fixture(scope="session")
 async def app(settings):
     if not settings.sqlite:
         await _reset_postgres(settings.database_url)
     await apply_migrations(settings.database_url, quiet=True)
     application = create_app(settings)
-    async with LifespanManager(application) as manager:
+    async with LifespanManager(_per_request_state(application)) as manager:
         from forum.services.consent import current_policy, publish_policy
         from forum.services.policy_file import DEMO_POLICY, read_policy_file
 

@@ -323,7 +323,7 @@ async def test_concurrent_flags_all_count_and_hide_the_post_once(participant, ma
     ids = await _post(participant, category)
     flaggers = [await make_user(consented=False) for _ in range(4)]
     results = await asyncio.gather(*[_flag(f, ids["post_id"]) for f in flaggers])
-    assert [r.status_code for r in results] == [201] * 4
+    assert [r.status_code for r in results] == [201] * 4, [r.text for r in results]
     assert [r.json()["post_hidden"] for r in results].count(True) == 1
     assert await Flag.filter(post_id=ids["post_id"]).count() == 4
     assert await AuditEntry.filter(action="auto_hide", target_id=ids["post_id"]).count() == 1

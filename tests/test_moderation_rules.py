@@ -370,3 +370,34 @@ async def test_flag_form_on_the_topic_page(participant, member, moderator, categ
     assert "Noe å flagge" not in shown.text
     audit_page = await moderator.get("/mod/audit")
     assert "Frekk tone" in audit_page.text
+
+
+async def test_purge_removes_decided_records_but_never_open_ones_or_the_audit_log(make_user, moderator, category):
+    retention = pytest.importorskip("forum.services.retention")
+    from forum.settings import Retention
+
+    author, flagger = await make_user(), await make_user()
+    topic = await _topic(author, category)
+    decided = await new_reply(author, topic["id"], "Blir avgjort")
+    still_open = await new_reply(author, topic["id"], "Blir stående åpen")
+    await flagger.api("POST", f"/api/v1/posts/{decided['id']}/flags", {"reason": "spam"})
+    await flagger.api("POST", f"/api/v1/posts/{still_open['id']}/flags", {"reason": "spam"})
+    await moderator.api("POST", f"/api/v1/mod/posts/{decided['id']}/actions", {"action": "hide", "reason": "Spam"})
+    await _sanction(moderator, author.user["id"], "silence")
+    await moderator.api("DELETE", f"/api/v1/mod/users/{author.user['id']}/suspensions", {})
+    audit_before = await _audit_rows()
+    record_before = await UserRecord.get(user_id=flagger.user["id"])
+    soon = await retention.purge(Retention(), datetime.now(UTC) + timedelta(days=1))
+    assert soon["moderation_flags"] == 0 and await Flag.filter(post_id=decided["id"]).exists()
+    later = await retention.purge(Retention(), datetime.now(UTC) + timedelta(days=400))
+    assert later["moderation_flags"] >= 1 and later["moderation_sanctions"] >= 1
+    assert not await Flag.filter(post_id=decided["id"]).exists()
+    assert not await Case.filter(post_id=decided["id"]).exists()
+    assert not await Sanction.filter(user_id=author.user["id"]).exists()
+    assert await Flag.filter(post_id=still_open["id"], status="open").exists()
+    assert await Case.filter(post_id=still_open["id"], status="open").exists()
+    assert await _audit_rows() == audit_before
+    record = await UserRecord.get(user_id=flagger.user["id"])
+    assert (record.flags_upheld, record.flags_rejected) == (record_before.flags_upheld, record_before.flags_rejected)
+    again = await retention.purge(Retention(), datetime.now(UTC) + timedelta(days=400))
+    assert again["moderation_flags"] == again["moderation_cases"] == again["moderation_sanctions"] == 0
