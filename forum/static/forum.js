@@ -202,6 +202,32 @@
     return {fetchNew: fetchNew, live: container.hasAttribute("data-live")};
   }
 
+  /* The header's unread notification count follows the server while the page is open (server-sent events). */
+  function liveUnreadCount(link) {
+    var source = new EventSource("/notifications/_events");
+    source.addEventListener("unread", function (event) {
+      var data = null;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      var count = parseInt(data.count, 10) || 0;
+      var badge = link.querySelector(".badge-count");
+      if (count <= 0) {
+        if (badge) { badge.remove(); }
+        return;
+      }
+      if (!badge) {
+        badge = document.createElement("span");
+        badge.className = "badge-count";
+        link.append(" ", badge);
+      }
+      var hidden = document.createElement("span");
+      hidden.className = "visually-hidden";
+      hidden.textContent = " " + data.label;
+      badge.textContent = numberFormat.format(count);
+      badge.appendChild(hidden);
+    });
+    window.addEventListener("pagehide", function () { source.close(); });
+  }
+
   /* Replying without a reload: the JSON API takes the reply, the new post is fetched as HTML and inserted.
      Anything unexpected (offline, a server error) falls back to sending the form the ordinary way. */
   function sendRepliesInPlace(form, topic) {
@@ -263,6 +289,8 @@
     });
   }
 
+  var notificationsLink = document.querySelector('.account-nav a[href="/notifications"]');
+  if (notificationsLink && window.EventSource) { liveUnreadCount(notificationsLink); }
   document.querySelectorAll("textarea[maxlength]").forEach(addCounter);
   document.querySelectorAll("form textarea[name=body]").forEach(function (textarea) {
     if (csrfToken(textarea.form)) { addPreview(textarea); }
