@@ -18,6 +18,7 @@ from forum.api import accounts as api_accounts
 from forum.api import consent as api_consent
 from forum.api import content as api_content
 from forum.api import openapi
+from forum.api import password as api_password
 from forum.api import preview as api_preview
 from forum.hub import hub
 from forum.limits import BodyLimitsMiddleware
@@ -30,6 +31,7 @@ from forum.viewer import ViewerMiddleware
 from forum.web import accounts as web_accounts
 from forum.web import admin, consent, health, home, people, posts, topics
 from forum.web import live as web_live
+from forum.web import password as web_password
 from forum.web import settings as web_settings
 from forum.web.errors import EXCEPTION_HANDLERS
 
@@ -40,6 +42,7 @@ def routes() -> list[Route | Mount]:
     return [
         *home.routes,
         *web_accounts.routes,
+        *web_password.routes,
         *web_settings.routes,
         *web_live.routes,  # before topics: /t/{id}/{slug} would match /t/{id}/_events
         *topics.routes,
@@ -53,6 +56,7 @@ def routes() -> list[Route | Mount]:
         *api_content.routes,
         *api_consent.routes,
         *api_preview.routes,
+        *api_password.routes,
         *openapi.routes,
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

@@ -125,6 +125,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     smtp_url: str = ""
+    public_url: str = ""
     secure_cookies: bool = False
     default_locale: str = "nb"
     workers: int = 1
@@ -140,6 +141,11 @@ class Settings:
     @property
     def sqlite(self) -> bool:
         return is_sqlite(self.database_url)
+
+    @property
+    def base_url(self) -> str:
+        """Where links in mails point: never taken from a request's Host header, which a client chooses."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
 
 def load_settings(**overrides) -> Settings:
@@ -160,6 +166,7 @@ def load_settings(**overrides) -> Settings:
         host=os.environ.get("FORUM_HOST", "127.0.0.1"),
         port=_int("FORUM_PORT", 8000),
         smtp_url=os.environ.get("FORUM_SMTP_URL", ""),
+        public_url=os.environ.get("FORUM_PUBLIC_URL", "").rstrip("/"),
         secure_cookies=_bool("FORUM_SECURE_COOKIES", False),
         default_locale=locale,
         workers=max(1, _int("FORUM_WORKERS", 1)),

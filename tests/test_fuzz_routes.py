@@ -14,11 +14,13 @@ import re
 from collections import Counter
 from urllib.parse import quote_from_bytes
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.routing import Route
 
+from tests.conftest import Client
 from tests.test_bad_input import assert_error_shape
 
 EXAMPLES = 600
@@ -133,17 +135,27 @@ def requests(draw, routes, token: str | None, csrf: str | None):
     return method, url, {k: v.encode("latin-1") for k, v in headers.items()}, body
 
 
-async def _signed_in(make_user, holder: dict):
+def _client(app, address: str) -> Client:
+    """The fuzzer's own client address, so the sign-in failures it causes throttle no other test's sign-ins."""
+    transport = httpx.ASGITransport(app=app.state.asgi, raise_app_exceptions=False, client=(address, 40000))
+    return Client(transport=transport, base_url="http://testserver", follow_redirects=False)
+
+
+async def _signed_in(app, make_user, holder: dict):
     """A participant; replaced when an example signed them out, withdrew or erased them."""
     client = holder.get("client")
     if client is None or (await client.get("/api/v1/session")).status_code != 200:
-        client = holder["client"] = await make_user()
+        made = await make_user()
+        client = holder["client"] = _client(app, "192.0.2.11")
+        client.cookies = made.cookies
+        client.csrf = made.csrf
         holder["token"] = await client.form_token("/")
     return client
 
 
 @pytest.mark.parametrize("who", ["visitor", "participant"])
-async def test_no_request_to_any_route_gets_a_server_error(app, anon, make_user, who):
+async def test_no_request_to_any_route_gets_a_server_error(app, make_user, who):
+    anon = _client(app, "192.0.2.10")
     routes = fuzzable_routes(app)
     holder: dict = {}
     assert len(routes) > 60
@@ -158,7 +170,7 @@ async def test_no_request_to_any_route_gets_a_server_error(app, anon, make_user,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
     @given(data=st.data())
     def run(data):
-        client = anon if who == "visitor" else call(_signed_in(make_user, holder))
+        client = anon if who == "visitor" else call(_signed_in(app, make_user, holder))
         token = holder.get("token") if who == "participant" else None
         method, url, headers, body = data.draw(requests(routes, token, client.csrf))
         response = call(client.request(method, url, headers=headers, content=body))

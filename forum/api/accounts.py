@@ -13,7 +13,7 @@ from forum.services import accounts, erasure, profiles, sessions
 from forum.services import export as data_export
 from forum.settings import LOCALES
 from forum.viewer import SESSION_LIFETIME, Viewer
-from forum.web.common import set_cookie
+from forum.web.common import client_address, set_cookie
 
 USER = Obj({
     "id": Int(),
@@ -65,7 +65,8 @@ async def session(request: Request) -> Response:
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
     data = await read_json(request, SIGN_IN)
-    user = await accounts.authenticate(request.app.state.passwords, email=data["email"], password=data["password"])
+    user = await accounts.authenticate(request.app.state.passwords, email=data["email"], password=data["password"],
+                                       client=client_address(request))
     token = await sessions.start_session(user.id, replacing=request.state.cookies.get(SESSION_COOKIE))
     response = json_response({"user": await _user_json(user.id),
                               "csrf_token": csrf_token(request.app.state.settings.secret_key, token)})
@@ -126,8 +127,9 @@ routes = [
                       response=Obj({"id": Int(), "username": Str()}), errors=(400, 409))),
     api_route("/api/v1/session", session, methods=["GET", "POST", "DELETE"], name="api_session", doc={
         "GET": Doc("The signed-in user", response=Obj({"user": USER}), auth=True, errors=(401,)),
-        "POST": Doc("Sign in by email; sets the session cookie and returns the CSRF token", body=SIGN_IN,
-                    response=SESSION, errors=(400, 401)),
+        "POST": Doc("Sign in by email; sets the session cookie and returns the CSRF token. Repeated failures make "
+                    "the account and the client address wait: 429 sign_in_throttled with Retry-After",
+                    body=SIGN_IN, response=SESSION, errors=(400, 401, 429)),
         "DELETE": Doc("Sign out", auth=True, response=Obj({"signed_out": Bool()}), errors=(401, 403)),
     }),
     api_route("/api/v1/sessions", all_sessions, methods=["DELETE"], name="api_all_sessions",

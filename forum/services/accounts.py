@@ -11,6 +11,7 @@ from forum import events
 from forum.errors import N_, Conflict, Forbidden, NotAuthenticated, ValidationFailed
 from forum.models import Profile, Role, User
 from forum.passwords import Passwords
+from forum.services import throttle
 from forum.services.usernames import username_key, validate_username
 
 MIN_PASSWORD, MAX_PASSWORD = 10, 1024
@@ -68,15 +69,21 @@ async def register(passwords: Passwords, *, username: str, email: str, password:
     return user
 
 
-async def authenticate(passwords: Passwords, *, email: str, password: str) -> User:
-    """Same answer, and the same argon2 cost, whether the email is unknown or the password wrong."""
+async def authenticate(passwords: Passwords, *, email: str, password: str, client: str | None = None) -> User:
+    """Same answer, and the same argon2 cost, whether the email is unknown or the password wrong.
+
+    Repeated failures make the account (the email as typed) and the client address wait (services/throttle.py).
+    """
     address = (email or "").strip().lower()[:254]
+    await throttle.check_sign_in_allowed(address, client)
     user = await User.filter(email=address).first() if address else None
     if not isinstance(password, str) or len(password) > MAX_PASSWORD:
         password = ""
     ok = await passwords.verify(user.password_hash if user else None, password)
     if not ok or user is None:
+        await throttle.record_sign_in_failure(address, client)
         raise NotAuthenticated(N_("Wrong email or password."), code="invalid_credentials")
+    await throttle.clear_account_failures(address)
     await events.emit(events.SIGNING_IN, events.SignIn(user.id))  # e.g. moderation refuses a suspended account
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = await passwords.hash(password)

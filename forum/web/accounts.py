@@ -10,9 +10,10 @@ from forum import i18n
 from forum.errors import Forbidden, NotAuthenticated, ValidationFailed
 from forum.security import LANG_COOKIE, SESSION_COOKIE
 from forum.services import accounts, sessions
+from forum.services.throttle import SignInThrottled
 from forum.settings import LOCALES
 from forum.viewer import SESSION_LIFETIME
-from forum.web.common import field, read_form, redirect, render, require_viewer, safe_next, set_cookie
+from forum.web.common import client_address, field, read_form, redirect, render, require_viewer, safe_next, set_cookie
 
 
 def _signed_in(request: Request, token: str, next_path: str | None) -> Response:
@@ -43,11 +44,15 @@ async def login_page(request: Request) -> Response:
     form = await read_form(request)
     email, next_path = field(form, "email"), safe_next(field(form, "next")) or ""
     try:
-        user = await accounts.authenticate(request.app.state.passwords, email=email, password=field(form, "password"))
-    except (NotAuthenticated, Forbidden) as exc:  # Forbidden: a suspended account
+        user = await accounts.authenticate(request.app.state.passwords, email=email, password=field(form, "password"),
+                                           client=client_address(request))
+    except (NotAuthenticated, Forbidden, SignInThrottled) as exc:  # Forbidden: a suspended account
         error = i18n.gettext(exc.message) % exc.params if exc.params else exc.message
-        return render(request, "accounts/login.html", {"email": email, "next": next_path, "error": error},
-                      status=exc.status)
+        response = render(request, "accounts/login.html", {"email": email, "next": next_path, "error": error},
+                          status=exc.status)
+        if isinstance(exc, SignInThrottled):
+            response.headers["retry-after"] = str(exc.retry_after)
+        return response
     token = await sessions.start_session(user.id, replacing=request.state.cookies.get(SESSION_COOKIE))
     return _signed_in(request, token, next_path)
 

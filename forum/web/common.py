@@ -109,6 +109,11 @@ def render(request: Request, template: str, context: dict | None = None, status:
     return response
 
 
+def client_address(request: Request) -> str | None:
+    """The client's address (behind a proxy, uvicorn's proxy_headers has already put the forwarded one here)."""
+    return request.client.host if request.client else None
+
+
 def set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int | None) -> None:
     response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="lax",
                         secure=request.app.state.settings.secure_cookies)

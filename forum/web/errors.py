@@ -64,7 +64,10 @@ async def domain_error(request: Request, exc: DomainError) -> Response:
         from forum.web.common import path_for
 
         return RedirectResponse(path_for(request, "login", {"next": request.url.path}), status_code=303)
-    return error_response(request, exc.status, exc.code, exc.message, exc.fields, exc.params)
+    response = error_response(request, exc.status, exc.code, exc.message, exc.fields, exc.params)
+    if getattr(exc, "retry_after", None):
+        response.headers["retry-after"] = str(exc.retry_after)
+    return response
 
 
 async def http_error(request: Request, exc: HTTPException) -> Response:

@@ -1,0 +1,97 @@
+"""Password reset by email: single-use tokens that expire, stored only as SHA-256; a reset ends every session.
+
+Asking for a link answers the same whether or not the address has an account, and the mail is sent in the
+background so the time taken does not tell either.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from forum import mail
+from forum.db import write_transaction
+from forum.errors import N_, ValidationFailed
+from forum.i18n import get_locale, gettext, set_locale
+from forum.models import PasswordResetToken, Profile, Session, User
+from forum.passwords import Passwords
+from forum.security import hash_token, new_token
+from forum.services import throttle
+from forum.services.accounts import check_password_rules, normalize_email
+
+TOKEN_LIFETIME = timedelta(hours=1)
+# at most this many links per account per lifetime, so the form cannot be used to flood someone's inbox
+MAX_LIVE_TOKENS = 3
+
+
+class InvalidResetToken(ValidationFailed):
+    code = "invalid_token"
+    default_message = N_("This password reset link is not valid. It may have expired or been used already.")
+
+
+async def request_reset(email: str, *, smtp_url: str, base_url: str, locale: str) -> None:
+    address = normalize_email(email)  # a malformed address is a form error; a well-formed one reveals nothing
+    user = await User.filter(email=address).first()
+    if user is None:
+        return
+    now = datetime.now(UTC)
+    if await PasswordResetToken.filter(user_id=user.id, used_at=None, expires_at__gt=now).count() >= MAX_LIVE_TOKENS:
+        return
+    token = new_token()
+    await PasswordResetToken.create(user_id=user.id, token_hash=hash_token(token), expires_at=now + TOKEN_LIFETIME)
+    link = f"{base_url.rstrip('/')}/password/reset/{token}"
+    previous = get_locale()
+    set_locale(user.locale or locale)  # the mail goes out in the account's language
+    subject = gettext("Reset your forum password")
+    text = gettext(
+        "Someone (hopefully you) asked to reset the password of your forum account.\n\n"
+        "Choose a new password here within an hour:\n%(link)s\n\n"
+        "The link works once. If you did not ask for this, ignore this mail; your password stays as it is."
+    ) % {"link": link}
+    set_locale(previous)
+    mail.send_later(smtp_url, to=user.email, subject=subject, text=text)
+
+
+async def _live_token(token: str) -> PasswordResetToken:
+    if not isinstance(token, str) or not 20 <= len(token) <= 128 or not token.isascii():
+        raise InvalidResetToken()
+    row = await PasswordResetToken.filter(token_hash=hash_token(token), used_at=None,
+                                          expires_at__gt=datetime.now(UTC)).first()
+    if row is None:
+        raise InvalidResetToken()
+    return row
+
+
+async def check_token(token: str) -> None:
+    await _live_token(token)
+
+
+async def reset_password(passwords: Passwords, token: str, new_password: str) -> int:
+    """Sets the new password, spends the token (and every other one of the account), ends every session.
+
+    Returns how many sessions were ended. Two uses of one token at once: one wins, the other gets
+    invalid_token, because spending is a conditional UPDATE inside the transaction.
+    """
+    row = await _live_token(token)
+    user = await User.get(id=row.user_id)
+    profile = await Profile.filter(user_id=user.id).first()
+    try:
+        check_password_rules(new_password, username=profile.username if profile else None, email=user.email)
+    except ValidationFailed as exc:
+        raise ValidationFailed(fields={"new_password": exc.fields.get("password", exc.message)}) from None
+    password_hash = await passwords.hash(new_password)
+    now = datetime.now(UTC)
+    async with write_transaction() as conn:
+        spent = await PasswordResetToken.filter(id=row.id, used_at=None, expires_at__gt=now).using_db(conn) \
+            .update(used_at=now)
+        if spent != 1:
+            raise InvalidResetToken()
+        await PasswordResetToken.filter(user_id=user.id, used_at=None).using_db(conn).update(used_at=now)
+        await User.filter(id=user.id).using_db(conn).update(password_hash=password_hash)
+        ended = await Session.filter(user_id=user.id).using_db(conn).delete()
+    await throttle.clear_account_failures(user.email)
+    return ended
+
+
+async def purge_spent(now: datetime | None = None) -> int:
+    now = now or datetime.now(UTC)
+    return await PasswordResetToken.filter(expires_at__lt=now - TOKEN_LIFETIME).delete()
