@@ -59,7 +59,9 @@ async def test_journey_question_from_registration_to_solved(checks, site):
     source = "Jeg har en **CSV-fil** med kunder.\n\n- navn\n- e-post"
     await body.fill(source)
     await expect(page.locator("#f-body-count")).to_contain_text(re.compile(rf"^{len(source)}\D"))
-    await page.locator(".composer-tools button").click()
+    await page.locator(".composer-tools button").focus()
+    await page.keyboard.press("Enter")  # the preview opens from the keyboard too
+    await expect(page.locator(".composer-tools button")).to_have_attribute("aria-expanded", "true")
     preview = page.locator("#f-body-preview")
     await expect(preview.locator("strong")).to_have_text("CSV-fil")
     await expect(preview.locator("li")).to_have_count(2)
@@ -75,7 +77,8 @@ async def test_journey_question_from_registration_to_solved(checks, site):
     await helper.goto(question_url)
     answer = helper.page.locator("#composer textarea")
     await answer.fill("Bruk *Kunder → Importer* og velg CSV. Kolonnene må hete `navn` og `epost`.")
-    await helper.page.locator("#composer").get_by_role("button", name="Send svar").click()
+    await helper.page.locator("#composer").get_by_role("button", name="Send svar").focus()
+    await helper.page.keyboard.press("Enter")
     await expect(helper.page.locator("#post-2")).to_contain_text("Kunder → Importer")
     await expect(helper.page.locator("#post-2")).to_be_focused()
     assert helper.page.url == question_url  # no reload
@@ -125,9 +128,19 @@ async def test_journey_staff_training_thread(checks, site):
     await expect(first_row).to_contain_text(title)
     await expect(first_row).to_contain_text("Festet")
     await member.follow(member.page.get_by_role("link", name=title))
-    await member.page.locator("#composer textarea").fill("Hvordan fører jeg timer på en ordre?")
+    box = member.page.locator("#composer textarea")
+    await box.fill(">" * 300 + " for dypt")  # refused by the server: the error shows in place, the text stays
+    await member.page.locator("#composer").get_by_role("button", name="Send svar").click()
+    await expect(member.page.locator("#composer [role=alert]")).to_be_visible()
+    await expect(box).to_have_attribute("aria-invalid", "true")
+    await expect(box).to_be_focused()
+    await expect(member.page.locator("#post-2")).to_have_count(0)
+    await member.check()
+    await member.shot("reply-refused")
+    await box.fill("Hvordan fører jeg timer på en ordre?")
     await member.page.locator("#composer").get_by_role("button", name="Send svar").click()
     await expect(member.page.locator("#post-2")).to_contain_text("Hvordan fører jeg timer")
+    await expect(member.page.locator("#composer [role=alert]")).to_be_hidden()
 
     second = await checks.visitor("second-member", js=False)
     await second.sign_in(site.users["helper"])
