@@ -35,6 +35,7 @@ USERS = {  # key: (username, role)
     "member": ("Per_Deltaker", Role.MEMBER),
     "staff": ("Ingrid_Ansatt", Role.STAFF),
     "moderator": ("Mona_Moderator", Role.MODERATOR),
+    "admin": ("Anne_Admin", Role.ADMIN),
     "author": ("Arne_Forfatter", Role.MEMBER),
     "flagger1": ("Flagger_En", Role.MEMBER),
     "flagger2": ("Flagger_To", Role.MEMBER),

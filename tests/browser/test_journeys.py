@@ -260,3 +260,28 @@ async def test_keyboard_skip_link_and_visible_focus(checks, site):
     assert not unseen, f"focus is not visible on: {unseen}"
     await visitor.shot("focus")
     await checks.finish()
+
+
+async def test_tour_of_the_remaining_pages(checks, site):
+    """The pages no journey above passes through, for axe and vnu: admin, audit log, edit and history,
+    withdrawal and erasure confirmations, password reset, filters, empty results and the error page."""
+    admin = await checks.visitor("admin")
+    page = admin.page
+    await admin.sign_in(site.users["admin"])
+    await admin.goto(f"/t/{site.topic['id']}/{site.topic['slug']}")
+    await admin.follow(page.locator("#post-1").get_by_role("link", name="Rediger"))
+    await page.locator("#f-body").fill("Jeg vil eksportere fakturaene for **oktober og november**.")
+    await admin.follow(page.locator('main form button[type="submit"]'))
+    await expect(page.locator("#post-1")).to_contain_text("oktober og november")
+    await admin.follow(page.locator("#post-1 a[href$='/history']"))
+    for path in ("/admin", f"/admin/categories/{site.categories['questions']}", "/mod", "/mod/audit",
+                 "/settings/withdraw", "/settings/erase", f"/c/{site.categories['questions']}?kind=question&solved=no",
+                 "/search?q=ingenting-finnes-her", f"/u/{site.users['admin']['username']}"):
+        await admin.goto(path)
+    await admin.goto("/finnes-ikke", status=404)
+    await admin.shot("not-found")
+    visitor = await checks.visitor("visitor")
+    await visitor.goto("/password/forgot")
+    await visitor.goto("/search")
+    await visitor.goto("/t/999999/finnes-ikke", status=404)
+    await checks.finish()
