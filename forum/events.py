@@ -30,6 +30,7 @@ class PostDraft:
     source: str
     is_edit: bool
     hold_reason: str | None = None   # a handler may ask to hide the post pending review
+    title: str | None = None         # a new topic's title (shown everywhere, so it cannot be held; only refused)
 
 
 @dataclass(frozen=True)

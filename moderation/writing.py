@@ -41,10 +41,23 @@ async def check_posting_limits(draft: events.PostDraft, user: User) -> None:
                         code="new_user_link_limit")
 
 
+def check_title(title: str, hits: dict) -> None:
+    """A topic title shows in every list and cannot be held back like a post: refuse what a post would hold."""
+    if WordAction.BLOCK in hits:
+        raise ValidationFailed(code="watched_word_blocked", fields={
+            "title": N_("The title contains a word or phrase that is not allowed here.")})
+    if scan(title):
+        raise ValidationFailed(code="title_personal_data", fields={
+            "title": N_("The title seems to contain personal data or a secret. Remove it: titles are shown "
+                        "everywhere.")})
+
+
 async def on_post_writing(draft: events.PostDraft) -> None:
     await check_not_sanctioned(draft.author_id)
     user = await User.get(id=draft.author_id)
     await check_posting_limits(draft, user)
+    if draft.title is not None:
+        check_title(draft.title, await words.matches(draft.title))
     hits = await words.matches(draft.source)
     if WordAction.BLOCK in hits:
         raise ValidationFailed(N_("Your post contains a word or phrase that is not allowed here."),

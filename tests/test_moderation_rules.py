@@ -401,3 +401,17 @@ async def test_purge_removes_decided_records_but_never_open_ones_or_the_audit_lo
     assert (record.flags_upheld, record.flags_rejected) == (record_before.flags_upheld, record_before.flags_rejected)
     again = await retention.purge(Retention(), datetime.now(UTC) + timedelta(days=400))
     assert again["moderation_flags"] == again["moderation_cases"] == again["moderation_sanctions"] == 0
+
+
+async def test_a_title_with_personal_data_or_a_blocked_word_is_refused(participant, moderator, category):
+    from forum.models import Topic
+
+    word = unique("tittelord").lower()
+    await moderator.api("POST", "/api/v1/mod/watched-words", {"word": word, "action": "block"})
+    before = await Topic.filter(category_id=category.id).count()
+    for title in (f"Fødselsnummer {FNR} i lønnsslippen", f"Hjelp med {word} nå"):
+        response = await participant.api("POST", "/api/v1/topics", {"category": category.slug, "title": title,
+                                                                    "body": "Et vanlig spørsmål."})
+        assert response.status_code == 400 and "title" in response.json()["error"]["fields"]
+        assert FNR not in response.text
+    assert await Topic.filter(category_id=category.id).count() == before

@@ -67,7 +67,8 @@ async def create_topic(viewer: Viewer | None, *, category: str, title: str, body
     now = datetime.now(UTC)
     async with write_transaction() as conn:
         await check_can_participate(viewer, conn)
-        draft = events.PostDraft(author_id=viewer.id, topic_id=None, source=cooked.source, is_edit=False)
+        draft = events.PostDraft(author_id=viewer.id, topic_id=None, source=cooked.source, is_edit=False,
+                                 title=title)
         await events.emit(events.POST_WRITING, draft)
         if draft.source != cooked.source:  # a handler masked words; store what it left
             cooked = await cook_source(viewer, draft.source)
