@@ -26,13 +26,14 @@ from forum.templating import make_templates
 
 def create_app() -> Starlette:
     from forum.app import routes as forum_routes
+    from forum.web.common import url_path
 
     pages = pickle.loads(Path(os.environ["BENCH_CEILING_PAGES"]).read_bytes())
     templates = make_templates()
     router = Router(routes=forum_routes())  # only to build the same links, never to serve
 
     def path_for(name: str, query: dict | None = None, **params) -> str:
-        path = str(router.url_path_for(name, **params))
+        path = url_path(router, name, **params)  # the forum's own link builder
         if query:
             clean = {k: v for k, v in query.items() if v not in (None, "")}
             if clean:

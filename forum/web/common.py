@@ -8,6 +8,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.routing import NoMatchFound, Route
 
 from forum.api.schema import text_is_clean
 from forum.errors import N_, BadRequest, CsrfFailed, NotAuthenticated
@@ -71,8 +72,29 @@ def field(form: FormData, name: str, default: str = "") -> str:
     return value if isinstance(value, str) else default
 
 
+def url_path(app, name: str, **params) -> str:
+    """`app.url_path_for`, without trying every route in turn. Starlette's router raises and catches NoMatchFound
+    for each route before the one named, which made building links the largest single cost of rendering a topic
+    page (about 100 links on a signed-in page; the benchmark measured 44 % of the render). The first route of each
+    name is looked up once; anything it cannot build falls back to the router, so the result is the same."""
+    index = getattr(app, "_routes_by_name", None)
+    if index is None:
+        index = {}
+        for route in app.routes:
+            if isinstance(route, Route):
+                index.setdefault(route.name, route)
+        app._routes_by_name = index
+    route = index.get(name)
+    if route is not None:
+        try:
+            return str(route.url_path_for(name, **params))
+        except NoMatchFound:
+            pass
+    return str(app.url_path_for(name, **params))
+
+
 def path_for(request: Request, name: str, query: dict | None = None, **params) -> str:
-    path = str(request.app.url_path_for(name, **params))
+    path = url_path(request.app, name, **params)
     if query:
         clean = {k: v for k, v in query.items() if v not in (None, "")}
         if clean:
