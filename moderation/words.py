@@ -31,9 +31,20 @@ def _pattern(words: list[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
+Listed = list[tuple[str, WordAction]]
+
+
+async def load() -> Listed:
+    """Every watched word with its action: one small query per write, so every process sees changes at once."""
+    return [(word, WordAction(action)) for word, action in await WatchedWord.all().values_list("word", "action")]
+
+
 async def matches(source: str) -> dict[WordAction, list[str]]:
+    return find(source, await load())
+
+
+def find(source: str, words: Listed) -> dict[WordAction, list[str]]:
     """Which watched words the text contains, by action."""
-    words = await WatchedWord.all().values_list("word", "action")
     found: dict[WordAction, list[str]] = {}
     if not words:
         return found
@@ -47,11 +58,11 @@ async def matches(source: str) -> dict[WordAction, list[str]]:
     return found
 
 
-async def censor(source: str) -> str:
-    words = await WatchedWord.filter(action=WordAction.CENSOR).values_list("word", flat=True)
-    if not words:
+def censor(source: str, words: Listed) -> str:
+    listed = [w for w, a in words if a == WordAction.CENSOR]
+    if not listed:
         return source
-    return _pattern(list(words)).sub(lambda m: CENSOR_CHAR * len(m[0]), unicodedata.normalize("NFC", source))
+    return _pattern(listed).sub(lambda m: CENSOR_CHAR * len(m[0]), unicodedata.normalize("NFC", source))
 
 
 async def list_words(viewer: Viewer | None) -> list[WatchedWord]:

@@ -9,6 +9,8 @@ log name only the kind of data found.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from forum import events
@@ -20,6 +22,18 @@ from moderation.models import WordAction
 from moderation.sanctions import check_not_sanctioned
 
 _LINK = re.compile(r"(?i)\b(?:https?://|www\.)")
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What POST_WRITING found, handed to POST_CREATED/POST_EDITED of the same write (same task)."""
+
+    hold_reason: str | None
+    kinds: list[str]
+    flag_word: bool
+
+
+_decided: ContextVar[Decided | None] = ContextVar("moderation_decided", default=None)
 
 
 async def check_posting_limits(draft: events.PostDraft, user: User) -> None:
@@ -53,39 +67,45 @@ def check_title(title: str, hits: dict) -> None:
 
 
 async def on_post_writing(draft: events.PostDraft) -> None:
+    _decided.set(None)
     await check_not_sanctioned(draft.author_id)
     user = await User.get(id=draft.author_id)
     await check_posting_limits(draft, user)
+    watched = await words.load()
     if draft.title is not None:
-        check_title(draft.title, await words.matches(draft.title))
-    hits = await words.matches(draft.source)
+        check_title(draft.title, words.find(draft.title, watched))
+    hits = words.find(draft.source, watched)
     if WordAction.BLOCK in hits:
         raise ValidationFailed(N_("Your post contains a word or phrase that is not allowed here."),
                                code="watched_word_blocked",
                                fields={"body": N_("Your post contains a word or phrase that is not allowed here.")})
     if WordAction.CENSOR in hits:
-        draft.source = await words.censor(draft.source)
+        draft.source = words.censor(draft.source, watched)
     findings = scan(draft.source)
     if findings:
         draft.hold_reason = SECURITY if any(f.reason == SECURITY for f in findings) else PERSONAL_DATA
+    _decided.set(Decided(draft.hold_reason, [f.kind for f in findings], WordAction.FLAG in hits))
 
 
 async def on_post_stored(event: events.PostEvent) -> None:
     conn = event.conn
-    post = await Post.get(id=event.post_id).using_db(conn)
-    findings = scan(post.source) if post.hidden_reason in cases.HOLD_REASONS else []
-    if findings:
-        kinds = [f.kind for f in findings]
-        await cases.open_case(conn, post.id, detector_reason=post.hidden_reason, kinds=kinds)
-        await notices.notify(conn, post.author_id, N_(
+    decided = _decided.get()
+    _decided.set(None)
+    if decided is None:  # the write did not pass through on_post_writing in this task: look again
+        post = await Post.get(id=event.post_id).using_db(conn)
+        findings = scan(post.source) if post.hidden_reason in cases.HOLD_REASONS else []
+        decided = Decided(post.hidden_reason if findings else None, [f.kind for f in findings],
+                          WordAction.FLAG in words.find(post.source, await words.load()))
+    if decided.hold_reason and decided.kinds:
+        await cases.open_case(conn, event.post_id, detector_reason=decided.hold_reason, kinds=decided.kinds)
+        await notices.notify(conn, event.author_id, N_(
             "Your post is hidden until a moderator has looked at it, because it seems to contain %(kinds)s. "
             "Remove it from the post; never share such data on the forum."),
-            post_id=post.id, topic_id=post.topic_id, kinds=kinds)
-        await audit.record(conn, actor_id=None, action="auto_hold", target_kind="post", target_id=post.id,
-                           detail=f"{post.hidden_reason}:{','.join(kinds)}"[:100])
+            post_id=event.post_id, topic_id=event.topic_id, kinds=decided.kinds)
+        await audit.record(conn, actor_id=None, action="auto_hold", target_kind="post", target_id=event.post_id,
+                           detail=f"{decided.hold_reason}:{','.join(decided.kinds)}"[:100])
         return
-    hits = await words.matches(post.source)
-    if WordAction.FLAG in hits:
-        await cases.open_case(conn, post.id, detector_reason="watched_word")
-        await audit.record(conn, actor_id=None, action="auto_flag", target_kind="post", target_id=post.id,
+    if decided.flag_word:
+        await cases.open_case(conn, event.post_id, detector_reason="watched_word")
+        await audit.record(conn, actor_id=None, action="auto_flag", target_kind="post", target_id=event.post_id,
                            detail="watched_word")
