@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from forum import events
-from forum.models import Session
+from forum.models import PasswordResetToken, Session
 from forum.security import hash_token, new_token
 from forum.services import retention
 from forum.settings import Retention, SettingsError, load_settings
@@ -35,6 +35,34 @@ async def test_purge_deletes_expired_sessions_only_and_is_idempotent(participant
     assert await Session.filter(id__in=alive).count() == len(alive)
     assert (await retention.purge(Retention(), NOW))["expired_sessions"] == 0
     assert (await participant.get("/settings")).status_code == 200  # still signed in
+
+
+async def test_purge_deletes_stale_throttling_rows_and_old_reset_requests(participant):
+    from forum import db
+
+    now = NOW.timestamp()
+    day = 86_400
+    throttles = {"stale": (now - 3 * day, 0), "recent": (now - 1 * day, 0),
+                 "stale_but_still_blocked": (now - 3 * day, now + 60)}
+    for name, (last, until) in throttles.items():
+        await db.execute("INSERT INTO sign_in_throttle (key, failures, last_failed_at, blocked_until) "
+                         "VALUES (?, 3, ?, ?)", [f"test:{name}:{new_token()}", last, until])
+    user_id = participant.user["id"]
+    resets = {"old_unused": (NOW - timedelta(days=100), None), "old_used": (NOW - timedelta(days=95),
+                                                                            NOW - timedelta(days=95)),
+              "recent_used": (NOW - timedelta(days=100), NOW - timedelta(days=10)),
+              "live": (NOW + timedelta(hours=1), None)}
+    for name, (expires, used) in resets.items():
+        await PasswordResetToken.create(user_id=user_id, token_hash=hash_token(name + new_token()),
+                                        expires_at=expires, used_at=used)
+    counts = await retention.purge(Retention(rate_limit_days=2, security_log_days=90), NOW)
+    assert counts["sign_in_throttle_rows"] == 1 and counts["password_reset_requests"] == 2
+    left = {r["key"].split(":")[1] for r in await db.fetch_all("SELECT key FROM sign_in_throttle WHERE key LIKE ?",
+                                                                ["test:%"])}
+    assert left == {"recent", "stale_but_still_blocked"}
+    assert await PasswordResetToken.filter(user_id=user_id).count() == 2
+    again = await retention.purge(Retention(rate_limit_days=2, security_log_days=90), NOW)
+    assert again["sign_in_throttle_rows"] == 0 and again["password_reset_requests"] == 0
 
 
 async def test_purge_tells_subscribers_the_clock_and_periods(app):

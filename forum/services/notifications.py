@@ -61,18 +61,25 @@ async def list_notifications(viewer: Viewer, *, limit: int = 50) -> list[dict]:
     """Unread first, newest first; notifications about topics the viewer can no longer read are left out."""
     from forum import db
 
+    # the page's rows are chosen first (visibility needs only topic and category), and only those are joined to
+    # post and profile: PostgreSQL otherwise joined all of a busy user's notifications before sorting
     rows = await db.fetch_all(
         """
         SELECT n.id, n.kind, n.count, n.message, n.created_at, n.read_at, n.topic_id, n.post_id,
-               t.title AS topic_title, p.number AS post_number, ap.username AS actor
-        FROM notification n
-        LEFT JOIN topic t ON t.id = n.topic_id
-        LEFT JOIN category c ON c.id = t.category_id
+               n.topic_title, p.number AS post_number, ap.username AS actor
+        FROM (
+            SELECT n.id, n.kind, n.count, n.message, n.created_at, n.read_at, n.topic_id, n.post_id, n.actor_id,
+                   t.title AS topic_title
+            FROM notification n
+            LEFT JOIN topic t ON t.id = n.topic_id
+            LEFT JOIN category c ON c.id = t.category_id
+            WHERE n.user_id = ? AND (n.topic_id IS NULL OR (c.read_access IN ({levels}) AND t.deleted_at IS NULL))
+            ORDER BY CASE WHEN n.read_at IS NULL THEN 0 ELSE 1 END, n.created_at DESC, n.id DESC
+            LIMIT ?
+        ) n
         LEFT JOIN post p ON p.id = n.post_id
         LEFT JOIN profile ap ON ap.user_id = n.actor_id
-        WHERE n.user_id = ? AND (n.topic_id IS NULL OR (c.read_access IN ({levels}) AND t.deleted_at IS NULL))
         ORDER BY CASE WHEN n.read_at IS NULL THEN 0 ELSE 1 END, n.created_at DESC, n.id DESC
-        LIMIT ?
         """.replace("{levels}", ",".join("?" * len(readable_levels(viewer)))),
         [viewer.id, *readable_levels(viewer), limit],
     )

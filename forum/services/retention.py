@@ -1,9 +1,9 @@
 """Retention (`forum purge`, run from cron): delete what has done its job, in short batches.
 
-The forum deletes its own expired sessions; the packages that own other records (moderation: resolved flags
-and cases, lifted sanctions; security: sign-in throttling rows and security logs) subscribe to
-`events.PURGING` and delete theirs through `Purge.delete_batches`, judged against the same `now` and the
-periods in `Settings.retention`.
+The forum deletes its own records: expired sessions, stale sign-in throttling rows and old password-reset
+requests (the security log). Packages that own other records (moderation: decided flags, closed cases, ended
+sanctions) subscribe to `events.PURGING` and delete theirs through `Purge.delete_batches`, judged against the
+same `now` and the periods in `Settings.retention`.
 
 Safe to run from cron: every run deletes only what is past its period, so a second run finds nothing; each
 batch is its own short transaction, so writers wait at most one batch; and on PostgreSQL batches take a
@@ -13,7 +13,7 @@ transaction-level advisory lock, so two overlapping runs take turns instead of d
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from forum import db, events
 from forum.db import write_transaction
@@ -53,6 +53,15 @@ async def purge(retention: Retention, now: datetime | None = None) -> dict[str, 
     now = now or datetime.now(UTC)
     counts: dict[str, int] = {}
     counts["expired_sessions"] = await purge_expired(now)
+    # sign-in throttling counts (epoch seconds): stale once the last failure is older than the period and no wait
+    # is running any more
+    stale = (now - timedelta(days=retention.rate_limit_days)).timestamp()
+    counts["sign_in_throttle_rows"] = await delete_batches(
+        "sign_in_throttle", "last_failed_at < ? AND blocked_until < ?", [stale, now.timestamp()])
+    # password-reset requests are the security log of who asked when: kept for the period after use or expiry
+    logged = time_param(now - timedelta(days=retention.security_log_days))
+    counts["password_reset_requests"] = await delete_batches(
+        "password_reset_token", "expires_at < ? AND (used_at IS NULL OR used_at < ?)", [logged, logged])
     await events.emit(events.PURGING, events.Purge(now=now, retention=retention, counts=counts,
                                                    delete_batches=delete_batches))
     return counts
