@@ -55,6 +55,8 @@ async def post_action(request: Request) -> Response:
     form = await read_form(request)
     action = field(form, "action")
     body = field(form, "body") if action == "edit" else None
+    if action in ("silence", "suspend") and not field(form, "days"):
+        raise ValidationFailed(fields={"days": N_("Give a number of days from 1 to 3650.")})
     await actions.moderate_post(viewer, request.path_params["post_id"], action=action, reason=field(form, "reason"),
                                 body=body, until=_days(field(form, "days")))
     return _done(request, "action")
@@ -77,6 +79,8 @@ async def remove_word(request: Request) -> Response:
 async def sanction_user(request: Request) -> Response:
     viewer = check_moderator(request.state.viewer)
     form = await read_form(request)
+    if not field(form, "days"):
+        raise ValidationFailed(fields={"days": N_("Give a number of days from 1 to 3650.")})
     profile = await Profile.filter(username_key=username_key(field(form, "username")[:64])).first()
     if profile is None:
         raise ValidationFailed(fields={"username": N_("No member has that username.")})

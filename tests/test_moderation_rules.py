@@ -415,3 +415,22 @@ async def test_a_title_with_personal_data_or_a_blocked_word_is_refused(participa
         assert response.status_code == 400 and "title" in response.json()["error"]["fields"]
         assert FNR not in response.text
     assert await Topic.filter(category_id=category.id).count() == before
+
+
+async def test_mod_page_forms_refuse_bad_input_cleanly(participant, moderator, category):
+    topic = await _topic(participant, category)
+    token = await moderator.form_token("/mod")
+    before = await _audit_rows()
+    for data in ({"action": "silence", "reason": "x"}, {"action": "suspend", "reason": "x", "days": "0"},
+                 {"action": "suspend", "reason": "x", "days": "abc"}, {"action": "hide", "reason": ""},
+                 {"action": "nonsense", "reason": "x"}):
+        response = await moderator.post(f"/mod/posts/{topic['first_post_id']}/action", data={"csrf_token": token,
+                                                                                           **data})
+        assert response.status_code == 400, data
+    assert (await moderator.post(f"/mod/posts/{topic['first_post_id']}/action",
+                                 data={"action": "hide", "reason": "x"})).status_code == 403  # no CSRF token
+    bad = await moderator.post("/mod/users/sanction", data={
+        "csrf_token": token, "username": participant.user["username"], "kind": "suspend", "days": "", "reason": "x"})
+    assert bad.status_code == 400
+    assert await _audit_rows() == before
+    assert not await Sanction.filter(user_id=participant.user["id"]).exists()
