@@ -326,9 +326,16 @@ async def test_withdrawal_unlinks_flags_scrubs_notes_and_leaves_the_audit_log(ma
     note = (await Flag.get(post_id=reply["id"], reporter_id=other.user["id"])).note
     assert name not in note
     assert await _audit_rows() == before
-    # erasing the warned author leaves the log exactly as it was, too
-    await author.api("DELETE", "/api/v1/me", {"password": author.user["password"]})
+    await moderator.api("POST", f"/api/v1/mod/posts/{reply['id']}/actions", {"action": "hide", "reason": "Spam"})
+    appeal = await author.api("POST", f"/api/v1/posts/{reply['id']}/appeal", {"text": "Jeg heter Kari og mener dette"})
+    assert appeal.status_code == 201
+    before = await _audit_rows()
+    # erasing the warned author leaves the log exactly as it was, and their appeal text goes
+    erased = await author.api("DELETE", "/api/v1/me", {"password": author.user["password"]})
+    assert erased.status_code == 200, erased.text
     assert await _audit_rows() == before
+    case = await Case.get(post_id=reply["id"])
+    assert case.appeal_text == "" and case.appealed_at is not None
 
 
 async def test_the_audit_log_refuses_updates_and_deletes_in_the_database(moderator, participant):
