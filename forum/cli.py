@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
@@ -112,6 +113,7 @@ def cmd_purge(args) -> int:
 
     settings = load_settings()
     create_app(settings)  # not served: building it subscribes every package's PURGING handler, as in the app
+    logging.getLogger("tortoise").setLevel(logging.WARNING)  # cron mails only what matters
 
     async def work() -> int:
         counts = await purge(settings.retention)
