@@ -156,8 +156,8 @@ class Hub:
                 delay = 0.5
                 log.info("listening for live events on PostgreSQL")
                 self.wake_all()  # events may have been missed while we were not listening: everyone re-reads
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-                log.warning("live events: cannot LISTEN (%s); polling until it works", exc)
+            except Exception as exc:  # any failure to connect: poll, and try again later
+                log.warning("live events: cannot LISTEN (%r); polling until it works", exc)
                 lost.set()
             if not first.done():
                 first.set_result(None)

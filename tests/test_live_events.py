@@ -182,3 +182,15 @@ async def test_postgres_listener_comes_back_after_its_connection_is_killed(app, 
             assert await subscription.wait(5) is True
     finally:
         await admin.close()
+
+
+async def test_an_unreachable_listener_database_falls_back_to_polling():
+    """The hub never blocks start-up: it logs, polls, and keeps trying in the background."""
+    from forum.hub import Hub
+
+    other = Hub()
+    await asyncio.wait_for(other.start("postgres://nobody@127.0.0.1:1/none"), 15)
+    assert not other.listening
+    with other.subscribe("t:1") as subscription:
+        await other.stop()
+        assert await subscription.wait(0.1) is True  # stopping wakes every waiter
