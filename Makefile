@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-fast browser-deps lint migrate demo bench messages clean
+.PHONY: run test test-fast browser-deps lint migrate demo bench bench-postgres messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ test-fast: $(TEST_STAMP)
 # prints the table and writes bench/results/. Not part of `make test`. Smoke run: make bench BENCH_ARGS=--quick
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The same cases on PostgreSQL beside SQLite (issue 9); BENCH_DATABASE_URL names a scratch database it empties.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/forum_bench
+bench-postgres: $(TEST_STAMP)
+	$(BIN)/python -m bench.postgres --database-url $(BENCH_DATABASE_URL) $(BENCH_ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check forum moderation tests bench
