@@ -69,10 +69,18 @@ def _converter(data_type: str):
 
 
 async def copy_to_postgres(sqlite_file: Path, url: str, batch: int = 20_000) -> dict[str, int]:
-    """Empties `url`, applies the migrations, and copies every table's rows from the SQLite file (the search
-    index from its FTS5 table: rowid → post_id); sequences are moved past the copied ids."""
+    """Creates the database if missing, empties it, applies the migrations, and copies every table's rows
+    from the SQLite file (the search index from its FTS5 table: rowid → post_id); sequences are moved past the
+    copied ids."""
     from forum.migrate import apply_migrations
 
+    server, _, name = url.partition("?")[0].rpartition("/")
+    admin = await asyncpg.connect(_pg(f"{server}/postgres"))
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
     conn = await asyncpg.connect(_pg(url))
     try:
         await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
