@@ -127,6 +127,20 @@ def _is_busy_message(text: str) -> bool:
     return "database is locked" in text or "database is busy" in text or "database table is locked" in text
 
 
+def is_unstorable_text(exc: BaseException | None) -> bool:
+    """PostgreSQL refuses text it cannot store (a NUL character, say, from `/u/%00`): bad input, not a bug."""
+    import asyncpg
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, asyncpg.exceptions.CharacterNotInRepertoireError
+                      | asyncpg.exceptions.UntranslatableCharacterError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
 def is_transient(exc: BaseException | None) -> bool:
     """A failure that says "try again" (SQLite busy, PostgreSQL deadlock, serialisation or a statement that ran
     past FORUM_DB_STATEMENT_TIMEOUT), not a bug.

@@ -79,8 +79,10 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    from forum.db import is_transient
+    from forum.db import is_transient, is_unstorable_text
 
+    if is_unstorable_text(exc):
+        return error_response(request, 400, "bad_request", N_("The request contains characters that are not allowed."))
     if is_transient(exc):  # the database stayed busy past every wait: the transaction was rolled back
         log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
         code, message = HTTP_MESSAGES[503]
