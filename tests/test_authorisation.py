@@ -1,0 +1,400 @@
+"""The authorisation matrix: every route × every role × object state, asserted by one test.
+
+Every route of the app's route table must have an entry below (a new route fails the test until it has one).
+Each cell is one real request against fresh objects; the answers are checked twice:
+1. against the rules that must hold whatever the route (below, `RULES`): a visitor writes nothing, only
+   moderators reach moderation, only admins reach administration, nobody without consent takes part, a
+   silenced user posts nothing, nobody outside staff sees a staff-only category, a hidden or deleted post's
+   text reaches nobody but moderators (and a hidden post's author), and nobody edits another's post;
+2. against the committed table docs/authorisation-matrix.md, so any change of an answer shows in review.
+   Regenerate it with `FORUM_UPDATE_MATRIX=1 python -m pytest tests/test_authorisation.py`.
+Slow (about 2,000 requests in-process); runs in `make test` and CI.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from starlette.routing import Route
+
+from forum.models import Role
+from tests.conftest import new_category, unique
+
+pytestmark = pytest.mark.slow
+
+MATRIX = Path(__file__).resolve().parent.parent / "docs" / "authorisation-matrix.md"
+ROLES = ["visitor", "member", "participant", "staff", "moderator", "admin", "silenced", "suspended", "withdrawn"]
+SKIPPED = {"/t/{topic_id:int}/_events", "/notifications/_events"}  # endless event streams: tests/test_live*.py
+
+# (method, route path) -> (object kind, body). Kinds: post, topic, category, user, word, username, token, "-".
+P = "participate"
+SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
+    ("GET", "/"): ("-", None),
+    ("GET", "/register"): ("-", None), ("POST", "/register"): ("-", {"username": "NEWUSER", "email": "NEWEMAIL",
+                                                                     "password": "correct horse battery"}),
+    ("GET", "/login"): ("-", None), ("POST", "/login"): ("-", {"email": "x@example.test", "password": "wrong one!"}),
+    ("POST", "/logout"): ("-", {}), ("POST", "/logout/everywhere"): ("-", {}),
+    ("POST", "/settings/password"): ("-", {"current_password": "wrong password", "new_password": "new passphrase"}),
+    ("POST", "/language"): ("-", {"locale": "en"}),
+    ("GET", "/password/forgot"): ("-", None), ("POST", "/password/forgot"): ("-", {"email": "x@example.test"}),
+    ("GET", "/password/reset/{token}"): ("token", None),
+    ("POST", "/password/reset/{token}"): ("token", {"new_password": "new passphrase"}),
+    ("GET", "/settings"): ("-", None), ("POST", "/settings/profile"): ("-", {"display_name": "Navn", "bio": ""}),
+    ("GET", "/settings/withdraw"): ("-", None), ("POST", "/settings/withdraw"): ("-", {"confirm": "yes"}),
+    ("GET", "/settings/export"): ("-", None),
+    ("GET", "/settings/erase"): ("-", None), ("POST", "/settings/erase"): ("-", {"password": "wrong password"}),
+    ("GET", "/t/{topic_id:int}/_posts"): ("topic", None),
+    ("GET", "/c/{slug}"): ("category", None), ("GET", "/c/{slug}/new"): ("category", None),
+    ("POST", "/c/{slug}/new"): ("category", {"title": "Et nytt emne her", "body": "Tekst", "kind": "discussion"}),
+    ("POST", "/c/{slug}/watch"): ("category", {}),
+    ("GET", "/t/{topic_id:int}"): ("topic", None), ("GET", "/t/{topic_id:int}/{slug}"): ("topic", None),
+    ("POST", "/t/{topic_id:int}/reply"): ("topic", {"body": "Et svar"}),
+    ("POST", "/t/{topic_id:int}/watch"): ("topic", {}),
+    ("POST", "/t/{topic_id:int}/moderate"): ("topic", {"action": "lock"}),
+    ("GET", "/p/{post_id:int}"): ("post", None), ("GET", "/p/{post_id:int}/edit"): ("post", None),
+    ("POST", "/p/{post_id:int}/edit"): ("post", {"body": "Endret tekst"}),
+    ("POST", "/p/{post_id:int}/delete"): ("post", {}), ("POST", "/p/{post_id:int}/like"): ("post", {}),
+    ("POST", "/p/{post_id:int}/accept"): ("post", {}), ("GET", "/p/{post_id:int}/history"): ("post", None),
+    ("GET", "/u/{username}"): ("username", None),
+    ("GET", "/notifications"): ("-", None), ("POST", "/notifications/read"): ("-", {}),
+    ("GET", "/search"): ("-", None),
+    ("GET", "/admin"): ("-", None),
+    ("POST", "/admin/categories"): ("-", {"slug": "NEWSLUG", "name": "Ny kategori", "description": "",
+                                          "read": "public", "start_topics": "participants"}),
+    ("POST", "/admin/roles"): ("-", {"username": "TARGETNAME", "role": "member"}),
+    ("GET", "/admin/categories/{slug}"): ("category", None),
+    ("POST", "/admin/categories/{slug}"): ("category", {"name": "Nytt navn", "description": "", "read": "public",
+                                                       "start_topics": "participants", "position": "0"}),
+    ("POST", "/admin/policy"): ("-", {"version": "", "text_nb": "", "text_en": ""}),
+    ("GET", "/consent"): ("-", None), ("POST", "/consent"): ("-", {"policy_version": "POLICY"}),
+    ("GET", "/healthz"): ("-", None),
+    ("GET", "/mod"): ("-", None), ("GET", "/mod/audit"): ("-", None),
+    ("POST", "/mod/posts/{post_id:int}/action"): ("post", {"action": "hide", "reason": "Test"}),
+    ("POST", "/mod/words"): ("-", {"word": "NEWWORD", "action": "flag"}),
+    ("POST", "/mod/words/{word_id:int}/delete"): ("word", {}),
+    ("POST", "/mod/users/sanction"): ("-", {"username": "TARGETNAME", "kind": "silence", "days": "1",
+                                            "reason": "Test"}),
+    ("POST", "/mod/users/{user_id:int}/lift"): ("user", {"reason": "Test"}),
+    ("POST", "/p/{post_id:int}/flag"): ("post", {"reason": "spam"}),
+    ("GET", "/p/{post_id:int}/appeal"): ("post", None),
+    ("POST", "/p/{post_id:int}/appeal"): ("post", {"text": "Dette var ikke spam."}),
+    ("POST", "/api/v1/posts/{post_id:int}/flags"): ("post", {"reason": "spam"}),
+    ("POST", "/api/v1/posts/{post_id:int}/appeal"): ("post", {"text": "Dette var ikke spam."}),
+    ("GET", "/api/v1/mod/queue"): ("-", None),
+    ("POST", "/api/v1/mod/posts/{post_id:int}/actions"): ("post", {"action": "hide", "reason": "Test"}),
+    ("POST", "/api/v1/mod/users/{user_id:int}/suspensions"): ("user", {"kind": "silence", "until": "UNTIL",
+                                                                       "reason": "Test"}),
+    ("DELETE", "/api/v1/mod/users/{user_id:int}/suspensions"): ("user", {"reason": "Test"}),
+    ("GET", "/api/v1/mod/audit"): ("-", None),
+    ("GET", "/api/v1/mod/watched-words"): ("-", None),
+    ("POST", "/api/v1/mod/watched-words"): ("-", {"word": "NEWWORD", "action": "flag"}),
+    ("DELETE", "/api/v1/mod/watched-words/{word_id:int}"): ("word", None),
+    ("POST", "/api/v1/users"): ("-", {"username": "NEWUSER", "email": "NEWEMAIL",
+                                      "password": "correct horse battery"}),
+    ("GET", "/api/v1/session"): ("-", None), ("DELETE", "/api/v1/session"): ("-", None),
+    ("POST", "/api/v1/session"): ("-", {"email": "x@example.test", "password": "wrong password"}),
+    ("DELETE", "/api/v1/sessions"): ("-", None),
+    ("GET", "/api/v1/me"): ("-", None), ("PATCH", "/api/v1/me"): ("-", {"locale": "en"}),
+    ("DELETE", "/api/v1/me"): ("-", {"password": "wrong password"}),
+    ("GET", "/api/v1/me/export"): ("-", None),
+    ("PATCH", "/api/v1/me/profile"): ("-", {"display_name": "Navn"}),
+    ("POST", "/api/v1/me/password"): ("-", {"current_password": "wrong password", "new_password": "new passphrase"}),
+    ("GET", "/api/v1/categories"): ("-", None),
+    ("POST", "/api/v1/categories"): ("-", {"slug": "NEWSLUG", "name": "Ny kategori"}),
+    ("PATCH", "/api/v1/categories/{slug}"): ("category", {"name": "Nytt navn"}),
+    ("GET", "/api/v1/categories/{slug}/topics"): ("category", None),
+    ("POST", "/api/v1/topics"): ("category", {"category": "SLUG", "title": "Et nytt emne her", "body": "Tekst",
+                                              "kind": "discussion"}),
+    ("GET", "/api/v1/topics/{topic_id:int}"): ("topic", None),
+    ("PATCH", "/api/v1/topics/{topic_id:int}"): ("topic", {"locked": True}),
+    ("POST", "/api/v1/topics/{topic_id:int}/posts"): ("topic", {"body": "Et svar"}),
+    ("PATCH", "/api/v1/posts/{post_id:int}"): ("post", {"body": "Endret tekst"}),
+    ("DELETE", "/api/v1/posts/{post_id:int}"): ("post", None),
+    ("GET", "/api/v1/posts/{post_id:int}/revisions"): ("post", None),
+    ("POST", "/api/v1/posts/{post_id:int}/like"): ("post", None),
+    ("DELETE", "/api/v1/posts/{post_id:int}/like"): ("post", None),
+    ("POST", "/api/v1/posts/{post_id:int}/accept"): ("post", None),
+    ("DELETE", "/api/v1/posts/{post_id:int}/accept"): ("post", None),
+    ("GET", "/api/v1/notifications"): ("-", None), ("POST", "/api/v1/notifications"): ("-", {}),
+    ("GET", "/api/v1/search"): ("-", None),
+    ("GET", "/api/v1/consent"): ("-", None), ("POST", "/api/v1/consent"): ("-", {"policy_version": "POLICY"}),
+    ("DELETE", "/api/v1/consent"): ("-", None),
+    ("POST", "/api/v1/preview"): ("-", {"source": "*hei*"}),
+    ("POST", "/api/v1/password/forgot"): ("-", {"email": "x@example.test"}),
+    ("POST", "/api/v1/password/reset"): ("-", {"token": "x" * 43, "new_password": "new passphrase"}),
+    ("GET", "/api/openapi.json"): ("-", None),
+}
+STATES = {"post": ["own", "other", "hidden", "deleted", "staff-only"], "topic": ["own", "other", "staff-only"],
+          "category": ["public", "staff-only"], "user": ["other"], "word": ["any"], "username": ["other"],
+          "token": ["unknown"], "-": ["-"]}
+PARTICIPATE = {("POST", "/c/{slug}/new"), ("POST", "/t/{topic_id:int}/reply"), ("POST", "/p/{post_id:int}/edit"),
+               ("POST", "/p/{post_id:int}/like"), ("POST", "/api/v1/topics"),
+               ("POST", "/api/v1/topics/{topic_id:int}/posts"), ("PATCH", "/api/v1/posts/{post_id:int}"),
+               ("POST", "/api/v1/posts/{post_id:int}/like"), ("PATCH", "/api/v1/me/profile"),
+               ("POST", "/settings/profile")}
+# writing text into the forum: what a silence stops ("you can read, but not post or flag"); likes and the
+# profile are taking part, not posting, so a silenced user keeps them
+POSTING = {("POST", "/c/{slug}/new"), ("POST", "/t/{topic_id:int}/reply"), ("POST", "/p/{post_id:int}/edit"),
+           ("POST", "/api/v1/topics"), ("POST", "/api/v1/topics/{topic_id:int}/posts"),
+           ("PATCH", "/api/v1/posts/{post_id:int}"), ("POST", "/p/{post_id:int}/flag"),
+           ("POST", "/api/v1/posts/{post_id:int}/flags")}
+# the writes a visitor may make: getting an account, a session, a language, a reset link, a preview
+VISITOR_WRITES = {("POST", "/register"), ("POST", "/login"), ("POST", "/language"), ("POST", "/password/forgot"),
+                  ("POST", "/api/v1/users"), ("POST", "/api/v1/session"), ("POST", "/api/v1/password/forgot"),
+                  ("POST", "/logout"), ("POST", "/api/v1/preview")}
+
+
+SESSION_CHANGING = {("POST", "/logout"), ("POST", "/logout/everywhere"), ("DELETE", "/api/v1/session"),
+                    ("DELETE", "/api/v1/sessions"), ("DELETE", "/api/v1/me"), ("DELETE", "/api/v1/consent"),
+                    ("POST", "/settings/withdraw"), ("POST", "/settings/erase"), ("POST", "/login"),
+                    ("POST", "/register"), ("POST", "/api/v1/session"), ("POST", "/api/v1/users"),
+                    ("POST", "/settings/password"), ("POST", "/api/v1/me/password"), ("POST", "/consent"),
+                    ("POST", "/api/v1/consent"), ("PATCH", "/api/v1/me"), ("POST", "/language")}
+# roles that can have posts of their own (the others cannot write one; "own" is n/a for them)
+AUTHORS = {"participant", "staff", "moderator", "admin"}
+
+
+class World:
+    """The objects a cell acts on, made fresh for writes so one cell cannot change another's answer."""
+
+    def __init__(self, author, staff, moderator, admin, target) -> None:
+        self.author, self.staff, self.moderator, self.admin, self.target = author, staff, moderator, admin, target
+        self.public = None
+        self.staff_only = None
+
+    async def setup(self) -> None:
+        self.public = await new_category()
+        self.staff_only = await new_category(read="staff", start_topics="staff")
+
+    async def topic(self, by, category) -> dict:
+        response = await by.api("POST", "/api/v1/topics", {"category": category.slug, "title": unique("Emne "),
+                                                           "body": "Hvordan gjør jeg dette?", "kind": "question"})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def obj(self, kind: str, state: str, role_client, fresh: bool = False) -> object:
+        own = role_client if state == "own" and role_client is not None else None
+        if kind == "category":
+            if fresh:  # an admin's write may open a staff-only category to everyone
+                return await new_category(read="staff", start_topics="staff") if state == "staff-only" \
+                    else await new_category()
+            return self.staff_only if state == "staff-only" else self.public
+        if kind == "topic":
+            if state == "staff-only":
+                return await self.topic(self.staff, self.staff_only)
+            return await self.topic(own or self.author, self.public)
+        if kind == "post":
+            if state == "staff-only":
+                return (await self.topic(self.staff, self.staff_only))["first_post_id"]
+            topic = await self.topic(self.moderator if own else self.author, self.public)
+            reply = await (own or self.author).api("POST", f"/api/v1/topics/{topic['id']}/posts", {"body": "Et svar"})
+            assert reply.status_code == 201, reply.text
+            post_id = reply.json()["id"]
+            if state == "hidden":
+                hidden = await self.moderator.api("POST", f"/api/v1/mod/posts/{post_id}/actions",
+                                                  {"action": "hide", "reason": "Test"})
+                assert hidden.status_code == 200, hidden.text
+            if state == "deleted":
+                assert (await self.author.api("DELETE", f"/api/v1/posts/{post_id}")).status_code == 200
+            return post_id
+        if kind == "user":
+            return self.target.user["id"]
+        if kind == "username":
+            return self.target.user["username"]
+        if kind == "word":
+            word = await self.moderator.api("POST", "/api/v1/mod/watched-words",
+                                            {"word": unique("ord").lower(), "action": "flag"})
+            assert word.status_code == 201, word.text
+            return word.json()["id"]
+        if kind == "token":
+            return "x" * 43
+        return None
+
+
+def answer(response) -> str:
+    status = response.status_code
+    if status in (302, 303, 307):
+        location = response.headers.get("location", "")
+        return f"{status}→login" if location.startswith("/login") else str(status)
+    if status >= 400 and response.headers.get("content-type", "").startswith("application/json"):
+        return f"{status} {response.json()['error']['code']}"
+    return str(status)
+
+
+async def _role_clients(make_user, anon, moderator_client):
+    async def sanctioned(kind: str):
+        client = await make_user()
+        until = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+        response = await moderator_client.api("POST", f"/api/v1/mod/users/{client.user['id']}/suspensions",
+                                              {"kind": kind, "until": until, "reason": "Matrix"})
+        assert response.status_code == 201, response.text
+        return client
+
+    async def withdrawn():
+        client = await make_user()
+        assert (await client.api("DELETE", "/api/v1/consent")).status_code == 200
+        return client
+
+    makers = {
+        "visitor": lambda: _const(anon), "member": lambda: make_user(consented=False),
+        "participant": lambda: make_user(), "staff": lambda: make_user(Role.STAFF),
+        "moderator": lambda: make_user(Role.MODERATOR), "admin": lambda: make_user(Role.ADMIN),
+        "silenced": lambda: sanctioned("silence"), "suspended": lambda: sanctioned("suspend"),
+        "withdrawn": withdrawn,
+    }
+    return makers
+
+
+async def _const(value):
+    return value
+
+
+def _fill(body: dict | None, world: World, obj) -> dict | None:
+    if body is None:
+        return None
+    out = {}
+    for key, value in body.items():
+        if value == "NEWUSER":
+            value = unique("ny")
+        elif value == "NEWEMAIL":
+            value = f"{unique('ny')}@example.test"
+        elif value == "NEWSLUG":
+            value = unique("kat").lower()
+        elif value == "NEWWORD":
+            value = unique("ord").lower()
+        elif value == "TARGETNAME":
+            value = world.target.user["username"]
+        elif value == "SLUG":
+            value = obj.slug
+        elif value == "UNTIL":
+            value = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        out[key] = value
+    return out
+
+
+def _path(route_path: str, obj) -> str:
+    path = route_path.replace("{topic_id:int}/{slug}", f"{obj['id'] if isinstance(obj, dict) else obj}/x")
+    for name in ("{topic_id:int}", "{post_id:int}", "{user_id:int}", "{word_id:int}"):
+        path = path.replace(name, str(obj["id"] if isinstance(obj, dict) else obj))
+    for name in ("{slug}", "{username}", "{token}"):
+        path = path.replace(name, getattr(obj, "slug", None) or str(obj))
+    return path
+
+
+async def _request(client, method: str, path: str, body: dict | None, policy: str):
+    if body is not None and "POLICY" in body.values():
+        body = {k: (policy if v == "POLICY" else v) for k, v in body.items()}
+    if path.startswith("/api/"):
+        return await client.api(method, path, body)
+    if method == "GET":
+        return await client.get(path)
+    return await client.post_form(path, {k: str(v) for k, v in (body or {}).items()}, token_from="/")
+
+
+@pytest.fixture
+async def matrix_world(make_user):
+    author, staff = await make_user(), await make_user(Role.STAFF)
+    moderator, admin, target = await make_user(Role.MODERATOR), await make_user(Role.ADMIN), await make_user()
+    world = World(author, staff, moderator, admin, target)
+    await world.setup()
+    return world
+
+
+async def test_authorisation_matrix(app, anon, make_user, matrix_world, client_factory):
+    routes = {(m, r.path) for r in app.routes if isinstance(r, Route) and r.path not in SKIPPED
+              for m in (r.methods or {"GET"}) if m != "HEAD"}
+    assert routes - set(SPEC) == set(), f"routes without a matrix entry: {sorted(routes - set(SPEC))}"
+    assert set(SPEC) - routes == set(), f"matrix entries without a route: {sorted(set(SPEC) - routes)}"
+    policy = (await anon.get("/api/v1/consent")).json()["policy"]["version"]
+    makers = await _role_clients(make_user, anon, matrix_world.moderator)
+    world = matrix_world
+    results: dict[tuple[str, str, str], str] = {}
+    for role in ROLES:
+        shared = await makers[role]()
+        for (method, route_path), (kind, body) in sorted(SPEC.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            for state in STATES[kind]:
+                if state == "own" and role not in AUTHORS:
+                    results[(f"{method} {route_path}", state, role)] = "n/a"
+                    continue
+                # a fresh signed-in client for the writes that sign out, withdraw, erase or sign in again
+                client = await makers[role]() if (method, route_path) in SESSION_CHANGING and role != "visitor" \
+                    else shared
+                if role == "visitor" and method != "GET":
+                    client = client_factory()
+                obj = await world.obj(kind, state, client if role != "visitor" else None, fresh=method != "GET")
+                path = _path(route_path, obj)
+                response = await _request(client, method, path, _fill(body, world, obj), policy)
+                assert response.status_code < 500, (role, method, path, response.text[:300])
+                results[(f"{method} {route_path}", state, role)] = answer(response)
+                if kind == "post" and method == "GET" and response.status_code == 200 and state in ("hidden",
+                                                                                                     "deleted"):
+                    results[(f"{method} {route_path}", state, role)] += "*" if "Et svar" in response.text else ""
+    violations = check_rules(results)
+    assert violations == [], violations[:20]
+    table = render(results)
+    if os.environ.get("FORUM_UPDATE_MATRIX"):
+        MATRIX.parent.mkdir(exist_ok=True)
+        MATRIX.write_text(table)
+    assert MATRIX.read_text() == table, "answers changed: review, then FORUM_UPDATE_MATRIX=1 to regenerate"
+
+
+def _ok(answer_text: str) -> bool:
+    if answer_text == "n/a":
+        return False
+    return answer_text[0] == "2" or (answer_text.startswith("303") and "login" not in answer_text)
+
+
+def check_rules(results: dict) -> list[str]:
+    bad = []
+    for (route, state, role), got in results.items():
+        method, path = route.split(" ", 1)
+        key = (method, path)
+        write = method != "GET"
+        if role == "visitor" and write and key not in VISITOR_WRITES and _ok(got):
+            bad.append(f"visitor wrote: {route} [{state}] -> {got}")
+        if (path.startswith("/mod") or path.startswith("/api/v1/mod")) and role not in ("moderator", "admin") \
+                and _ok(got):
+            bad.append(f"{role} reached moderation: {route} [{state}] -> {got}")
+        if path.startswith("/admin") or (path.startswith("/api/v1/categories") and write):
+            if role != "admin" and _ok(got):
+                bad.append(f"{role} reached administration: {route} [{state}] -> {got}")
+        if key in PARTICIPATE and role in ("member", "withdrawn", "suspended", "visitor") and _ok(got):
+            bad.append(f"{role} took part: {route} [{state}] -> {got}")
+        if key in POSTING and role in ("silenced", "suspended", "visitor") and _ok(got):
+            bad.append(f"{role} posted: {route} [{state}] -> {got}")
+        if state == "staff-only" and role not in ("staff", "moderator", "admin") and _ok(got):
+            bad.append(f"{role} saw staff-only: {route} -> {got}")
+        if got.endswith("*") and role not in ("moderator", "admin"):
+            bad.append(f"{role} saw the text of a {state} post: {route} -> {got}")
+        edits = "edit" in path or path == "/api/v1/posts/{post_id:int}"
+        if state == "other" and method in ("PATCH", "POST") and edits and role not in ("moderator", "admin") \
+                and _ok(got):
+            bad.append(f"{role} edited another's post: {route} -> {got}")
+    return bad
+
+
+def render(results: dict) -> str:
+    lines = [
+        "# Authorisation matrix",
+        "",
+        "Generated by `tests/test_authorisation.py` from real requests (one per cell, on fresh objects) and",
+        "asserted by it: the test fails when an answer changes and this file was not regenerated",
+        "(`FORUM_UPDATE_MATRIX=1 python -m pytest tests/test_authorisation.py`), and when an answer breaks",
+        "one of the rules listed in that test. `303→login`: sent to sign in; `*`: the post's text was in the page.",
+        "Object states: own / other (another user's), hidden (by a moderator), deleted, staff-only (in a category",
+        "only staff may read); for categories, public / staff-only.",
+        "",
+        "| route | object | " + " | ".join(ROLES) + " |",
+        "|---|---|" + "---|" * len(ROLES),
+    ]
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    for (route, state, role), got in results.items():
+        rows.setdefault((route, state), {})[role] = got
+    for (route, state), cells in sorted(rows.items(), key=lambda kv: (kv[0][0].split(" ", 1)[1], kv[0][0], kv[0][1])):
+        lines.append(f"| `{route}` | {state} | " + " | ".join(cells.get(r, "") for r in ROLES) + " |")
+    cells = len(results)
+    lines += ["", f"{len(rows)} route × object rows, {len(ROLES)} roles, {cells} cells.", ""]
+    return "\n".join(lines)
