@@ -69,7 +69,8 @@ async def load_topic_page(viewer: Viewer | None, topic_id: int, page: int) -> di
         move_targets = [{"slug": c.slug, "name": c.name} for c in await visible_categories(viewer)]
     return {"topic": topic, "posts": posts, "page": page, "pages": pages, "accepted": accepted,
             "can_reply": can_reply, "watching": watching, "consent": consent,
-            "can_moderate": can_moderate, "move_targets": move_targets}
+            "can_moderate": can_moderate, "move_targets": move_targets,
+            "page_end": page * reads.POSTS_PER_PAGE}  # the last post number this page can hold
 
 
 async def load_posts_after(viewer: Viewer | None, topic_id: int, after: int) -> dict:

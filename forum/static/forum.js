@@ -161,10 +161,26 @@
   function liveTopic(container) {
     var topicId = container.getAttribute("data-topic");
     var last = parseInt(container.getAttribute("data-last"), 10) || 0;
+    var pageEnd = parseInt(container.getAttribute("data-page-end"), 10) || Infinity;
     var queue = Promise.resolve([]);
+    var more = null;
+
+    /* Posts past this page's last slot belong on the next page: link there instead of growing this one. */
+    function showMore() {
+      if (more || !container.getAttribute("data-next")) { return; }
+      more = document.createElement("p");
+      more.className = "notice live-more";
+      var link = document.createElement("a");
+      link.href = container.getAttribute("data-next");
+      link.textContent = t("more_on_next_page");
+      more.appendChild(link);
+      container.insertAdjacentElement("afterend", more);
+      announce(link.textContent);
+    }
 
     function fetchNew() {
       queue = queue.then(async function () {
+        if (last >= pageEnd) { showMore(); return []; }
         var response = await fetch("/t/" + topicId + "/_posts?after=" + last, {credentials: "same-origin",
                                                                               headers: {"Accept": "text/html"}});
         if (!response.ok) { return []; }
@@ -174,6 +190,7 @@
         template.content.querySelectorAll("article.post").forEach(function (post) {
           var number = parseInt(post.id.replace("post-", ""), 10);
           if (!(number > last)) { return; }
+          if (number > pageEnd) { showMore(); return; }
           last = number;
           if (!document.getElementById(post.id)) {
             container.appendChild(post);
@@ -199,7 +216,7 @@
       source.addEventListener("gone", function () { source.close(); });
       window.addEventListener("pagehide", function () { source.close(); });
     }
-    return {fetchNew: fetchNew, live: container.hasAttribute("data-live")};
+    return {fetchNew: fetchNew, live: container.hasAttribute("data-live"), pageEnd: pageEnd};
   }
 
   /* The header's unread notification count follows the server while the page is open (server-sent events). */
@@ -260,7 +277,9 @@
       var body = {body: textarea.value, reply_to: replyTo && /^\d+$/.test(replyTo.value) ? parseInt(replyTo.value, 10) : null};
       try {
         var result = await postJSON(form.getAttribute("data-api"), body, form);
-        if (result.status === 201) {
+        if (result.status === 201 && result.data.number > topic.pageEnd) {
+          window.location.assign("/p/" + result.data.id);  // it starts the next page: go there
+        } else if (result.status === 201) {
           showError("");
           textarea.value = "";
           if (replyTo) { replyTo.value = ""; }

@@ -285,3 +285,47 @@ async def test_tour_of_the_remaining_pages(checks, site):
     await visitor.goto("/search")
     await visitor.goto("/t/999999/finnes-ikke", status=404)
     await checks.finish()
+
+
+async def test_replies_past_a_full_page_go_to_the_next_page(checks, site):
+    """A page holds 20 posts: a live reply past it shows a link to the next page instead of growing this one,
+    and one's own reply past it opens the next page."""
+    starter = await checks.visitor("starter")
+    page = starter.page
+    await starter.sign_in(site.users["member"])
+    await starter.goto(f"/c/{site.categories['questions']}/new")
+    title = f"Et langt emne {uuid.uuid4().hex[:6]}"
+    await page.get_by_label("Tittel", **EXACT).fill(title)
+    await page.locator("#f-body").fill("Første innlegg")
+    await starter.follow(page.get_by_role("button", name="Opprett emne"))
+    topic_id = int(re.search(r"/t/(\d+)/", page.url)[1])
+    statuses = await page.evaluate("""async (topicId) => {
+        const token = document.querySelector('input[name=csrf_token]').value;
+        const out = [];
+        for (let n = 2; n <= 20; n++) {
+          const r = await fetch('/api/v1/topics/' + topicId + '/posts', {method: 'POST',
+            headers: {'Content-Type': 'application/json', 'X-CSRF-Token': token},
+            body: JSON.stringify({body: 'Innlegg nummer ' + n})});
+          out.push(r.status);
+        }
+        return out; }""", topic_id)
+    assert statuses == [201] * 19
+    await starter.goto(page.url)
+    await expect(page.locator("article.post")).to_have_count(20)
+
+    other = await checks.visitor("other")
+    await other.sign_in(site.users["helper"])
+    await other.goto(page.url)
+    await other.page.locator("#composer textarea").fill("Svar nummer 21 hører hjemme på side 2")
+    await other.follow(other.page.locator("#composer").get_by_role("button", name="Send svar"))
+    assert "page=2" in other.page.url
+    await expect(other.page.locator("#post-21")).to_be_visible()
+
+    more = page.locator(".live-more a")
+    await expect(more).to_be_visible(timeout=15_000)
+    await expect(page.locator("#post-21")).to_have_count(0)
+    await expect(page.locator("article.post")).to_have_count(20)
+    await starter.check()
+    await starter.follow(more, key="Enter")
+    await expect(page.locator("#post-21")).to_be_visible()
+    await checks.finish()
