@@ -30,12 +30,19 @@ def _post_flags(viewer: Viewer | None, topic: dict, post: dict, liked: set[int])
     return post
 
 
-async def load_topic_page(viewer: Viewer | None, topic_id: int, page: int) -> dict:
+async def readable_topic_row(viewer: Viewer | None, topic_id: int) -> dict:
+    """The topic's row, or NotFound when it is missing, in a category the viewer cannot read, or deleted
+    (moderators still see deleted topics)."""
     topic = await reads.topic_row(topic_id)
     if topic is None or topic["read_access"] not in readable_levels(viewer):
         raise NotFound()
     if topic["deleted_at"] is not None and not (viewer and viewer.is_moderator):
         raise NotFound()
+    return topic
+
+
+async def load_topic_page(viewer: Viewer | None, topic_id: int, page: int) -> dict:
+    topic = await readable_topic_row(viewer, topic_id)
     pages = reads.page_count(topic["last_number"])
     if page < 1 or page > pages:
         raise NotFound()
@@ -76,11 +83,7 @@ async def load_topic_page(viewer: Viewer | None, topic_id: int, page: int) -> di
 async def load_posts_after(viewer: Viewer | None, topic_id: int, after: int) -> dict:
     """The posts after number `after` (at most a page), flagged for the viewer like the topic page's: what a
     reply sent without reloading and the live view insert. Reading them marks them read, as the page does."""
-    topic = await reads.topic_row(topic_id)
-    if topic is None or topic["read_access"] not in readable_levels(viewer):
-        raise NotFound()
-    if topic["deleted_at"] is not None and not (viewer and viewer.is_moderator):
-        raise NotFound()
+    topic = await readable_topic_row(viewer, topic_id)
     posts = await reads.posts_after(topic_id, after)
     liked: set[int] = set()
     if viewer is not None and posts:
