@@ -89,6 +89,17 @@ class Server:
                         "peak_mb": round(int(fields["VmHWM"].split()[0]) / 1024, 1)})
         return out
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the workers have used so far, from /proc/<pid>/stat."""
+        total = 0
+        for pid in self.workers():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self, grace: float = 25.0) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)

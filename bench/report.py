@@ -19,6 +19,15 @@ def _rps(result: dict, case: str) -> float | None:
     return (result["cases"].get(case) or {}).get("rps")
 
 
+def _cpu(result: dict, case: str) -> float | None:
+    return (result["cases"].get(case) or {}).get("cpu_ms")
+
+
+def _capacity(result: dict, case: str, reference: str) -> float | None:
+    """How many requests of `case` the server CPU serves per request of `reference` (their CPU ms inverted)."""
+    return _ratio(_cpu(result, reference), _cpu(result, case))
+
+
 def _row(name: str, measured: str, goal: str, ok: bool | None, **values) -> dict:
     return {"name": name, "measured": measured, "goal": goal, "ok": ok, "values": values}
 
@@ -97,13 +106,19 @@ def markdown(data: dict) -> str:
              f"{m['packages'].get('jinja2')}, Tortoise {m['packages'].get('tortoise-orm')}. "
              f"{data['profile']['duration']:g} s of wrk per case, {data['profile']['connections']} connections "
              f"(2 threads) unless noted; both servers 2 workers on 127.0.0.1; wrk shares the 2 cores.", ""]
+    loads = [case["loadavg"] for r in data["sizes"].values() for case in r["cases"].values()
+             if isinstance(case, dict) and "loadavg" in case]
+    if loads:
+        lines.append(f"1-minute load average after each case: {min(loads):.1f} to {max(loads):.1f} (2 cores; the "
+                     "bench itself accounts for about 2-3 of it, the rest is other work on the machine).")
     for name, r in data["sizes"].items():
         c = r["counts"]
         lines.append(f"Size {name}: {c['post']:,} posts, {c['topic']:,} topics, {c['account']:,} users, "
                      f"{c['notification']:,} notifications, {r['db_mb']:,} MB (seeded in {r.get('seed_seconds')} s "
                      f"when not cached).")
-    lines += ["", "| case | size | req/s | ceiling req/s | % of ceiling | p50 ms | p99 ms | queries | page KB |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += ["", "| case | size | req/s | ceiling req/s | % of ceiling | CPU ms/req | ceiling CPU ms/req "
+              "| % of ceiling (CPU) | p50 ms | p99 ms | queries | page KB |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for page in PAGES + ["create_post"]:
         for name, r in data["sizes"].items():
             case = r["cases"].get(page)
@@ -112,10 +127,14 @@ def markdown(data: dict) -> str:
             ceiling = r["cases"].get(f"ceiling_{page}")
             rps = case.get("posts_per_s", case["rps"]) if page == "create_post" else case["rps"]
             share = f"{100 * case['rps'] / ceiling['rps']:.0f} %" if ceiling else ""
+            cpu = case.get("cpu_ms")
+            cpu_share = f"{100 * ceiling['cpu_ms'] / cpu:.0f} %" if ceiling and cpu else ""
             kb = f"{case['bytes'] / 1024:.1f}" if case.get("bytes") else ""
             lines.append(
                 f"| {LABELS[page]}{' (posts/s)' if page == 'create_post' else ''} | {name} | {rps:,.0f} | "
-                f"{format(ceiling['rps'], ',.0f') if ceiling else ''} | {share} | {case['p50_ms']:.2f} | "
+                f"{format(ceiling['rps'], ',.0f') if ceiling else ''} | {share} | "
+                f"{format(cpu, '.2f') if cpu is not None else ''} | "
+                f"{format(ceiling['cpu_ms'], '.2f') if ceiling else ''} | {cpu_share} | {case['p50_ms']:.2f} | "
                 f"{case['p99_ms']:.2f} | {case.get('queries', '')} | {kb} |")
     lines += ["", "| target | measured | goal | met |", "|---|---|---|---|"]
     for t in data["targets"]:
