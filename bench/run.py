@@ -177,17 +177,19 @@ def read_cases(prepared: list[Prepared], profile: Profile) -> None:
                     cases = p.result["cases"]
                     if name in CEILING_OF:
                         _keep_best(cases, f"ceiling_{name}", _measure(
-                            f"[{p.name}] ceiling {name}", ceiling, f"/{p.name}/{name}", {}, profile))
+                            f"[{p.name}] ceiling {name}", f"{ceiling.base}/{p.name}/{name}", {}, profile,
+                            server=ceiling))
                     base = servers[p.name].base
                     if name == "search":
                         if round_no == 0:
                             for q in SEARCH_QUERIES:
                                 warm(base + "/search?q=" + quote(q), n=2)
-                        measured = _measure(f"[{p.name}] search", servers[p.name], path, {}, profile,
-                                            script=search_script, connections=2, threads=1)
+                        measured = _measure(f"[{p.name}] search", base + path, {}, profile, script=search_script,
+                                            connections=2, threads=1, server=servers[p.name])
                     else:
                         headers = {"Cookie": readers[p.name]["cookie"]} if who == "reader" else {}
-                        measured = _measure(f"[{p.name}] {name}", servers[p.name], path, headers, profile)
+                        measured = _measure(f"[{p.name}] {name}", base + path, headers, profile,
+                                            server=servers[p.name])
                     probe = p.probes[name]
                     measured.update(path=path, who=who, queries=probe.queries, bytes=probe.bytes,
                                     statements=probe.statements)
@@ -211,28 +213,30 @@ def _keep_best(cases: dict, name: str, measured: dict) -> None:
         cases[name] = measured
     cases[name]["rounds_rps"] = rounds
     cases[name]["rounds_cpu_ms"] = cpu_rounds
-    cases[name]["cpu_ms"] = min(cpu_rounds)
+    cases[name]["cpu_ms"] = min((c for c in cpu_rounds if c is not None), default=None)
 
 
-def _measure(label: str, server: load.Server, path: str, headers: dict, profile: Profile, *,
-             script: Path | None = None, connections: int | None = None, threads: int = 2) -> dict:
-    """wrk for the profile's duration, plus the server's CPU time per request over the same interval: on a
-    shared machine req/s falls with other work, CPU per request much less."""
-    url = server.base + path
+def _measure(label: str, url: str, headers: dict, profile: Profile, *, script: Path | None = None,
+             connections: int | None = None, threads: int = 2, server: load.Server | None = None) -> dict:
+    """wrk for the profile's duration, plus (given the `server`) its CPU time per request over the same interval:
+    on a shared machine req/s falls with other work, CPU per request much less."""
     if script is None:
         warm(url, headers)
     connections = connections or profile.connections
     if profile.warmup:
         load.run_wrk(url, duration=profile.warmup, connections=connections, threads=threads, headers=headers,
                      script=script)
-    cpu_before = server.cpu_seconds()
+    cpu_before = server.cpu_seconds() if server else 0.0
     result = load.run_wrk(url, duration=profile.duration, connections=connections, threads=threads,
                           headers=headers, script=script).as_dict()
-    result["cpu_ms"] = round((server.cpu_seconds() - cpu_before) * 1000 / max(1, result["requests"]), 3)
+    result["cpu_ms"] = (round((server.cpu_seconds() - cpu_before) * 1000 / max(1, result["requests"]), 3)
+                        if server else None)
     result["connections"] = connections
     result["loadavg"] = loadavg()
+    cpu = f"  {result['cpu_ms']:6.2f} CPU ms/req" if server else ""
+    errors = f"  non-2xx {result['non_2xx']}" if result["non_2xx"] else ""
     log(f"{label:<36} {result['rps']:>9,.0f} req/s  p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms"
-        f"  {result['cpu_ms']:6.2f} CPU ms/req" + (f"  non-2xx {result['non_2xx']}" if result["non_2xx"] else ""))
+        + cpu + errors)
     return result
 
 
