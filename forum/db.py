@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
+from tortoise.backends.base import client as _base_client
 from tortoise.backends.sqlite import client as _sqlite_client
 from tortoise.transactions import in_transaction
 
@@ -117,6 +118,32 @@ async def _enter_transaction(self):
 
 
 _sqlite_client.SqliteTransactionContext.__aenter__ = _enter_transaction
+
+
+async def _enter_pooled_transaction(self):
+    """The same for PostgreSQL: a BEGIN that fails (a dropped connection) gives the pooled connection back.
+
+    Unpatched, each such failure keeps one connection of the pool forever, until the pool is empty and every
+    request waits.
+    """
+    from tortoise.connection import get_connections
+
+    await self.ensure_connection()
+    self.client._connection = await self.client._parent._pool.acquire()
+    try:
+        self.token = get_connections().set(self.connection_name, self.client)
+        try:
+            await self.client.begin()
+        except BaseException:
+            get_connections().reset(self.token)
+            raise
+    except BaseException:
+        await self.client._parent._pool.release(self.client._connection)
+        raise
+    return self.client
+
+
+_base_client.TransactionContextPooled.__aenter__ = _enter_pooled_transaction
 
 # A write that still finds the database busy after busy_timeout and these attempts is answered 503 (never 500).
 BEGIN_ATTEMPTS = 3

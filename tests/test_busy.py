@@ -86,3 +86,26 @@ def test_transient_errors_are_recognised_through_the_wrapping():
     assert db.is_transient(OperationalError("database is locked"))
     assert not db.is_transient(sqlite3.OperationalError("no such table: x"))
     assert not db.is_transient(ValueError("database"))
+
+
+async def test_failed_begins_on_postgres_give_their_pooled_connections_back(participant, category, settings,
+                                                                            monkeypatch):
+    if settings.sqlite:
+        pytest.skip("PostgreSQL's connection pool")
+    from tortoise.backends.asyncpg.client import TransactionWrapper
+    from tortoise.exceptions import TransactionManagementError
+
+    topic = await new_topic(participant, category.slug)
+    real_begin = TransactionWrapper.begin
+
+    async def broken_begin(self):
+        raise TransactionManagementError("connection was closed in the middle of operation")
+
+    monkeypatch.setattr(TransactionWrapper, "begin", broken_begin)
+    for n in range(settings.db_pool_max + 2):  # more failures than the pool has connections
+        failed = await participant.api("POST", f"/api/v1/topics/{topic['id']}/posts", {"body": f"Tapt {n}"})
+        assert failed.status_code == 500
+    monkeypatch.setattr(TransactionWrapper, "begin", real_begin)
+    ok = await asyncio.wait_for(participant.api("POST", f"/api/v1/topics/{topic['id']}/posts", {"body": "Igjen"}), 10)
+    assert ok.status_code == 201  # unpatched, the pool is empty by now and this waits forever
+    assert not await Post.filter(source__startswith="Tapt ").exists()
