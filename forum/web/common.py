@@ -8,7 +8,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import NoMatchFound, Route
+from starlette.routing import Mount, NoMatchFound, Route
 
 from forum.api.schema import text_is_clean
 from forum.errors import N_, BadRequest, CsrfFailed, NotAuthenticated
@@ -81,7 +81,7 @@ def url_path(app, name: str, **params) -> str:
     if index is None:
         index = {}
         for route in app.routes:
-            if isinstance(route, Route):
+            if isinstance(route, Route | Mount) and route.name:  # a Mount by its own name: the static files
                 index.setdefault(route.name, route)
         app._routes_by_name = index
     route = index.get(name)
