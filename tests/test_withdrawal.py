@@ -363,3 +363,18 @@ async def test_flags_filed_appear_in_the_export_and_stay_without_reporter_after_
     flag = await Flag.get(post_id=story["later"]["id"])
     assert flag.reporter_id is None and story["handle"].casefold() not in flag.note.casefold()
     assert other.user["id"] != zed.user["id"]
+
+
+async def test_every_posts_source_is_its_latest_revision(story):
+    """The withdrawal finds text to rewrite by scanning revisions only; this is the invariant it relies on."""
+    await story["other"].api("PATCH", f"/api/v1/posts/{story['mention']['id']}", {"body": "Endret igjen"})
+    assert (await withdraw(story["zed"])).status_code == 200
+    rows = await db.fetch_all(
+        "SELECT p.id FROM post p JOIN post_revision r ON r.post_id = p.id "
+        "WHERE r.number = (SELECT MAX(number) FROM post_revision x WHERE x.post_id = p.id) AND r.source <> p.source")
+    assert rows == []
+    ids = [story["own"]["first_post_id"], story["reply"]["id"], story["other_topic"]["first_post_id"],
+           story["mention"]["id"], story["quote"]["id"], story["later"]["id"]]
+    marks = ",".join("?" * len(ids))
+    assert await db.fetch_all(f"SELECT id FROM post p WHERE id IN ({marks}) AND NOT EXISTS "
+                              "(SELECT 1 FROM post_revision r WHERE r.post_id = p.id)", ids) == []

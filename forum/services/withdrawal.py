@@ -92,8 +92,15 @@ async def _rewrite_posts(conn, user_id: int, names: Names, quoting: set[int], co
     """Mentions, quotes and every whole-word occurrence in posts: sources, cooked HTML and the index.
     Returns the topics touched and whether the full-text index held the name (then it must be merged)."""
     mentioned = set(await _ids("SELECT post_id AS id FROM post_mention WHERE user_id = ?", [user_id], conn))
+    # Every post's current source is also its latest revision (creation writes revision 1, every edit and
+    # rewrite another), so one scan of the revisions finds the posts and the revisions to rewrite.
     where, patterns = _like_any(conn, "source", names)
-    texts = set(await _ids(f"SELECT id FROM post WHERE {where}", patterns, conn))
+    revisions = await db.fetch_all(f"SELECT id, post_id, source FROM post_revision WHERE {where}", patterns, conn)
+    texts = {r["post_id"] for r in revisions}
+    updates = [[names.scrub(r["source"]), r["id"]] for r in revisions]
+    updates = [u for u, r in zip(updates, revisions, strict=True) if u[0] != r["source"]]
+    await db.execute_many("UPDATE post_revision SET source = ? WHERE id = ?", updates, conn)
+    counts["rewritten_revisions"] = len(updates)
     candidates = sorted(mentioned | quoting | texts)
     rows: list[dict] = []
     for chunk in _chunks(candidates):
@@ -155,8 +162,10 @@ async def _reduce_revisions(conn, user_id: int, counts: dict) -> None:
     await db.execute("UPDATE post_revision SET editor_id = NULL WHERE editor_id = ?", [user_id], conn)
 
 
-async def _scrub_column(conn, table: str, column: str, names: Names) -> int:
+async def _scrub_column(conn, table: str, column: str, names: Names, only: str = "") -> int:
     where, patterns = _like_any(conn, column, names)
+    if only:  # matches a partial index, so only the rows that can hold text are read
+        where = f"{only} AND {where}"
     rows = await db.fetch_all(f"SELECT id, {column} AS text FROM {table} WHERE {where}",
                               patterns, conn)
     updates = [[names.scrub(r["text"]), r["id"]] for r in rows]
@@ -184,8 +193,9 @@ async def _remove_personal(conn, user_id: int, counts: dict) -> set[int]:
         await db.execute("DELETE FROM topic_watch WHERE user_id = ?", [user_id], conn)
         + await db.execute("DELETE FROM category_watch WHERE user_id = ?", [user_id], conn))
     counts["removed_read_markers"] = await db.execute("DELETE FROM topic_read WHERE user_id = ?", [user_id], conn)
-    counts["removed_notifications"] = await db.execute(
-        "DELETE FROM notification WHERE user_id = ? OR actor_id = ?", [user_id, user_id], conn)
+    counts["removed_notifications"] = (  # two statements, each on its own index
+        await db.execute("DELETE FROM notification WHERE user_id = ?", [user_id], conn)
+        + await db.execute("DELETE FROM notification WHERE actor_id = ?", [user_id], conn))
     return liked_topics
 
 
@@ -209,10 +219,10 @@ async def anonymise_in(conn, user_id: int, *, text_locale: str, counts: dict[str
         # with no author and no profile left, mentions and quotes of them re-cook as plain text / "former member"
         rewritten, needs_merge = await _rewrite_posts(conn, user_id, names, quoting, counts)
         topics |= rewritten
-        counts["rewritten_revisions"] = await _scrub_column(conn, "post_revision", "source", names)
         counts["rewritten_profiles"] = (await _scrub_column(conn, "profile", "bio", names)
                                         + await _scrub_column(conn, "profile", "display_name", names))
-        counts["rewritten_notifications"] = await _scrub_column(conn, "notification", "message", names)
+        counts["rewritten_notifications"] = await _scrub_column(conn, "notification", "message", names,
+                                                                only="message <> ''")
     topics |= await _remove_personal(conn, user_id, counts)
     await events.emit(events.CONSENT_WITHDRAWN, events.Withdrawal(
         user_id, post_ids, names.scrub if names else (lambda text: text), counts, conn))
