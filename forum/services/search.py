@@ -37,7 +37,7 @@ MAX_LIMIT = 50
 # deeper pages cost more and more; nobody reads them, and crawlers should not make us try
 MAX_OFFSET = 200
 # how many of the newest matches are ranked at all (bounds the work for very common words)
-RANK_DEPTH = 10_000
+RANK_DEPTH = 2_000
 # how many of the best-ranked matches are joined and filtered before falling back to all RANK_DEPTH
 CANDIDATES = 500
 # shorter stems would match a large part of the index; the SQLite index keeps prefixes of 3 and 4
