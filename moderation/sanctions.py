@@ -34,6 +34,14 @@ def refusal(sanction: Sanction) -> Forbidden:
 
 
 async def check_not_sanctioned(user_id: int, conn=None) -> None:
+    """Runs inside every post write (SQLite's write lock): one plain query, and the ORM only for the few who
+    are sanctioned, to build the refusal."""
+    from forum import db
+
+    now = _now_param()
+    if await db.fetch_one("SELECT 1 AS one FROM mod_sanction WHERE user_id = ? AND lifted_at IS NULL "
+                          "AND starts_at <= ? AND ends_at > ? LIMIT 1", [user_id, now, now], conn) is None:
+        return
     sanction = await active_sanction(user_id, conn)
     if sanction is not None:
         raise refusal(sanction)

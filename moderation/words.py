@@ -36,7 +36,11 @@ Listed = list[tuple[str, WordAction]]
 
 async def load() -> Listed:
     """Every watched word with its action: one small query per write, so every process sees changes at once."""
-    return [(word, WordAction(action)) for word, action in await WatchedWord.all().values_list("word", "action")]
+    from forum import db
+
+    # plain SQL: this runs inside every post write (SQLite's write lock)
+    rows = await db.fetch_all("SELECT word, action FROM mod_watched_word")
+    return [(r["word"], WordAction(r["action"])) for r in rows]
 
 
 async def matches(source: str) -> dict[WordAction, list[str]]:

@@ -36,8 +36,13 @@ class Decided:
 _decided: ContextVar[Decided | None] = ContextVar("moderation_decided", default=None)
 
 
-async def check_posting_limits(draft: events.PostDraft, user: User) -> None:
-    if not config.rate_limits() or user.is_staff or draft.is_edit:
+async def check_posting_limits(draft: events.PostDraft, user: User | None = None) -> None:
+    """`user` is read here when not given, and only when limits apply (no read inside the write lock else)."""
+    if not config.rate_limits() or draft.is_edit:
+        return
+    if user is None:
+        user = await User.get(id=draft.author_id)
+    if user.is_staff:
         return
     now = datetime.now(UTC)
     mine = Post.filter(author_id=user.id)
@@ -69,8 +74,7 @@ def check_title(title: str, hits: dict) -> None:
 async def on_post_writing(draft: events.PostDraft) -> None:
     _decided.set(None)
     await check_not_sanctioned(draft.author_id)
-    user = await User.get(id=draft.author_id)
-    await check_posting_limits(draft, user)
+    await check_posting_limits(draft)
     watched = await words.load()
     if draft.title is not None:
         check_title(draft.title, words.find(draft.title, watched))

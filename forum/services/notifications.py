@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from forum.models import Notification, NotificationKind, TopicWatch
+from forum.models import Notification, NotificationKind
 from forum.services import live
 from forum.services.permissions import readable_levels
 from forum.viewer import Viewer
@@ -15,22 +15,31 @@ PRIORITY = [NotificationKind.MENTION, NotificationKind.QUOTE, NotificationKind.R
 
 
 async def notify_post(conn, *, actor_id: int, topic_id: int, post_id: int,
-                      reasons: dict[int, set[NotificationKind]]) -> int:
-    """`reasons` maps recipient → why; the actor never notifies themselves."""
+                      reasons: dict[int, set[NotificationKind]], now: datetime | None = None) -> int:
+    """`reasons` maps recipient → why; the actor never notifies themselves. One statement, in plain SQL: it
+    runs inside the post's write transaction (SQLite's write lock)."""
+    from forum import db
+    from forum.services.storing import db_time
+
+    at = db_time(conn, now or datetime.now(UTC))
     rows = []
     for user_id, kinds in reasons.items():
         if user_id is None or user_id == actor_id or not kinds:
             continue
         kind = next(k for k in PRIORITY if k in kinds)
-        rows.append(Notification(user_id=user_id, kind=kind, actor_id=actor_id, topic_id=topic_id, post_id=post_id))
+        rows.append([user_id, kind.value, actor_id, topic_id, post_id, at])
     if rows:
-        await Notification.bulk_create(rows, using_db=conn)
-        await live.notifications_changed([row.user_id for row in rows], conn)
+        await db.execute_many("INSERT INTO notification (user_id, kind, actor_id, topic_id, post_id, count, message, "
+                              "created_at) VALUES (?, ?, ?, ?, ?, 1, '', ?)", rows, conn)
+        await live.notifications_changed([row[0] for row in rows], conn)
     return len(rows)
 
 
 async def watchers_of_topic(topic_id: int, conn=None) -> list[int]:
-    return await TopicWatch.filter(topic_id=topic_id).using_db(conn).values_list("user_id", flat=True)
+    from forum import db
+
+    return [r["user_id"] for r in await db.fetch_all("SELECT user_id FROM topic_watch WHERE topic_id = ?",
+                                                      [topic_id], conn)]
 
 
 async def notify_like(conn, *, actor_id: int, recipient_id: int | None, topic_id: int, post_id: int) -> None:

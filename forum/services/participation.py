@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from forum import db
 from forum.errors import N_, ConsentRequired, NotAuthenticated
-from forum.models import Profile
 from forum.viewer import Viewer
 
 
@@ -24,5 +23,5 @@ async def check_can_participate(viewer: Viewer | None, conn) -> None:
         raise ConsentRequired(N_("The forum policy has changed. Read it and give your consent again to take part."))
     if status != ConsentStatus.GRANTED:
         raise ConsentRequired()
-    if not await Profile.filter(user_id=viewer.id).using_db(conn).exists():
+    if await db.fetch_one("SELECT 1 AS one FROM profile WHERE user_id = ?", [viewer.id], conn) is None:
         raise ConsentRequired(N_("Choose a username and give your consent to take part."))

@@ -15,6 +15,7 @@ from forum.services.access import access_post_by_id, access_topic_by_id
 from forum.services.cooking import cook_source
 from forum.services.participation import check_can_participate
 from forum.services.references import record_references
+from forum.services.storing import db_time, insert_post
 from forum.services.watching import watch_topic_in
 from forum.viewer import Viewer
 
@@ -78,34 +79,35 @@ async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply
             raise ValidationFailed(fields={"reply_to": N_("You can only reply to a post in this topic.")})
         check_visible_post(parent)
     cooked = await cook_source(viewer, body)
+    text = search.body_text(cooked.html)  # parsed before the write lock is taken
     now = datetime.now(UTC)
     async with write_transaction() as conn:
         await check_can_participate(viewer, conn)
         draft = events.PostDraft(viewer.id, topic.id, cooked.source, False)
         await events.emit(events.POST_WRITING, draft)
-        cooked = await _recook_if_changed(viewer, cooked, draft)
+        if draft.source != cooked.source:  # a handler masked words: cook and index what is stored
+            cooked = await cook_source(viewer, draft.source)
+            text = search.body_text(cooked.html)
         held = draft.hold_reason is not None
         row = await db.fetch_one(
             "UPDATE topic SET last_number = last_number + 1, post_count = post_count + 1, last_posted_at = ?, "
             "version = version + 1 WHERE id = ? AND deleted_at IS NULL RETURNING last_number, locked",
-            [now.isoformat(" ") if db.dialect() == "sqlite" else now, topic.id], conn)
+            [db_time(conn, now), topic.id], conn)
         if row is None:
             raise NotFound()
         if row["locked"] and not viewer.is_staff:  # locked while we were cooking
             raise Forbidden(N_("This topic is locked; it takes no new replies."), code="topic_locked")
-        post = await Post.create(topic_id=topic.id, number=row["last_number"], author_id=viewer.id,
+        post = await insert_post(conn, topic_id=topic.id, number=row["last_number"], author_id=viewer.id,
                                  reply_to_id=parent.id if parent else None, source=cooked.source,
-                                 cooked=cooked.html, hidden_at=now if held else None,
-                                 hidden_reason=draft.hold_reason, using_db=conn)
-        await PostRevision.create(post_id=post.id, number=1, editor_id=viewer.id, source=cooked.source, using_db=conn)
+                                 cooked=cooked.html, now=now, hold_reason=draft.hold_reason)
         await record_references(conn, post.id, cooked)
-        await Category.filter(id=topic.category_id).using_db(conn).update(post_count=F("post_count") + 1)
+        await db.execute("UPDATE category SET post_count = post_count + 1 WHERE id = ?", [topic.category_id], conn)
         if not held:  # a post held for review stays out of search and notifications until it is restored
-            await search.index_post(post.id, title="", cooked=cooked.html, conn=conn)
+            await search.index_post(post.id, title="", cooked=cooked.html, conn=conn, text=text)
             reasons = await _reasons_for_reply(conn, topic, parent, cooked)
             await notifications.notify_post(conn, actor_id=viewer.id, topic_id=topic.id, post_id=post.id,
-                                            reasons=reasons)
-        await watch_topic_in(conn, viewer.id, topic.id)
+                                            reasons=reasons, now=now)
+        await watch_topic_in(conn, viewer.id, topic.id, now=now)
         await events.emit(events.POST_CREATED, events.PostEvent(post.id, topic.id, viewer.id, conn))
     return post
 

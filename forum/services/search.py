@@ -73,9 +73,16 @@ def _dialect(conn) -> str:
     return (conn or db.connection()).capabilities.dialect
 
 
-async def index_post(post_id: int, *, title: str, cooked: str, conn=None) -> None:
-    """Add or replace the post's entry. `title` is the topic title for a topic's first post, else ""."""
-    params = [post_id, clean_text(title), clean_text(markup.searchable_text(cooked))]
+def body_text(cooked: str) -> str:
+    """The indexed text of a post's cooked HTML. Writers may compute it before their transaction and pass it
+    to `index_post`, so that parsing the HTML does not hold SQLite's write lock."""
+    return clean_text(markup.searchable_text(cooked))
+
+
+async def index_post(post_id: int, *, title: str, cooked: str, conn=None, text: str | None = None) -> None:
+    """Add or replace the post's entry. `title` is the topic title for a topic's first post, else "".
+    `text`, when given, is `body_text(cooked)` computed beforehand."""
+    params = [post_id, clean_text(title), text if text is not None else body_text(cooked)]
     if _dialect(conn) == "sqlite":
         sql = "INSERT OR REPLACE INTO search_index (rowid, title, body) VALUES (?, ?, ?)"
     else:

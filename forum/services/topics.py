@@ -7,16 +7,14 @@ from datetime import UTC, datetime
 
 from tortoise.expressions import F
 
-from forum import events
+from forum import db, events
 from forum.api.schema import text_is_clean
 from forum.db import write_transaction
 from forum.errors import N_, Forbidden, NotFound, ValidationFailed
 from forum.models import (
     Category,
-    CategoryWatch,
     NotificationKind,
     Post,
-    PostRevision,
     Topic,
     TopicKind,
 )
@@ -27,6 +25,7 @@ from forum.services.participation import check_can_participate
 from forum.services.permissions import check_can_start_topic, check_staff
 from forum.services.references import record_references
 from forum.services.slugs import slugify
+from forum.services.storing import insert_post
 from forum.viewer import Viewer
 
 TITLE_MIN, TITLE_MAX = 5, 200
@@ -64,6 +63,7 @@ async def create_topic(viewer: Viewer | None, *, category: str, title: str, body
         errors.update(exc.fields)
     if errors:
         raise ValidationFailed(fields=errors)
+    text = search.body_text(cooked.html)  # parsed before the write lock is taken
     now = datetime.now(UTC)
     async with write_transaction() as conn:
         await check_can_participate(viewer, conn)
@@ -72,32 +72,31 @@ async def create_topic(viewer: Viewer | None, *, category: str, title: str, body
         await events.emit(events.POST_WRITING, draft)
         if draft.source != cooked.source:  # a handler masked words; store what it left
             cooked = await cook_source(viewer, draft.source)
+            text = search.body_text(cooked.html)
         held = draft.hold_reason is not None
         topic = await Topic.create(category_id=category_obj.id, author_id=viewer.id, title=title, slug=slugify(title),
                                    kind=topic_kind, post_count=1, last_number=1, last_posted_at=now, using_db=conn)
-        post = await Post.create(topic_id=topic.id, number=1, author_id=viewer.id, source=cooked.source,
-                                 cooked=cooked.html, hidden_at=now if held else None,
-                                 hidden_reason=draft.hold_reason, using_db=conn)
-        await PostRevision.create(post_id=post.id, number=1, editor_id=viewer.id, source=cooked.source, using_db=conn)
+        post = await insert_post(conn, topic_id=topic.id, number=1, author_id=viewer.id, reply_to_id=None,
+                                 source=cooked.source, cooked=cooked.html, now=now, hold_reason=draft.hold_reason)
         await record_references(conn, post.id, cooked)
-        await Category.filter(id=category_obj.id).using_db(conn).update(topic_count=F("topic_count") + 1,
-                                                                         post_count=F("post_count") + 1)
+        await db.execute("UPDATE category SET topic_count = topic_count + 1, post_count = post_count + 1 "
+                         "WHERE id = ?", [category_obj.id], conn)
         if not held:  # a post held for review stays out of search until it is restored
-            await search.index_post(post.id, title=title, cooked=cooked.html, conn=conn)
+            await search.index_post(post.id, title=title, cooked=cooked.html, conn=conn, text=text)
         from forum.services.watching import watch_topic_in
 
-        await watch_topic_in(conn, viewer.id, topic.id)
+        await watch_topic_in(conn, viewer.id, topic.id, now=now)
         reasons: dict[int, set] = {}
         for user_id in cooked.mentioned_user_ids:
             reasons.setdefault(user_id, set()).add(NotificationKind.MENTION)
         for _post_id, author_id in cooked.quoted_posts:
             reasons.setdefault(author_id, set()).add(NotificationKind.QUOTE)
-        for user_id in await CategoryWatch.filter(category_id=category_obj.id).using_db(conn).values_list(
-                "user_id", flat=True):
-            reasons.setdefault(user_id, set()).add(NotificationKind.WATCHED_CATEGORY)
+        for row in await db.fetch_all("SELECT user_id FROM category_watch WHERE category_id = ?", [category_obj.id],
+                                      conn):
+            reasons.setdefault(row["user_id"], set()).add(NotificationKind.WATCHED_CATEGORY)
         if not held:
             await notifications.notify_post(conn, actor_id=viewer.id, topic_id=topic.id, post_id=post.id,
-                                            reasons=reasons)
+                                            reasons=reasons, now=now)
         await events.emit(events.POST_CREATED, events.PostEvent(post.id, topic.id, viewer.id, conn))
     return topic, post
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from forum import db
 from forum.models import CategoryWatch, TopicWatch
 from forum.services.access import access_category_by_slug, access_topic_by_id
+from forum.services.storing import db_time
 from forum.viewer import Viewer
 
 
-async def watch_topic_in(conn, user_id: int, topic_id: int) -> None:
-    if not await TopicWatch.filter(user_id=user_id, topic_id=topic_id).using_db(conn).exists():
-        await TopicWatch.create(user_id=user_id, topic_id=topic_id, using_db=conn)
+async def watch_topic_in(conn, user_id: int, topic_id: int, *, now: datetime | None = None) -> None:
+    """Whoever posts watches the topic: one statement (it runs inside the post's write lock)."""
+    await db.execute("INSERT INTO topic_watch (user_id, topic_id, created_at) VALUES (?, ?, ?) "
+                     "ON CONFLICT (user_id, topic_id) DO NOTHING",
+                     [user_id, topic_id, db_time(conn, now or datetime.now(UTC))], conn)
 
 
 async def set_topic_watch(viewer: Viewer, topic_id: int, watching: bool) -> bool:
