@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from forum.errors import N_, ValidationFailed
 from forum.models import Profile
+from forum.services import live
 from forum.services.access import access_post_by_id
 from forum.services.usernames import username_key
 from forum.web.common import field, path_for, read_form, render, require_viewer
@@ -40,10 +43,45 @@ def _done(request: Request, what: str) -> RedirectResponse:
     return RedirectResponse(path_for(request, "mod", {"done": what}), status_code=303)
 
 
+async def queue_events(request: Request) -> Response:
+    """Moderators' live queue: an event `queue` with `{"open": N}` at once and whenever the number of open cases
+    changes or the queue is announced as changed (through the forum's live hub, across processes on PostgreSQL).
+    The page then offers to reload. Ends after live.STREAM_SECONDS; the browser reconnects."""
+    check_moderator(request.state.viewer)
+    live.check_capacity()
+    count = await live.open_cases()
+
+    async def stream():
+        with live.stream_slot() as got_one:
+            if not got_one:
+                yield "retry: 60000\n\n"
+                return
+            yield f"retry: {live.RETRY_MS}\n\n"
+            yield _sse("queue", {"open": count})
+            known = count
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + live.STREAM_SECONDS
+            while (remaining := deadline - loop.time()) > 0:
+                changed = await live.wait_for_queue_change(known, within=min(live.KEEPALIVE_SECONDS, remaining))
+                if changed is None:
+                    yield ": keepalive\n\n"
+                    continue
+                known = changed
+                yield _sse("queue", {"open": known})
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"cache-control": "no-cache, private", "x-accel-buffering": "no"})
+
+
+def _sse(name: str, data: dict) -> str:
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
+
+
 async def mod_page(request: Request) -> Response:
     viewer = check_moderator(request.state.viewer)
     done = request.query_params.get("done")
     return render(request, "mod/queue.html", {
+        "open_cases": await live.open_cases(),
         "items": await queue.load_queue(viewer), "words": await words.list_words(viewer),
         "sanctions": await sanctions.active_list(viewer), "done": DONE.get(done or ""),
         "reason_labels": REASON_LABELS, "kind_labels": KIND_LABELS, "word_actions": [a.value for a in WordAction],
@@ -134,6 +172,7 @@ async def appeal(request: Request) -> Response:
 
 routes = [
     Route("/mod", mod_page, methods=["GET"], name="mod"),
+    Route("/mod/_events", queue_events, methods=["GET"], name="mod_queue_events"),
     Route("/mod/audit", audit_page, methods=["GET"], name="mod_audit"),
     Route("/mod/posts/{post_id:int}/action", post_action, methods=["POST"], name="mod_post_action"),
     Route("/mod/words", add_word, methods=["POST"], name="mod_add_word"),

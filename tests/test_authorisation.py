@@ -28,7 +28,8 @@ pytestmark = pytest.mark.slow
 
 MATRIX = Path(__file__).resolve().parent.parent / "docs" / "authorisation-matrix.md"
 ROLES = ["visitor", "member", "participant", "staff", "moderator", "admin", "silenced", "suspended", "withdrawn"]
-SKIPPED = {"/t/{topic_id:int}/_events", "/notifications/_events"}  # endless event streams: tests/test_live*.py
+# endless event streams: tests/test_live*.py, tests/test_mod_live.py
+SKIPPED = {"/t/{topic_id:int}/_events", "/notifications/_events", "/mod/_events"}
 
 # (method, route path) -> (object kind, body). Kinds: post, topic, category, user, word, username, token, "-".
 P = "participate"

@@ -308,6 +308,27 @@
     });
   }
 
+  /* Moderators' queue: when cases open or close elsewhere, say so and offer a reload (server-sent events). */
+  function liveQueue(region) {
+    var known = parseInt(region.getAttribute("data-live-queue"), 10) || 0;
+    var source = new EventSource("/mod/_events");
+    source.addEventListener("queue", function (event) {
+      var data = null;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      var count = parseInt(data.open, 10) || 0;
+      if (count === known) { return; }
+      region.textContent = t("queue_changed", {count: count}) + " ";
+      var link = document.createElement("a");
+      link.href = "/mod";
+      link.textContent = t("reload");
+      region.append(link);
+      region.classList.add("is-shown");
+    });
+    window.addEventListener("pagehide", function () { source.close(); });
+  }
+
+  var queueRegion = document.querySelector("[data-live-queue]");
+  if (queueRegion && window.EventSource) { liveQueue(queueRegion); }
   var notificationsLink = document.querySelector('.account-nav a[href="/notifications"]');
   if (notificationsLink && window.EventSource) { liveUnreadCount(notificationsLink); }
   document.querySelectorAll("textarea[maxlength]").forEach(addCounter);
