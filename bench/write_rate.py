@@ -49,6 +49,7 @@ def one_round(source: Path, meta: dict, corpus: Corpus, seconds: float) -> str:
         forum.stop()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{work}{suffix}").unlink(missing_ok=True)
+        (CACHE / f"write-rate-{os.getpid()}.lua").unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
