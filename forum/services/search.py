@@ -79,28 +79,24 @@ def body_text(cooked: str) -> str:
     return clean_text(markup.searchable_text(cooked))
 
 
+def _upsert_sql(conn) -> str:
+    if _dialect(conn) == "sqlite":
+        return "INSERT OR REPLACE INTO search_index (rowid, title, body) VALUES (?, ?, ?)"
+    return ("INSERT INTO search_index (post_id, title, body) VALUES (?, ?, ?) "
+            "ON CONFLICT (post_id) DO UPDATE SET title = EXCLUDED.title, body = EXCLUDED.body")
+
+
 async def index_post(post_id: int, *, title: str, cooked: str, conn=None, text: str | None = None) -> None:
     """Add or replace the post's entry. `title` is the topic title for a topic's first post, else "".
     `text`, when given, is `body_text(cooked)` computed beforehand."""
     params = [post_id, clean_text(title), text if text is not None else body_text(cooked)]
-    if _dialect(conn) == "sqlite":
-        sql = "INSERT OR REPLACE INTO search_index (rowid, title, body) VALUES (?, ?, ?)"
-    else:
-        sql = ("INSERT INTO search_index (post_id, title, body) VALUES (?, ?, ?) "
-               "ON CONFLICT (post_id) DO UPDATE SET title = EXCLUDED.title, body = EXCLUDED.body")
-    await db.execute(sql, params, conn)
+    await db.execute(_upsert_sql(conn), params, conn)
 
 
 async def index_posts(entries: list[tuple[int, str, str]], *, conn=None) -> None:
     """`index_post` for many (post id, title, cooked) at once: one statement, many rows."""
-    rows = [[post_id, clean_text(title), clean_text(markup.searchable_text(cooked))]
-            for post_id, title, cooked in entries]
-    if _dialect(conn) == "sqlite":
-        sql = "INSERT OR REPLACE INTO search_index (rowid, title, body) VALUES (?, ?, ?)"
-    else:
-        sql = ("INSERT INTO search_index (post_id, title, body) VALUES (?, ?, ?) "
-               "ON CONFLICT (post_id) DO UPDATE SET title = EXCLUDED.title, body = EXCLUDED.body")
-    await db.execute_many(sql, rows, conn)
+    rows = [[post_id, clean_text(title), body_text(cooked)] for post_id, title, cooked in entries]
+    await db.execute_many(_upsert_sql(conn), rows, conn)
 
 
 async def remove_post(post_id: int, *, conn=None) -> None:
