@@ -37,17 +37,21 @@ def _int(name: str, default: int) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
 
 
-def _positive_float(name: str, default: float) -> float:
+def _float(name: str, default: float, low: float, high: float, what: str, *, low_open: bool = False) -> float:
     raw = os.environ.get(name)
     if not raw:
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-    if not 0 < value < 1000:
-        raise SettingsError(f"{name} must be a positive number below 1000, got {raw!r}")
+        raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
+    if not (low < value if low_open else low <= value) or not value <= high:
+        raise SettingsError(f"{name} must be {what} between {low} and {high}, got {raw!r}")
     return value
+
+
+def _positive_float(name: str, default: float) -> float:
+    return _float(name, default, 0, 1000, "a positive number", low_open=True)
 
 
 def _bounded_int(name: str, default: int, low: int, high: int) -> int:
@@ -59,16 +63,7 @@ def _bounded_int(name: str, default: int, low: int, high: int) -> int:
 
 def _seconds(name: str, default: float) -> float:
     """A duration in seconds; 0 means "no limit"."""
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not 0 <= value <= 3600:
-        raise SettingsError(f"{name} must be between 0 and 3600 seconds, got {raw!r}")
-    return value
+    return _float(name, default, 0, 3600, "a number of seconds")
 
 
 def is_sqlite(url: str) -> bool:
