@@ -154,41 +154,37 @@ def _is_busy_message(text: str) -> bool:
     return "database is locked" in text or "database is busy" in text or "database table is locked" in text
 
 
+def _chain(exc: BaseException | None, limit: int = 10):
+    """The exception and its causes: Tortoise wraps the driver's errors in its own."""
+    while exc is not None and limit > 0:
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+        limit -= 1
+
+
 def is_unstorable_text(exc: BaseException | None) -> bool:
     """PostgreSQL refuses text it cannot store (a NUL character, say, from `/u/%00`): bad input, not a bug."""
     import asyncpg
 
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, asyncpg.exceptions.CharacterNotInRepertoireError
-                      | asyncpg.exceptions.UntranslatableCharacterError):
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
+    return any(isinstance(e, asyncpg.exceptions.CharacterNotInRepertoireError
+                          | asyncpg.exceptions.UntranslatableCharacterError) for e in _chain(exc))
 
 
 def is_transient(exc: BaseException | None) -> bool:
     """A failure that says "try again" (SQLite busy, PostgreSQL deadlock, serialisation or a statement that ran
-    past FORUM_DB_STATEMENT_TIMEOUT), not a bug.
-
-    Walks the exception chain because Tortoise wraps the driver's errors in its own.
-    """
+    past FORUM_DB_STATEMENT_TIMEOUT), not a bug."""
     import sqlite3
 
     import asyncpg
 
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, sqlite3.OperationalError) and _is_busy_message(str(exc)):
+    for e in _chain(exc):
+        if isinstance(e, sqlite3.OperationalError) and _is_busy_message(str(e)):
             return True
-        if isinstance(exc, asyncpg.exceptions.DeadlockDetectedError | asyncpg.exceptions.SerializationError
+        if isinstance(e, asyncpg.exceptions.DeadlockDetectedError | asyncpg.exceptions.SerializationError
                       | asyncpg.exceptions.LockNotAvailableError | asyncpg.exceptions.QueryCanceledError):
             return True
-        if type(exc).__module__.startswith("tortoise") and _is_busy_message(str(exc)):
+        if type(e).__module__.startswith("tortoise") and _is_busy_message(str(e)):
             return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
     return False
 
 
@@ -260,6 +256,24 @@ async def execute(query: str, params: list | tuple = (), conn=None) -> int:
     conn = conn or connection()
     count, _rows = await conn.execute_query(_placeholders(query, conn.capabilities.dialect), list(params))
     return count
+
+
+def chunks(values: list, size: int = 500):
+    """Slices small enough for an `IN (...)` list on either database."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+async def fetch_in(query: str, values, conn=None) -> list[dict]:
+    """`query` with `{in}` where the placeholders of `values` go, run once per chunk of values."""
+    rows: list[dict] = []
+    for chunk in chunks(list(values)):
+        rows += await fetch_all(query.replace("{in}", marks(len(chunk))), chunk, conn)
+    return rows
 
 
 async def execute_many(query: str, rows: list[list], conn=None) -> None:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 
-from forum import markup
+from forum import db, markup
 from forum.errors import N_, ValidationFailed
 from forum.models import Post, Profile
-from forum.services.permissions import readable_levels
+from forum.services.permissions import levels_for_role, readable_levels
 from forum.services.usernames import username_key
 from forum.viewer import Viewer
 
@@ -76,20 +76,10 @@ async def cook_source(viewer: Viewer, source: str) -> Cooked:
     return Cooked(source, html, tuple(dict.fromkeys(mentioned)), tuple(quoted))
 
 
-def _levels_for_role(role: str | None) -> list[str]:
-    from forum.models import ReadAccess, Role
-
-    staff = role in (Role.STAFF.value, Role.MODERATOR.value, Role.ADMIN.value)
-    levels = [ReadAccess.PUBLIC.value, ReadAccess.MEMBERS.value]
-    return levels + [ReadAccess.STAFF.value] if staff else levels
-
-
 async def recook_many(rows: list[dict], conn) -> dict[int, str]:
     """Cooked HTML for many stored posts at once ({id, author_id, source} each), resolving mentions and
     quotes as each post's author may see them: for rewriting posts after someone's name changed or left.
     A fixed number of queries and one trip to the thread pool, however many posts."""
-    from forum import db
-
     if not rows:
         return {}
     names: dict[int, list[str]] = {}
@@ -101,31 +91,20 @@ async def recook_many(rows: list[dict], conn) -> dict[int, str]:
         except markup.MarkupError:
             names[row["id"]], quote_ids[row["id"]] = [], []
     keys = {username_key(n) for found in names.values() for n in found}
-    urls: dict[str, str] = {}
-    for chunk in _chunks(sorted(keys)):
-        marks = ",".join("?" * len(chunk))
-        for p in await db.fetch_all(f"SELECT username, username_key FROM profile WHERE username_key IN ({marks})",
-                                    chunk, conn):
-            urls[p["username_key"]] = f"/u/{p['username']}"
-    wanted = sorted({q for found in quote_ids.values() for q in found})
-    quoted: dict[int, dict] = {}
-    for chunk in _chunks(wanted):
-        marks = ",".join("?" * len(chunk))
-        for q in await db.fetch_all(
-                "SELECT p.id, pr.username, c.read_access FROM post p JOIN topic t ON t.id = p.topic_id "
-                "JOIN category c ON c.id = t.category_id LEFT JOIN profile pr ON pr.user_id = p.author_id "
-                f"WHERE p.id IN ({marks}) AND p.deleted_at IS NULL AND p.hidden_at IS NULL", chunk, conn):
-            quoted[q["id"]] = q
-    authors = sorted({r["author_id"] for r in rows if r["author_id"] is not None})
-    roles: dict[int, str] = {}
-    for chunk in _chunks(authors):
-        marks = ",".join("?" * len(chunk))
-        for a in await db.fetch_all(f"SELECT id, role FROM account WHERE id IN ({marks})", chunk, conn):
-            roles[a["id"]] = a["role"]
+    urls = {p["username_key"]: f"/u/{p['username']}" for p in await db.fetch_in(
+        "SELECT username, username_key FROM profile WHERE username_key IN ({in})", sorted(keys), conn)}
+    quoted = {q["id"]: q for q in await db.fetch_in(
+        "SELECT p.id, pr.username, c.read_access FROM post p JOIN topic t ON t.id = p.topic_id "
+        "JOIN category c ON c.id = t.category_id LEFT JOIN profile pr ON pr.user_id = p.author_id "
+        "WHERE p.id IN ({in}) AND p.deleted_at IS NULL AND p.hidden_at IS NULL",
+        sorted({q for found in quote_ids.values() for q in found}), conn)}
+    roles = {a["id"]: a["role"] for a in await db.fetch_in(
+        "SELECT id, role FROM account WHERE id IN ({in})",
+        sorted({r["author_id"] for r in rows if r["author_id"] is not None}), conn)}
     jobs = []
     for row in rows:
         mentions = {n.casefold(): urls[username_key(n)] for n in names[row["id"]] if username_key(n) in urls}
-        levels = _levels_for_role(roles.get(row["author_id"]))
+        levels = levels_for_role(roles.get(row["author_id"]))
         quotes = {q: markup.QuoteRef(author=quoted[q]["username"], url=f"/p/{q}")
                   for q in quote_ids[row["id"]] if q in quoted and quoted[q]["read_access"] in levels}
         jobs.append((row["id"], row["source"], mentions, quotes))
@@ -141,7 +120,3 @@ async def recook_many(rows: list[dict], conn) -> dict[int, str]:
 
     return await run_in_threadpool(cook_all)
 
-
-def _chunks(values: list, size: int = 500):
-    for start in range(0, len(values), size):
-        yield values[start:start + size]

@@ -7,16 +7,21 @@ viewer may not read is reported as "not found", never "forbidden", so its existe
 from __future__ import annotations
 
 from forum.errors import N_, Forbidden, NotAuthenticated, NotFound
-from forum.models import Category, ReadAccess, StartTopics, TopicKind
+from forum.models import Category, ReadAccess, Role, StartTopics, TopicKind
 from forum.viewer import Viewer
+
+
+def levels_for_role(role: str | None) -> list[str]:
+    """What a signed-in account of this role may read (for acting as a post's author, not the viewer)."""
+    if role in (Role.STAFF.value, Role.MODERATOR.value, Role.ADMIN.value):
+        return [ReadAccess.PUBLIC.value, ReadAccess.MEMBERS.value, ReadAccess.STAFF.value]
+    return [ReadAccess.PUBLIC.value, ReadAccess.MEMBERS.value]
 
 
 def readable_levels(viewer: Viewer | None) -> list[str]:
     if viewer is None:
         return [ReadAccess.PUBLIC.value]
-    if viewer.is_staff:
-        return [ReadAccess.PUBLIC.value, ReadAccess.MEMBERS.value, ReadAccess.STAFF.value]
-    return [ReadAccess.PUBLIC.value, ReadAccess.MEMBERS.value]
+    return levels_for_role(viewer.role)
 
 
 def can_read_category(viewer: Viewer | None, category: Category) -> bool:

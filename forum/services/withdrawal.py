@@ -27,7 +27,7 @@ from forum.markup import replace_handle
 from forum.models import ConsentAction, ConsentEvent
 from forum.services import search
 from forum.services.consent import ConsentStatus, _subject_id, consent_status, current_policy, shown
-from forum.services.cooking import _chunks, recook_many
+from forum.services.cooking import recook_many
 from forum.services.slugs import slugify
 from forum.viewer import Viewer
 
@@ -94,44 +94,33 @@ async def _rewrite_posts(conn, user_id: int, names: Names, quoting: set[int], co
     mentioned = set(await _ids("SELECT post_id AS id FROM post_mention WHERE user_id = ?", [user_id], conn))
     # Every post's current source is also its latest revision (creation writes revision 1, every edit and
     # rewrite another), so one scan of the revisions finds the posts and the revisions to rewrite.
-    where, patterns = _like_any(conn, "source", names)
-    revisions = await db.fetch_all(f"SELECT id, post_id, source FROM post_revision WHERE {where}", patterns, conn)
+    counts["rewritten_revisions"], revisions = await _scrub_column(conn, "post_revision", "source", names,
+                                                                   also="post_id")
     texts = {r["post_id"] for r in revisions}
-    updates = [[names.scrub(r["source"]), r["id"]] for r in revisions]
-    updates = [u for u, r in zip(updates, revisions, strict=True) if u[0] != r["source"]]
-    await db.execute_many("UPDATE post_revision SET source = ? WHERE id = ?", updates, conn)
-    counts["rewritten_revisions"] = len(updates)
-    candidates = sorted(mentioned | quoting | texts)
-    rows: list[dict] = []
-    for chunk in _chunks(candidates):
-        marks = ",".join("?" * len(chunk))
-        rows += await db.fetch_all(f"SELECT id, topic_id, number, author_id, source, cooked, deleted_at, hidden_at "
-                                   f"FROM post WHERE id IN ({marks})", chunk, conn)
+    rows = await db.fetch_in("SELECT id, topic_id, number, author_id, source, deleted_at, hidden_at "
+                             "FROM post WHERE id IN ({in})", sorted(mentioned | quoting | texts), conn)
     for row in rows:
         row["old_source"] = row["source"]
         row["source"] = names.scrub(row["source"])
-        if row["author_id"] == user_id:
-            row["author_id"] = None
     rows = [r for r in rows if r["source"] != r["old_source"] or r["id"] in mentioned or r["id"] in quoting]
     cooked = await recook_many(rows, conn)
     await db.execute_many("UPDATE post SET source = ?, cooked = ? WHERE id = ?",
                           [[r["source"], cooked[r["id"]], r["id"]] for r in rows], conn)
     in_index = await search.count_matching(names.names, conn)
-    titles = dict(await _rewrite_titles(conn, names, counts))
-    retitled = set(titles)
-    visible = [r for r in rows if r["deleted_at"] is None and r["hidden_at"] is None]
-    first_topics = sorted({r["topic_id"] for r in visible if r["number"] == 1})
-    for chunk in _chunks(first_topics):
-        marks = ",".join("?" * len(chunk))
-        for t in await db.fetch_all(f"SELECT id, title FROM topic WHERE id IN ({marks})", chunk, conn):
-            titles.setdefault(t["id"], t["title"])
-    await search.index_posts([(r["id"], titles[r["topic_id"]] if r["number"] == 1 else "", cooked[r["id"]])
-                              for r in visible], conn=conn)
+    retitled = await _rewrite_titles(conn, names, counts)
+    # one index write per post; a first post carries its topic's title in the index, so first posts are read
+    # back (post and topic rows are rewritten by now) for the rewritten topics and posts
+    firsts = await db.fetch_in("SELECT p.id, p.cooked, t.title FROM post p JOIN topic t ON t.id = p.topic_id "
+                               "WHERE p.number = 1 AND p.deleted_at IS NULL AND p.hidden_at IS NULL AND t.id IN ({in})",
+                               sorted({r["topic_id"] for r in rows if r["number"] == 1} | set(retitled)), conn)
+    entries = [(r["id"], "", cooked[r["id"]]) for r in rows
+               if r["number"] != 1 and r["deleted_at"] is None and r["hidden_at"] is None]
+    await search.index_posts(entries + [(f["id"], f["title"], f["cooked"]) for f in firsts], conn=conn)
     counts["rewritten_posts"] = len(rows)
     counts["rewritten_mentions"] = len(mentioned)
     counts["rewritten_quotes"] = len(quoting)
     await db.execute("DELETE FROM post_mention WHERE user_id = ?", [user_id], conn)
-    return {r["topic_id"] for r in rows} | retitled, in_index > 0
+    return {r["topic_id"] for r in rows} | set(retitled), in_index > 0
 
 
 async def _rewrite_titles(conn, names: Names, counts: dict) -> dict[int, str]:
@@ -144,11 +133,6 @@ async def _rewrite_titles(conn, names: Names, counts: dict) -> dict[int, str]:
             changed[row["id"]] = title
     await db.execute_many("UPDATE topic SET title = ?, slug = ? WHERE id = ?",
                           [[title, slugify(title), topic_id] for topic_id, title in changed.items()], conn)
-    for topic_id, title in changed.items():  # the first post carries the title in the index
-        first = await db.fetch_one("SELECT id, cooked FROM post WHERE topic_id = ? AND number = 1 "
-                                   "AND deleted_at IS NULL AND hidden_at IS NULL", [topic_id], conn)
-        if first:
-            await search.index_post(first["id"], title=title, cooked=first["cooked"], conn=conn)
     counts["rewritten_titles"] = len(changed)
     return changed
 
@@ -162,16 +146,19 @@ async def _reduce_revisions(conn, user_id: int, counts: dict) -> None:
     await db.execute("UPDATE post_revision SET editor_id = NULL WHERE editor_id = ?", [user_id], conn)
 
 
-async def _scrub_column(conn, table: str, column: str, names: Names, only: str = "") -> int:
+async def _scrub_column(conn, table: str, column: str, names: Names, *, only: str = "", also: str = ""
+                        ) -> tuple[int, list[dict]]:
+    """Rewrites the names out of `column` wherever a LIKE scan finds a candidate; returns how many rows changed
+    and the candidate rows (with the `also` columns)."""
     where, patterns = _like_any(conn, column, names)
     if only:  # matches a partial index, so only the rows that can hold text are read
         where = f"{only} AND {where}"
-    rows = await db.fetch_all(f"SELECT id, {column} AS text FROM {table} WHERE {where}",
+    rows = await db.fetch_all(f"SELECT id, {column} AS text{', ' + also if also else ''} FROM {table} WHERE {where}",
                               patterns, conn)
     updates = [[names.scrub(r["text"]), r["id"]] for r in rows]
     updates = [u for u, r in zip(updates, rows, strict=True) if u[0] != r["text"]]
     await db.execute_many(f"UPDATE {table} SET {column} = ? WHERE id = ?", updates, conn)
-    return len(updates)
+    return len(updates), rows
 
 
 async def _anonymise_own(conn, user_id: int, counts: dict) -> set[int]:
@@ -219,16 +206,15 @@ async def anonymise_in(conn, user_id: int, *, text_locale: str, counts: dict[str
         # with no author and no profile left, mentions and quotes of them re-cook as plain text / "former member"
         rewritten, needs_merge = await _rewrite_posts(conn, user_id, names, quoting, counts)
         topics |= rewritten
-        counts["rewritten_profiles"] = (await _scrub_column(conn, "profile", "bio", names)
-                                        + await _scrub_column(conn, "profile", "display_name", names))
-        counts["rewritten_notifications"] = await _scrub_column(conn, "notification", "message", names,
-                                                                only="message <> ''")
+        counts["rewritten_profiles"] = ((await _scrub_column(conn, "profile", "bio", names))[0]
+                                        + (await _scrub_column(conn, "profile", "display_name", names))[0])
+        counts["rewritten_notifications"], _rows = await _scrub_column(conn, "notification", "message", names,
+                                                                       only="message <> ''")
     topics |= await _remove_personal(conn, user_id, counts)
     await events.emit(events.CONSENT_WITHDRAWN, events.Withdrawal(
         user_id, post_ids, names.scrub if names else (lambda text: text), counts, conn))
-    for chunk in _chunks(sorted(topics)):
-        marks = ",".join("?" * len(chunk))
-        await db.execute(f"UPDATE topic SET version = version + 1 WHERE id IN ({marks})", chunk, conn)
+    for chunk in db.chunks(sorted(topics)):
+        await db.execute(f"UPDATE topic SET version = version + 1 WHERE id IN ({db.marks(len(chunk))})", chunk, conn)
     return needs_merge
 
 
