@@ -35,8 +35,11 @@ def check_password_rules(password: str, *, username: str | None, email: str | No
         raise ValidationFailed(fields={"password": N_("The password must not be your username or email.")})
 
 
-async def handle_available(username: str) -> bool:
-    return not await Profile.filter(username_key=username_key(username)).exists()
+USERNAME_TAKEN = N_("That username is taken or looks too much like one that is.")
+
+
+async def handle_available(username: str, conn=None) -> bool:
+    return not await Profile.filter(username_key=username_key(username)).using_db(conn).exists()
 
 
 async def register(passwords: Passwords, *, username: str, email: str, password: str,
@@ -56,7 +59,7 @@ async def register(passwords: Passwords, *, username: str, email: str, password:
         raise ValidationFailed(fields=errors)
     check_password_rules(password, username=name, email=address)
     if not await handle_available(name):
-        raise ValidationFailed(fields={"username": N_("That username is taken or looks too much like one that is.")})
+        raise ValidationFailed(fields={"username": USERNAME_TAKEN})
     if await User.filter(email=address).exists():
         raise ValidationFailed(fields={"email": N_("An account with that email already exists. Sign in instead.")})
     password_hash = await passwords.hash(password)

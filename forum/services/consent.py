@@ -98,6 +98,7 @@ async def _ensure_profile(user_id: int, username: str | None, conn) -> None:
     from tortoise.exceptions import IntegrityError
 
     from forum.models import Profile
+    from forum.services.accounts import USERNAME_TAKEN, handle_available
     from forum.services.usernames import username_key, validate_username
 
     if await Profile.filter(user_id=user_id).using_db(conn).exists():
@@ -105,14 +106,13 @@ async def _ensure_profile(user_id: int, username: str | None, conn) -> None:
     if not (username or "").strip():
         raise ValidationFailed(fields={"username": N_("Choose a username to take part.")})
     name = validate_username(username)
-    if await Profile.filter(username_key=username_key(name)).using_db(conn).exists():
-        raise ValidationFailed(fields={"username": N_("That username is taken or looks too much like one that is.")})
+    if not await handle_available(name, conn):
+        raise ValidationFailed(fields={"username": USERNAME_TAKEN})
     try:
         await Profile.create(user_id=user_id, username=name, username_key=username_key(name), display_name="",
                              using_db=conn)
     except IntegrityError:
-        raise ValidationFailed(fields={"username": N_("That username is taken or looks too much like one that is.")}
-                               ) from None
+        raise ValidationFailed(fields={"username": USERNAME_TAKEN}) from None
 
 
 async def grant_consent(viewer: Viewer | None, *, policy_version: str, locale: str, channel: str,
