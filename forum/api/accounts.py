@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from forum.api.endpoint import Doc, api_route, json_response, read_json, require_viewer
 from forum.api.schema import Bool, Int, Obj, Str
@@ -13,7 +13,7 @@ from forum.services import accounts, erasure, profiles, sessions
 from forum.services import export as data_export
 from forum.settings import LOCALES
 from forum.viewer import SESSION_LIFETIME, Viewer
-from forum.web.common import client_address, set_cookie
+from forum.web.common import client_address, json_download, set_cookie
 
 USER = Obj({
     "id": Int(),
@@ -101,8 +101,7 @@ async def me(request: Request) -> Response:
 
 async def export(request: Request) -> Response:
     chunks = await data_export.export_user(require_viewer(request))
-    return StreamingResponse(chunks, media_type="application/json", headers={
-        "Content-Disposition": 'attachment; filename="forum-export.json"', "Cache-Control": "no-store"})
+    return json_download(chunks, "forum-export.json")
 
 
 async def profile(request: Request) -> Response:

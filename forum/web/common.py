@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, NoMatchFound, Route
 
 from forum.api.schema import text_is_clean
@@ -139,3 +139,9 @@ def client_address(request: Request) -> str | None:
 def set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int | None) -> None:
     response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="lax",
                         secure=request.app.state.settings.secure_cookies)
+
+
+def json_download(chunks, filename: str) -> StreamingResponse:
+    """A streamed JSON document the browser saves as a file, never cached (it holds personal data)."""
+    return StreamingResponse(chunks, media_type="application/json", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from forum.errors import ValidationFailed
@@ -12,7 +12,7 @@ from forum.security import SESSION_COOKIE
 from forum.services import consent, erasure, profiles, withdrawal
 from forum.services import export as data_export
 from forum.viewer import Viewer
-from forum.web.common import field, read_form, render, require_viewer
+from forum.web.common import field, json_download, read_form, render, require_viewer
 
 
 async def settings_page_context(request: Request, viewer: Viewer) -> dict:
@@ -56,8 +56,7 @@ async def withdraw_page(request: Request) -> Response:
 
 async def export_download(request: Request) -> Response:
     chunks = await data_export.export_user(require_viewer(request))
-    return StreamingResponse(chunks, media_type="application/json", headers={
-        "Content-Disposition": 'attachment; filename="forum-export.json"', "Cache-Control": "no-store"})
+    return json_download(chunks, "forum-export.json")
 
 
 async def erase_page(request: Request) -> Response:
