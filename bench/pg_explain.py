@@ -142,13 +142,9 @@ UPDATE post SET like_count = 1 WHERE id % 2 = 0;
 
 
 async def seed(url: str, posts: int) -> None:
-    from forum.migrate import apply_migrations
+    from forum.migrate import apply_migrations, empty_postgres
 
-    conn = await asyncpg.connect(_pg(url))
-    try:
-        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
+    await empty_postgres(url)
     await apply_migrations(url, quiet=True)
     users, topics = max(50, posts // 40), max(20, posts // 20)
     words = "[" + ",".join("'" + w + "'" for w in WORDS) + "]"

@@ -72,20 +72,10 @@ async def copy_to_postgres(sqlite_file: Path, url: str, batch: int = 20_000) -> 
     """Creates the database if missing, empties it, applies the migrations, and copies every table's rows
     from the SQLite file (the search index from its FTS5 table: rowid → post_id); sequences are moved past the
     copied ids."""
-    from forum.migrate import apply_migrations
+    from forum.migrate import apply_migrations, empty_postgres, ensure_postgres_database
 
-    server, _, name = url.partition("?")[0].rpartition("/")
-    admin = await asyncpg.connect(_pg(f"{server}/postgres"))
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(_pg(url))
-    try:
-        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
+    await ensure_postgres_database(url)
+    await empty_postgres(url)
     await apply_migrations(url, quiet=True)
     source = sqlite3.connect(f"file:{sqlite_file}?mode=ro", uri=True)
     conn = await asyncpg.connect(_pg(url))

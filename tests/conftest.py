@@ -7,14 +7,13 @@ import re
 import uuid
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
 from asgi_lifespan import LifespanManager
 
 from forum.app import create_app
-from forum.migrate import apply_migrations
+from forum.migrate import apply_migrations, empty_postgres
 from forum.models import Role
 from forum.settings import load_settings
 
@@ -25,14 +24,6 @@ CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 def unique(prefix: str = "user") -> str:
     """Unique per call, also across the two module objects pytest may make of this conftest."""
     return f"{prefix}{uuid.uuid4().hex[:10]}"
-
-
-async def _reset_postgres(url: str) -> None:
-    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
-    try:
-        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +56,7 @@ def _per_request_state(app):
 @pytest_asyncio.fixture(scope="session")
 async def app(settings):
     if not settings.sqlite:
-        await _reset_postgres(settings.database_url)
+        await empty_postgres(settings.database_url)
     await apply_migrations(settings.database_url, quiet=True)
     application = create_app(settings)
     async with LifespanManager(_per_request_state(application)) as manager:

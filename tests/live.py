@@ -21,6 +21,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from forum.migrate import asyncpg_dsn, empty_postgres, ensure_postgres_database
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "live-test-secret-" + "y" * 40
 PASSWORD = "correct horse battery"
@@ -32,26 +34,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _pg(url: str) -> str:
-    return url.replace("postgres://", "postgresql://", 1)
-
-
 async def fresh_postgres(base_url: str, suffix: str) -> str:
     """A database of our own beside the suite's (the suite resets its schema at start), emptied."""
     admin_url, _, name = base_url.rpartition("/")
-    name = f"{name.split('?')[0]}_{suffix}"
-    conn = await asyncpg.connect(_pg(f"{admin_url}/postgres"))
-    try:
-        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = f"{admin_url}/{name}"
-    conn = await asyncpg.connect(_pg(url))
-    try:
-        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
-    finally:
-        await conn.close()
+    url = f"{admin_url}/{name.split('?')[0]}_{suffix}"
+    await ensure_postgres_database(url)
+    await empty_postgres(url)
     return url
 
 
@@ -137,7 +125,7 @@ class LiveForum:
                 conn.close()
         parts = sql.split("?")
         sql = parts[0] + "".join(f"${n}{p}" for n, p in enumerate(parts[1:], start=1))
-        conn = await asyncpg.connect(_pg(self.database_url))
+        conn = await asyncpg.connect(asyncpg_dsn(self.database_url))
         try:
             return [tuple(r) for r in await conn.fetch(sql, *params)]
         finally:

@@ -21,6 +21,7 @@ import asyncpg
 import httpx
 import pytest
 
+from forum.migrate import empty_postgres
 from tests.live import LiveForum, fresh_postgres, new_category, new_participant, new_topic, sign_in
 
 pytestmark = pytest.mark.slow
@@ -45,11 +46,7 @@ async def _database() -> str:
     try:
         own = os.environ.get("FORUM_TEST_SCALE_DATABASE_URL")
         if own:
-            conn = await asyncpg.connect(own.replace("postgres://", "postgresql://", 1), timeout=10)
-            try:
-                await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
-            finally:
-                await conn.close()
+            await empty_postgres(own, connect_within=10)
             return own
         return await fresh_postgres(base, "scale")
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
