@@ -91,8 +91,12 @@ async def copy_to_postgres(sqlite_file: Path, url: str, batch: int = 20_000) -> 
             if table in SKIP_TABLES:
                 continue
             names = [c for c, _ in cols]
+            if table == "search_tier":  # the migration wrote the boundary of an empty database
+                await conn.execute("DELETE FROM search_tier")
             if table == "search_index":
-                select = "SELECT rowid, title, body FROM search_index"
+                # both tiers of SQLite's index go to PostgreSQL's one table
+                select = ("SELECT rowid, title, body FROM search_index "
+                          "UNION ALL SELECT rowid, title, body FROM search_recent")
             else:
                 select = f"SELECT {', '.join(names)} FROM {table}"
             convert = [_converter(t) for _, t in cols]

@@ -41,6 +41,7 @@ from pathlib import Path
 
 from bench.corpus import Body, Corpus
 from bench.progress import Progress
+from forum.services import search
 
 SEED_VERSION = 2
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,6 +138,7 @@ SQL = {
     "revision": "INSERT INTO post_revision (number, source, created_at, editor_id, post_id) VALUES (1, ?, ?, ?, ?)",
     "mention": "INSERT INTO post_mention (post_id, user_id) VALUES (?, ?)",
     "search": "INSERT INTO search_index (rowid, title, body) VALUES (?, ?, ?)",
+    "search_recent": "INSERT INTO search_recent (rowid, title, body) VALUES (?, ?, ?)",
     "notification": "INSERT INTO notification (kind, count, message, created_at, read_at, actor_id, post_id, topic_id, "
                     "user_id) VALUES (?, ?, '', ?, ?, ?, ?, ?, ?)",
     "watch": "INSERT INTO topic_watch (created_at, topic_id, user_id) VALUES (?, ?, ?)",
@@ -165,6 +167,7 @@ class Builder:
     def __init__(self, conn: sqlite3.Connection, next_post_id: int) -> None:
         self.conn = conn
         self.next_post_id = next_post_id
+        self.recent_from = conn.execute("SELECT recent_from FROM search_tier").fetchone()[0]
         self.rows: dict[str, list[tuple]] = {name: [] for name in SQL}
         self.reads: dict[tuple[int, int], int] = {}
         self.category_posts: dict[int, int] = {}
@@ -195,7 +198,8 @@ class Builder:
         mentioned = mention if mention is not None and mention != author else None
         if mentioned is not None:
             self.rows["mention"].append((post_id, mentioned))
-        self.rows["search"].append((post_id, topic.title if first else "", body.text))
+        self.rows["search_recent" if post_id >= self.recent_from else "search"].append(
+            (post_id, topic.title if first else "", body.text))
         self.category_posts[topic.category_id] = self.category_posts.get(topic.category_id, 0) + 1
         if first:  # create_topic: watch first, then notify mentions (no category watches are seeded)
             self.category_topics[topic.category_id] = self.category_topics.get(topic.category_id, 0) + 1
@@ -438,6 +442,9 @@ def seed(path: Path, size: Size, corpus: Corpus, *, log=print) -> dict:
     _assign_heavy_user(plan, size, rng)
     plan.events.sort(key=lambda e: e[0])
     builder = Builder(conn, 1)
+    # the search index's tiers as the services leave them once all posts are written (ids 1..posts)
+    builder.recent_from = max(1, len(plan.events) - search.RECENT_POSTS + 1)
+    conn.execute("UPDATE search_tier SET recent_from = ?", [builder.recent_from])
     heavy_name = username_for(HEAVY)
     mention_bodies = corpus.mention_bodies(heavy_name)
     bodies = corpus.bodies
@@ -524,7 +531,10 @@ def check(path: Path) -> None:
             "topic.post_count": "SELECT (SELECT sum(post_count) FROM topic) = (SELECT count(*) FROM post)",
             "category.post_count": "SELECT (SELECT sum(post_count) FROM category) = (SELECT count(*) FROM post)",
             "category.topic_count": "SELECT (SELECT sum(topic_count) FROM category) = (SELECT count(*) FROM topic)",
-            "search_index": "SELECT (SELECT count(*) FROM search_index) = (SELECT count(*) FROM post)",
+            "search tiers": "SELECT (SELECT count(*) FROM search_index) + (SELECT count(*) FROM search_recent) "
+                            "= (SELECT count(*) FROM post) AND (SELECT coalesce(max(rowid), 0) FROM search_index) "
+                            "< (SELECT recent_from FROM search_tier) AND (SELECT min(rowid) FROM search_recent) "
+                            ">= (SELECT recent_from FROM search_tier)",
             "post.like_count": "SELECT (SELECT sum(like_count) FROM post) = (SELECT count(*) FROM post_like)",
         }
         for name, sql in checks.items():
@@ -602,6 +612,7 @@ def add_subject(path: Path, corpus: Corpus, meta: dict, *, username: str, posts:
             bar.advance(builder.pending())
             builder.flush()
         builder.write_reads()
+        _settle_search_tiers(conn)
         conn.executemany(
             "UPDATE topic SET last_number = ?, post_count = ?, version = ?, last_posted_at = ? WHERE id = ?",
             [(t.last_number, t.post_count, t.version, ts(t.last_posted_at), t.id) for t in states.values()])
@@ -615,6 +626,19 @@ def add_subject(path: Path, corpus: Corpus, meta: dict, *, username: str, posts:
         raise
     finally:
         conn.close()
+
+
+def _settle_search_tiers(conn: sqlite3.Connection) -> None:
+    """What search.index_post's moves leave after posts were appended to the recent tier: its newest
+    RECENT_POSTS posts, once it has grown past that by more than a step."""
+    recent_from = conn.execute("SELECT recent_from FROM search_tier").fetchone()[0]
+    newest = conn.execute("SELECT max(id) FROM post").fetchone()[0]
+    if newest - recent_from + 1 > search.RECENT_POSTS + search.move_step():
+        recent_from = newest - search.RECENT_POSTS + 1
+        conn.execute("INSERT INTO search_index (rowid, title, body) "
+                     "SELECT rowid, title, body FROM search_recent WHERE rowid < ?", [recent_from])
+        conn.execute("DELETE FROM search_recent WHERE rowid < ?", [recent_from])
+        conn.execute("UPDATE search_tier SET recent_from = ?", [recent_from])
 
 
 def _load_topics(conn: sqlite3.Connection, ids: list[int]) -> dict[int, TopicState]:

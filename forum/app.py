@@ -24,7 +24,7 @@ from forum.hub import hub
 from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
 from forum.security import SecurityHeadersMiddleware
-from forum.services import live
+from forum.services import live, search
 from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.templates = make_templates()
     app.state.passwords = Passwords(settings.argon2_profile)
     app.state.openapi = None
+    search.configure(settings.search_recent_posts)
     moderation.install(app)
     live.install()
     return app

@@ -126,6 +126,7 @@ class Settings:
     workers: int = 1
     rate_limits: bool = True
     flag_hide_threshold: float = 3.0
+    search_recent_posts: int = 10_000
     argon2_profile: str = "rfc9106_low_memory"
     debug: bool = False
     db_pool_min: int = 1
@@ -167,6 +168,7 @@ def load_settings(**overrides) -> Settings:
         workers=max(1, _int("FORUM_WORKERS", 1)),
         rate_limits=rate_limits == "on",
         flag_hide_threshold=_positive_float("FORUM_FLAG_HIDE_THRESHOLD", 3.0),
+        search_recent_posts=_bounded_int("FORUM_SEARCH_RECENT_POSTS", 10_000, 100, 10_000_000),
         argon2_profile=profile,
         debug=_bool("FORUM_DEBUG", False),
         db_pool_min=_bounded_int("FORUM_DB_POOL_MIN", 1, 0, 100),

@@ -70,8 +70,10 @@ async def test_sigkill_in_a_write_burst_keeps_every_acknowledged_write_and_a_sou
         forum.stop_all()
     assert await forum.query("PRAGMA integrity_check") == [("ok",)]
     assert await forum.query("PRAGMA foreign_key_check") == []
-    await forum.query("INSERT INTO search_index(search_index) VALUES('integrity-check')")  # raises if damaged
-    unindexed = await forum.query("SELECT COUNT(*) FROM post WHERE id NOT IN (SELECT rowid FROM search_index)")
+    for table in ("search_recent", "search_index"):  # the two tiers of the search index
+        await forum.query(f"INSERT INTO {table}({table}) VALUES('integrity-check')")  # raises if damaged
+    unindexed = await forum.query("SELECT COUNT(*) FROM post WHERE id NOT IN "
+                                  "(SELECT rowid FROM search_recent UNION ALL SELECT rowid FROM search_index)")
     assert unindexed == [(0,)]  # each post and its index row were committed together
     rows = await forum.query("SELECT id, source FROM post WHERE source LIKE 'Burst [%'")
     stored: dict[str, list[int]] = {}

@@ -284,13 +284,14 @@ async def test_index_post_takes_part_in_the_callers_transaction(app):
 
 
 async def test_filters_never_hide_matches_beyond_the_candidate_window(app, monkeypatch):
-    monkeypatch.setattr(search, "CANDIDATES", 2)
+    monkeypatch.setattr(search, "CANDIDATES", 1)
     w = word()
     staff_category = await make_category(ReadAccess.STAFF)
     for n in range(6):  # better-ranked (title) matches the anonymous viewer may not see
         await make_post(await make_topic(staff_category, f"{w} {n}"), 1, f"{w} {w}")
     public = await make_post(await make_topic(await make_category(), "Offentlig"), 1, f"lang tekst med {w}")
 
+    assert await post_ids(w, limit=2) == [public.id]  # the first window holds only staff posts
     assert await post_ids(w) == [public.id]
     assert len(await post_ids(w, STAFF)) == 7
 
@@ -317,3 +318,93 @@ async def test_paging(app):
     assert len(first) == len(second) == 3 and len(rest) == 1
     assert set(first) | set(second) | set(rest) == ids
     assert await post_ids(w, offset=search.MAX_OFFSET + 1) == []
+
+
+@pytest.fixture
+def small_recent_tier():
+    """A recent tier of 4 posts (moved on one post at a time), so a handful of posts spans both tiers."""
+    search.configure(4)
+    yield
+    search.configure(10_000)
+
+
+async def tier_of(post_id: int) -> str:
+    """Which tier holds the post's entry: 'recent', 'older' or '' when it has none."""
+    if db.dialect() == "sqlite":
+        for table, name in (("search_recent", "recent"), ("search_index", "older")):
+            if await db.fetch_one(f"SELECT 1 AS x FROM {table} WHERE rowid = ?", [post_id]):
+                return name
+        return ""
+    row = await db.fetch_one("SELECT post_id >= (SELECT recent_from FROM search_tier) AS recent FROM search_index "
+                             "WHERE post_id = ?", [post_id])
+    return "" if row is None else "recent" if row["recent"] else "older"
+
+
+async def test_old_posts_move_to_the_older_tier_and_stay_findable(app, small_recent_tier):
+    w = word()
+    topic = await make_topic(await make_category(), "Lagdelt")
+    ids = [(await make_post(topic, n, f"{w} nummer {n}")).id for n in range(1, 13)]
+
+    tiers = [await tier_of(post_id) for post_id in ids]
+    assert tiers[:6] == ["older"] * 6 and tiers[-4:] == ["recent"] * 4
+    recent_from = (await db.fetch_one("SELECT recent_from FROM search_tier"))["recent_from"]
+    assert ids[-5] <= recent_from <= ids[-4]
+    if db.dialect() == "sqlite":
+        assert (await db.fetch_one("SELECT count(*) AS n FROM search_recent"))["n"] <= 5
+    # every post is found once, the recent tier first, then the older
+    found = await post_ids(w, limit=50)
+    assert sorted(found) == sorted(ids)
+    recent = [post_id for post_id in found if await tier_of(post_id) == "recent"]
+    assert found[:len(recent)] == recent
+    # pages run on from one tier into the next, also when a page starts beyond the recent tier
+    pages = [await post_ids(w, limit=3, offset=offset) for offset in range(0, 12, 3)]
+    assert [post_id for page in pages for post_id in page] == found
+    assert await post_ids(w, limit=5, offset=7) == found[7:12]
+
+
+async def test_edits_hides_and_filters_work_in_the_older_tier(app, small_recent_tier):
+    w, edited = word(), word()
+    category = await make_category()
+    topic = await make_topic(category, "Gammel")
+    old = await make_post(topic, 1, f"{w} før endringen")
+    gone = await make_post(topic, 2, f"{w} skal bort")
+    for n in range(3, 10):
+        await make_post(await make_topic(await make_category(), "Ny"), 1, f"fyll {n}")
+    assert await tier_of(old.id) == await tier_of(gone.id) == "older"
+
+    await search.index_post(old.id, title=topic.title, cooked=markup.cook(f"{edited} etter endringen"))
+    await search.remove_post(gone.id)
+
+    assert await tier_of(old.id) == "older" and await tier_of(gone.id) == ""
+    assert await post_ids(w) == []
+    assert await post_ids(edited) == [old.id]
+    assert await post_ids(edited, category=category.slug) == [old.id]
+    assert await post_ids(edited, category="finnes-ikke") == []
+
+
+async def test_the_recent_tier_ranks_before_the_older_tier(app, small_recent_tier):
+    w = word()
+    old_title_match = await make_post(await make_topic(await make_category(), f"Alt om {w}"), 1, f"{w} {w}")
+    for n in range(6):
+        await make_post(await make_topic(await make_category(), "Fyll"), 1, f"fyll {n}")
+    new_body_match = await make_post(await make_topic(await make_category(), "Annet"), 1,
+                                     f"En lang tekst som nevner {w} en gang blant mye annet.")
+
+    assert await post_ids(w) == [new_body_match.id, old_title_match.id]
+
+
+async def test_tables_holding_finds_a_name_in_either_tier(app, small_recent_tier):
+    old_name, new_name = word("navn"), word("navn")
+    topic = await make_topic(await make_category(), "Navn")
+    await make_post(topic, 1, f"Hei {old_name}")
+    for n in range(2, 9):
+        await make_post(topic, n, f"fyll {n}")
+    await make_post(topic, 9, f"Hei {new_name}")
+
+    older, recent = await search.tables_holding([old_name]), await search.tables_holding([new_name])
+    assert await search.tables_holding([word("ingen")]) == []
+    if db.dialect() == "sqlite":
+        assert (older, recent) == (["search_index"], ["search_recent"])
+        await search.merge_segments(older + recent)
+    else:
+        assert older == recent == ["search_index"]

@@ -9,6 +9,7 @@ import pytest
 
 from forum import db
 from forum.models import ConsentEvent, ConsentSubject, Post, PostLike, PostRevision, Profile, TopicWatch, User
+from forum.services import search
 from tests.conftest import PASSWORD, new_reply, new_topic, unique
 
 
@@ -47,7 +48,16 @@ def database_bytes(settings) -> bytes:
 
 
 @pytest.fixture
-async def story(client_factory, participant, category):
+def recent_tier(request):
+    """The search index's recent tier size for the test (see forum/services/search.py); parametrize with 4 to
+    have the story's first posts moved to the older tier."""
+    search.configure(getattr(request, "param", 10_000))
+    yield
+    search.configure(10_000)
+
+
+@pytest.fixture
+async def story(client_factory, participant, category, recent_tier):
     """A user with a distinctive handle and display name who posts, edits, likes, watches, is mentioned,
     quoted and liked by others, and named in another topic's title."""
     handle, display = distinctive()
@@ -78,11 +88,14 @@ def assert_absent(text: str, *names: str) -> None:
         assert name.casefold() not in text.casefold(), f"{name!r} found"
 
 
-async def test_withdrawn_user_name_appears_nowhere(story, anon, moderator, settings, category):
+@pytest.mark.parametrize("recent_tier", [10_000, 4], indirect=True, ids=["one-tier", "both-tiers"])
+async def test_withdrawn_user_name_appears_nowhere(story, anon, moderator, settings, category, recent_tier):
     s = story
     zed_id = s["zed"].user["id"]
     if settings.sqlite:  # the check below can fail: before withdrawal the names are in the file
         assert s["handle"].lower().encode() in database_bytes(settings)
+        held = await search.tables_holding([s["handle"]])
+        assert held == (["search_recent", "search_index"] if search.RECENT_POSTS == 4 else ["search_recent"])
     response = await withdraw(s["zed"])
     assert response.status_code == 200, response.text
     counts = response.json()

@@ -2,13 +2,25 @@
 
 Writers keep the index in step by calling `index_post` / `remove_post` inside their own transaction.
 
-`search` is hand-written SQL (TOOLCHAIN §11) whose cost is bounded however common the words are:
+The index has two tiers by post id: the recent tier holds the newest RECENT_POSTS posts (ids from
+`search_tier.recent_from` on), the older tier everything before. Results come tier by tier, each ranked
+best first: the best matches among recent posts, then the best of the older ones. On SQLite each tier is
+its own FTS5 table (`search_recent`, `search_index`), because ranking reads every match of a word in the
+table (bm25's IDF) and a prefix term merges the lists of every word it expands to: in a table of bounded
+size a query costs the same at a million posts as at ten thousand, and the older table is only read when
+the recent one has too few matches for the page. New posts go to the recent table; once it holds
+RECENT_POSTS + a step, the oldest step is moved to the older table in one write, which also batches that
+table's index updates. On PostgreSQL both tiers are one table split by the same boundary.
+
+Within a tier, `search` is hand-written SQL (TOOLCHAIN §11) whose cost is bounded however common the
+words are:
 1. the full-text index streams the newest RANK_DEPTH matches (newest first needs no sort, so a word in
    every post costs no more than a rare one) and ranks only those;
-2. the best CANDIDATES of them are joined to post/topic/category by primary key and filtered;
+2. the best CANDIDATES × (offset + limit) of them are joined to post/topic/category by primary key and
+   filtered (joining all of them would cost more as the tables grow: their rows spread over more pages);
 3. if the filters leave the page short, step 2 runs again over all RANK_DEPTH, so filters never hide
    a match that step 1 found.
-So for a query with more than RANK_DEPTH matches, the best of the newest RANK_DEPTH are shown.
+So for a query with more than RANK_DEPTH matches in a tier, the best of its newest RANK_DEPTH are shown.
 
 User input never reaches the query syntax of either database: every term is quoted (FTS5) or reduced to
 its letters and digits (tsquery). Snippets are cut and marked here, not by snippet()/ts_headline(): both
@@ -38,8 +50,13 @@ MAX_LIMIT = 50
 MAX_OFFSET = 200
 # how many of the newest matches are ranked at all (bounds the work for very common words)
 RANK_DEPTH = 2_000
-# how many of the best-ranked matches are joined and filtered before falling back to all RANK_DEPTH
-CANDIDATES = 500
+# how many of the best-ranked matches per hit wanted (offset + limit) are joined and filtered before falling
+# back to all RANK_DEPTH: enough for a page when a few matches are hidden, deleted or in staff categories
+CANDIDATES = 4
+# how many of the newest posts make up the recent tier (FORUM_SEARCH_RECENT_POSTS; `configure` at start-up)
+RECENT_POSTS = 10_000
+# the most posts one write moves from the recent tier to the older one
+MAX_MOVE = 1_024
 # shorter stems would match a large part of the index; the SQLite index keeps prefixes of 3 and 4
 MIN_PREFIX_CHARS = 3
 SNIPPET_CHARS = 200
@@ -69,6 +86,19 @@ def clean_text(text: str) -> str:
 
 # -- writes: called by the services that create, edit, delete, hide and restore posts --------------------
 
+RECENT, OLDER = "search_recent", "search_index"
+
+
+def configure(recent_posts: int) -> None:
+    global RECENT_POSTS
+    RECENT_POSTS = max(1, int(recent_posts))
+
+
+def move_step() -> int:
+    """How far the recent tier may grow past RECENT_POSTS before its oldest posts move to the older tier."""
+    return max(1, min(256, RECENT_POSTS // 16))
+
+
 def _dialect(conn) -> str:
     return (conn or db.connection()).capabilities.dialect
 
@@ -79,46 +109,87 @@ def body_text(cooked: str) -> str:
     return clean_text(markup.searchable_text(cooked))
 
 
-def _upsert_sql(conn) -> str:
+def _upsert_sql(conn, table: str) -> str:
     if _dialect(conn) == "sqlite":
-        return "INSERT OR REPLACE INTO search_index (rowid, title, body) VALUES (?, ?, ?)"
+        return f"INSERT OR REPLACE INTO {table} (rowid, title, body) VALUES (?, ?, ?)"
     return ("INSERT INTO search_index (post_id, title, body) VALUES (?, ?, ?) "
             "ON CONFLICT (post_id) DO UPDATE SET title = EXCLUDED.title, body = EXCLUDED.body")
+
+
+async def _recent_from(conn) -> int:
+    return (await db.fetch_one("SELECT recent_from FROM search_tier", [], conn))["recent_from"]
 
 
 async def index_post(post_id: int, *, title: str, cooked: str, conn=None, text: str | None = None) -> None:
     """Add or replace the post's entry. `title` is the topic title for a topic's first post, else "".
     `text`, when given, is `body_text(cooked)` computed beforehand."""
     params = [post_id, clean_text(title), text if text is not None else body_text(cooked)]
-    await db.execute(_upsert_sql(conn), params, conn)
+    recent_from = await _recent_from(conn)
+    await db.execute(_upsert_sql(conn, RECENT if post_id >= recent_from else OLDER), params, conn)
+    if post_id - recent_from + 1 > RECENT_POSTS + move_step():
+        # a new post filled the recent tier: its oldest posts move on (at most MAX_MOVE per write, so a lowered
+        # FORUM_SEARCH_RECENT_POSTS is caught up with over the next posts, not in one long write)
+        await _advance(min(post_id - RECENT_POSTS + 1, recent_from + MAX_MOVE), conn)
+
+
+async def _advance(recent_from: int, conn) -> None:
+    """Posts before `recent_from` leave the recent tier."""
+    if _dialect(conn) == "sqlite":
+        await db.execute(f"INSERT OR REPLACE INTO {OLDER} (rowid, title, body) "
+                         f"SELECT rowid, title, body FROM {RECENT} WHERE rowid < ?", [recent_from], conn)
+        await db.execute(f"DELETE FROM {RECENT} WHERE rowid < ?", [recent_from], conn)
+    await db.execute("UPDATE search_tier SET recent_from = ? WHERE recent_from < ?", [recent_from] * 2, conn)
 
 
 async def index_posts(entries: list[tuple[int, str, str]], *, conn=None) -> None:
-    """`index_post` for many (post id, title, cooked) at once: one statement, many rows."""
+    """`index_post` for many existing posts (post id, title, cooked) at once: one statement per tier."""
+    recent_from = await _recent_from(conn)
     rows = [[post_id, clean_text(title), body_text(cooked)] for post_id, title, cooked in entries]
-    await db.execute_many(_upsert_sql(conn), rows, conn)
+    for recent in (True, False):
+        tier = [row for row in rows if (row[0] >= recent_from) == recent]
+        if tier:
+            await db.execute_many(_upsert_sql(conn, RECENT if recent else OLDER), tier, conn)
 
 
 async def remove_post(post_id: int, *, conn=None) -> None:
-    column = "rowid" if _dialect(conn) == "sqlite" else "post_id"
-    await db.execute(f"DELETE FROM search_index WHERE {column} = ?", [post_id], conn)
+    if _dialect(conn) == "sqlite":
+        for table in (RECENT, OLDER):
+            await db.execute(f"DELETE FROM {table} WHERE rowid = ?", [post_id], conn)
+    else:
+        await db.execute("DELETE FROM search_index WHERE post_id = ?", [post_id], conn)
 
 
-async def count_matching(phrases: list[str], conn=None) -> int:
-    """How many index entries contain any of these phrases as whole words (for a withdrawal to know whether
-    the index still holds a name)."""
-    total = 0
+async def tables_holding(phrases: list[str], conn=None) -> list[str]:
+    """The index tables with an entry that contains any of these phrases as whole words (for a withdrawal to
+    know which tables still hold a name and need their segments merged)."""
+    holding = []
     for phrase in phrases:
         words = _WORD.findall(clean_text(phrase))
         if not words:
             continue
         if _dialect(conn) == "sqlite":
-            sql, arg = "SELECT COUNT(*) AS n FROM search_index WHERE search_index MATCH ?", '"' + " ".join(words) + '"'
+            for table in (RECENT, OLDER):
+                found = await db.fetch_one(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {table} MATCH ?) AS found",
+                                           ['"' + " ".join(words) + '"'], conn)
+                if found["found"] and table not in holding:
+                    holding.append(table)
         else:
-            sql = "SELECT COUNT(*) AS n FROM search_index WHERE tsv @@ to_tsquery('simple', ?)"
-            arg = " <-> ".join(words)
-        total += (await db.fetch_one(sql, [arg], conn))["n"]
-    return total
+            found = await db.fetch_one("SELECT EXISTS (SELECT 1 FROM search_index "
+                                       "WHERE tsv @@ to_tsquery('simple', ?)) AS found", [" <-> ".join(words)], conn)
+            if found["found"] and OLDER not in holding:
+                holding.append(OLDER)
+    return holding
+
+
+async def merge_segments(tables: list[str]) -> None:
+    """SQLite: rewrite these FTS5 tables' segments, so entries replaced or deleted leave no old text behind (a
+    replaced entry is only marked deleted until its segment is merged)."""
+    if db.dialect() != "sqlite":
+        return
+    for table in tables:
+        if table not in (RECENT, OLDER):
+            raise ValueError(table)
+        await db.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
 
 
 # -- the query language: whitespace-separated terms, all required, the last one also as a prefix ---------
@@ -163,18 +234,23 @@ def pg_tsquery(terms: list[Term]) -> str:
 
 _SQLITE_RANKED = """
 recent AS (
-    SELECT rowid AS post_id, bm25(search_index, 5.0, 1.0) AS rank
-    FROM search_index WHERE search_index MATCH ?
+    SELECT rowid AS post_id, bm25({table}, 5.0, 1.0) AS rank
+    FROM {table} WHERE {table} MATCH ?
     ORDER BY rowid DESC LIMIT {depth}
 )"""
 
 _POSTGRES_RANKED = """
 recent AS (
-    SELECT post_id, tsv FROM search_index WHERE tsv @@ to_tsquery('simple', ?)
+    SELECT post_id, tsv FROM search_index
+    WHERE tsv @@ to_tsquery('simple', ?) AND post_id {tier} (SELECT recent_from FROM search_tier)
     ORDER BY post_id DESC LIMIT {depth}
 ), ranked AS (
     SELECT post_id, ts_rank(tsv, to_tsquery('simple', ?), 1) AS rank FROM recent
 )"""
+
+_JOINS = """JOIN post p ON p.id = cand.post_id
+    JOIN topic t ON t.id = p.topic_id
+    JOIN category c ON c.id = t.category_id"""
 
 _SEARCH = """
 WITH {ranked}, cand AS (
@@ -183,17 +259,22 @@ WITH {ranked}, cand AS (
     SELECT cand.post_id, cand.rank, p.number, p.created_at, p.topic_id, t.title, t.slug AS topic_slug,
            c.slug AS category_slug, pr.username AS author
     FROM cand
-    JOIN post p ON p.id = cand.post_id
-    JOIN topic t ON t.id = p.topic_id
-    JOIN category c ON c.id = t.category_id
+    {joins}
     LEFT JOIN profile pr ON pr.user_id = p.author_id
     WHERE {where}
     ORDER BY cand.rank {direction}, cand.post_id DESC
     LIMIT ? OFFSET ?
 )
 SELECT page.*, {candidates} AS candidates, s.title AS indexed_title, s.body AS indexed_body
-FROM page JOIN search_index s ON s.{key} = page.post_id
+FROM page JOIN {table} s ON s.{key} = page.post_id
 ORDER BY page.rank {direction}, page.post_id DESC
+"""
+
+_COUNT = """
+WITH {ranked}
+SELECT count(*) AS n FROM {source} cand
+    {joins}
+    WHERE {where}
 """
 
 
@@ -217,28 +298,49 @@ def _filters(viewer: Viewer | None, category: str | None, author: str | None,
     return " AND ".join(where), params
 
 
-def _statement(dialect: str, terms: list[Term], where: str, where_params: list, limit: int, offset: int,
+@dataclass(frozen=True)
+class _Tier:
+    """One tier's ranked matches as SQL: the WITH clauses, what they are read from, and their parameters."""
+    ranked: str
+    source: str
+    params: list
+    table: str
+    key: str
+    direction: str
+
+
+def _tier(dialect: str, recent: bool, terms: list[Term]) -> _Tier:
+    if dialect == "sqlite":
+        table = RECENT if recent else OLDER
+        return _Tier(_SQLITE_RANKED.format(table=table, depth=RANK_DEPTH), "recent", [fts5_match(terms)],
+                     table, "rowid", "")
+    ranked = _POSTGRES_RANKED.format(tier=">=" if recent else "<", depth=RANK_DEPTH)
+    return _Tier(ranked, "ranked", [pg_tsquery(terms)] * 2, OLDER, "post_id", "DESC")
+
+
+def _statement(tier: _Tier, where: str, where_params: list, limit: int, offset: int,
                window: int | None) -> tuple[str, list]:
     """`window`: rank-sorted candidates to filter; None filters all ranked matches (the fallback)."""
-    if dialect == "sqlite":
-        ranked, source, direction, key = _SQLITE_RANKED, "recent", "", "rowid"
-        query_params = [fts5_match(terms)]
-    else:
-        ranked, source, direction, key = _POSTGRES_RANKED, "ranked", "DESC", "post_id"
-        query_params = [pg_tsquery(terms)] * 2
     sql = _SEARCH.format(
-        ranked=ranked.format(depth=RANK_DEPTH), source=source, direction=direction, key=key, where=where,
-        window=f"ORDER BY rank {direction} LIMIT ?" if window else "",
+        ranked=tier.ranked, source=tier.source, direction=tier.direction, key=tier.key, table=tier.table,
+        joins=_JOINS, where=where, window=f"ORDER BY rank {tier.direction} LIMIT ?" if window else "",
         # counting needs the candidates materialised, which only the windowed form wants anyway
         candidates="(SELECT count(*) FROM cand)" if window else "NULL",
     )
-    return sql, [*query_params, *([window] if window else []), *where_params, limit, offset]
+    return sql, [*tier.params, *([window] if window else []), *where_params, limit, offset]
+
+
+def _count(tier: _Tier, where: str, where_params: list) -> tuple[str, list]:
+    """How many of the tier's ranked matches the viewer may see with these filters."""
+    return (_COUNT.format(ranked=tier.ranked, source=tier.source, joins=_JOINS, where=where),
+            [*tier.params, *where_params])
 
 
 async def search(viewer: Viewer | None, q: str, *, category: str | None = None, author: str | None = None,
                  solved: bool | None = None, limit: int = 20, offset: int = 0) -> list[Hit]:
-    """Visible posts matching every term of `q`, best first; a match in the title counts for more than one in
-    the body (bm25 weights 5:1 on SQLite, tsvector weights A:B = 1.0:0.4 on PostgreSQL)."""
+    """Visible posts matching every term of `q`: the recent tier's best first, then the older tier's; a match
+    in the title counts for more than one in the body (bm25 weights 5:1 on SQLite, tsvector weights
+    A:B = 1.0:0.4 on PostgreSQL)."""
     terms = parse_query(q)
     if not terms or offset > MAX_OFFSET:
         return []
@@ -246,12 +348,29 @@ async def search(viewer: Viewer | None, q: str, *, category: str | None = None, 
     offset = max(0, offset)
     dialect = db.dialect()
     where, where_params = _filters(viewer, category, author, solved)
-    window = max(CANDIDATES, 4 * (offset + limit))
-    rows = await db.fetch_all(*_statement(dialect, terms, where, where_params, limit, offset, window))
+    rows: list[dict] = []
+    for recent in (True, False):
+        tier = _tier(dialect, recent, terms)
+        found = await _search_tier(tier, where, where_params, limit - len(rows), offset)
+        rows += found
+        if len(rows) == limit:
+            break
+        # the page goes on in the older tier, after as many of its matches as the offset still skips
+        offset = 0 if found or not offset else max(0, offset - (await db.fetch_one(
+            *_count(tier, where, where_params)))["n"])
+    # a post moved between the tiers while the two were read shows once
+    seen: set[int] = set()
+    rows = [row for row in rows if not (row["post_id"] in seen or seen.add(row["post_id"]))]
+    return [_hit(row, terms) for row in rows]
+
+
+async def _search_tier(tier: _Tier, where: str, where_params: list, limit: int, offset: int) -> list[dict]:
+    window = CANDIDATES * (offset + limit)
+    rows = await db.fetch_all(*_statement(tier, where, where_params, limit, offset, window))
     if len(rows) < limit and (not rows or rows[0]["candidates"] >= window):
         # the filters used up the window, and more ranked matches lie beyond it
-        rows = await db.fetch_all(*_statement(dialect, terms, where, where_params, limit, offset, None))
-    return [_hit(row, terms) for row in rows]
+        rows = await db.fetch_all(*_statement(tier, where, where_params, limit, offset, None))
+    return rows
 
 
 def _hit(row: dict, terms: list[Term]) -> Hit:

@@ -88,7 +88,8 @@ async def lock_account(user_id: int, conn) -> None:
         await db.fetch_one("SELECT id FROM account WHERE id = ? FOR UPDATE", [user_id], conn)
 
 
-async def _rewrite_posts(conn, user_id: int, names: Names, quoting: set[int], counts: dict) -> tuple[set[int], bool]:
+async def _rewrite_posts(conn, user_id: int, names: Names, quoting: set[int],
+                         counts: dict) -> tuple[set[int], list[str]]:
     """Mentions, quotes and every whole-word occurrence in posts: sources, cooked HTML and the index.
     Returns the topics touched and whether the full-text index held the name (then it must be merged)."""
     mentioned = set(await _ids("SELECT post_id AS id FROM post_mention WHERE user_id = ?", [user_id], conn))
@@ -106,7 +107,7 @@ async def _rewrite_posts(conn, user_id: int, names: Names, quoting: set[int], co
     cooked = await recook_many(rows, conn)
     await db.execute_many("UPDATE post SET source = ?, cooked = ? WHERE id = ?",
                           [[r["source"], cooked[r["id"]], r["id"]] for r in rows], conn)
-    in_index = await search.count_matching(names.names, conn)
+    in_index = await search.tables_holding(names.names, conn)
     retitled = await _rewrite_titles(conn, names, counts)
     # one index write per post; a first post carries its topic's title in the index, so first posts are read
     # back (post and topic rows are rewritten by now) for the rewritten topics and posts
@@ -120,7 +121,7 @@ async def _rewrite_posts(conn, user_id: int, names: Names, quoting: set[int], co
     counts["rewritten_mentions"] = len(mentioned)
     counts["rewritten_quotes"] = len(quoting)
     await db.execute("DELETE FROM post_mention WHERE user_id = ?", [user_id], conn)
-    return {r["topic_id"] for r in rows} | set(retitled), in_index > 0
+    return {r["topic_id"] for r in rows} | set(retitled), in_index
 
 
 async def _rewrite_titles(conn, names: Names, counts: dict) -> dict[int, str]:
@@ -186,9 +187,9 @@ async def _remove_personal(conn, user_id: int, counts: dict) -> set[int]:
     return liked_topics
 
 
-async def anonymise_in(conn, user_id: int, *, text_locale: str, counts: dict[str, int]) -> bool:
+async def anonymise_in(conn, user_id: int, *, text_locale: str, counts: dict[str, int]) -> list[str]:
     """Everything a withdrawal changes except the ledger, inside the caller's transaction (erasure reuses it).
-    Returns whether the full-text index held the name, so it must be merged after the commit."""
+    Returns the full-text index tables that held the name, so they are merged after the commit."""
     profile = await db.fetch_one("SELECT username, display_name FROM profile WHERE user_id = ?", [user_id], conn)
     names = None
     if profile is not None:
@@ -201,7 +202,7 @@ async def anonymise_in(conn, user_id: int, *, text_locale: str, counts: dict[str
     topics = await _anonymise_own(conn, user_id, counts)
     await db.execute("DELETE FROM profile WHERE user_id = ?", [user_id], conn)
     counts["deleted_profile"] = int(profile is not None)
-    needs_merge = False
+    needs_merge: list[str] = []
     if names is not None:
         # with no author and no profile left, mentions and quotes of them re-cook as plain text / "former member"
         rewritten, needs_merge = await _rewrite_posts(conn, user_id, names, quoting, counts)
@@ -242,11 +243,10 @@ async def withdraw_consent(viewer: Viewer | None, *, channel: str, text_locale: 
     return counts
 
 
-async def purge_old_bytes(merge_index: bool) -> None:
+async def purge_old_bytes(merge_tables: list[str]) -> None:
     """SQLite overwrites deleted rows (secure_delete), but two places keep old bytes: full-text index segments
     (a replaced entry is only marked deleted until its segment is merged) and the WAL (until checkpointed)."""
     if db.dialect() != "sqlite":
         return
-    if merge_index:
-        await db.execute("INSERT INTO search_index (search_index) VALUES ('optimize')")
+    await search.merge_segments(merge_tables)
     await db.fetch_all("PRAGMA wal_checkpoint(TRUNCATE)")
