@@ -94,7 +94,7 @@ async def test_withdrawn_user_name_appears_nowhere(story, anon, moderator, setti
     zed_id = s["zed"].user["id"]
     if settings.sqlite:  # the check below can fail: before withdrawal the names are in the file
         assert s["handle"].lower().encode() in database_bytes(settings)
-        held = await search.tables_holding([s["handle"]])
+        held = await search.tables_to_merge([s["handle"]])
         assert held == (["search_recent", "search_index"] if search.RECENT_POSTS == 4 else ["search_recent"])
     response = await withdraw(s["zed"])
     assert response.status_code == 200, response.text
@@ -149,6 +149,27 @@ async def test_withdrawn_user_name_appears_nowhere(story, anon, moderator, setti
         assert s["display"].lower().encode() not in data
         assert s["display"].split()[-1].lower().encode() not in data
         assert s["zed"].user["email"].encode() in data  # the account stays
+
+
+async def test_a_name_already_edited_out_of_the_index_leaves_no_bytes_after_the_withdrawal(
+        client_factory, participant, category, settings):
+    """The search index keeps the words of a replaced entry in its segments until they are merged, where no
+    query finds them; the withdrawal merges the recent tier whether or not a live entry holds the name."""
+    if not settings.sqlite:
+        pytest.skip("the bytes of the SQLite file")
+    handle, display = distinctive()
+    zed = await register(client_factory, handle)
+    assert (await zed.api("PATCH", "/api/v1/me/profile", {"display_name": display})).status_code == 200
+    topic = await new_topic(participant, category.slug, body=f"Takk til {display} for svaret.")
+    edited = await participant.api("PATCH", f"/api/v1/posts/{topic['first_post_id']}", {"body": "Takk for svaret."})
+    assert edited.status_code == 200, edited.text
+    surname = display.split()[-1].lower().encode()
+    assert await search.tables_to_merge([display]) == ["search_recent"]  # no live entry holds it ...
+    assert surname in database_bytes(settings)  # ... yet the index's segments (and the revisions) do
+
+    assert (await withdraw(zed)).status_code == 200
+
+    assert surname not in database_bytes(settings)
 
 
 async def test_withdrawal_is_refused_without_consent(member, anon):

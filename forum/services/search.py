@@ -159,26 +159,21 @@ async def remove_post(post_id: int, *, conn=None) -> None:
         await db.execute("DELETE FROM search_index WHERE post_id = ?", [post_id], conn)
 
 
-async def tables_holding(phrases: list[str], conn=None) -> list[str]:
-    """The index tables with an entry that contains any of these phrases as whole words (for a withdrawal to
-    know which tables still hold a name and need their segments merged)."""
-    holding = []
+async def tables_to_merge(phrases: list[str], conn=None) -> list[str]:
+    """SQLite: the index tables whose segments must be merged once these phrases are scrubbed, so that no old
+    copy of them stays in the file (PostgreSQL: none, it has no segments):
+    - the recent table always: entries moved on to the older tier, replaced or removed leave their words in
+      its segments, where no query finds them, and merging a table of bounded size costs little;
+    - the older table when one of its entries holds a phrase as whole words (its merge costs time in
+      proportion to the whole index, so only then)."""
+    if _dialect(conn) != "sqlite":
+        return []
     for phrase in phrases:
         words = _WORD.findall(clean_text(phrase))
-        if not words:
-            continue
-        if _dialect(conn) == "sqlite":
-            for table in (RECENT, OLDER):
-                found = await db.fetch_one(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {table} MATCH ?) AS found",
-                                           ['"' + " ".join(words) + '"'], conn)
-                if found["found"] and table not in holding:
-                    holding.append(table)
-        else:
-            found = await db.fetch_one("SELECT EXISTS (SELECT 1 FROM search_index "
-                                       "WHERE tsv @@ to_tsquery('simple', ?)) AS found", [" <-> ".join(words)], conn)
-            if found["found"] and OLDER not in holding:
-                holding.append(OLDER)
-    return holding
+        if words and (await db.fetch_one(f"SELECT EXISTS (SELECT 1 FROM {OLDER} WHERE {OLDER} MATCH ?) AS found",
+                                         ['"' + " ".join(words) + '"'], conn))["found"]:
+            return [RECENT, OLDER]
+    return [RECENT]
 
 
 async def merge_segments(tables: list[str]) -> None:

@@ -107,7 +107,7 @@ async def _rewrite_posts(conn, user_id: int, names: Names, quoting: set[int],
     cooked = await recook_many(rows, conn)
     await db.execute_many("UPDATE post SET source = ?, cooked = ? WHERE id = ?",
                           [[r["source"], cooked[r["id"]], r["id"]] for r in rows], conn)
-    in_index = await search.tables_holding(names.names, conn)
+    in_index = await search.tables_to_merge(names.names, conn)
     retitled = await _rewrite_titles(conn, names, counts)
     # one index write per post; a first post carries its topic's title in the index, so first posts are read
     # back (post and topic rows are rewritten by now) for the rewritten topics and posts
