@@ -51,7 +51,7 @@ class Profile:
     tenfold: bool = True
 
 
-FULL = Profile("full", ("10k", "1M"), duration=5, warmup=1, rounds=2, connections=16, subject=(10_000, 1_000))
+FULL = Profile("full", ("10k", "1M"), duration=5, warmup=1, rounds=3, connections=16, subject=(10_000, 1_000))
 QUICK = Profile("quick", ("1k", "10k"), duration=1, warmup=0, rounds=1, connections=8, subject=(500, 50))
 
 
