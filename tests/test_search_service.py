@@ -409,3 +409,53 @@ async def test_the_recent_table_is_always_merged_and_the_older_one_when_it_holds
         await search.merge_segments(older)
     else:
         assert older == recent == []
+
+
+def migrate_in_a_process(url: str, target: str | None) -> None:
+    """Migrations in a process of their own: they set up and close Tortoise, which this session's app uses."""
+    import subprocess
+    import sys
+
+    script = ("import asyncio, sys\n"
+              "from tortoise.migrations.api import migrate\n"
+              "from tortoise import Tortoise\n"
+              "from forum.db import tortoise_config\n"
+              "async def main():\n"
+              "    try:\n"
+              "        await migrate(config=tortoise_config(sys.argv[1]), target=sys.argv[2] or None)\n"
+              "    finally:\n"
+              "        await Tortoise.close_connections()\n"
+              "asyncio.run(main())\n")
+    subprocess.run([sys.executable, "-c", script, url, target or ""], check=True, timeout=120)
+
+
+def test_the_tier_migration_moves_the_newest_posts_entries_and_back(tmp_path):
+    """0008 on a forum that already has an index: the newest 10,000 posts' entries move to the recent tier."""
+    import sqlite3
+
+    path = tmp_path / "tiers.sqlite3"
+    url = f"sqlite:///{path}"
+    migrate_in_a_process(url, "models.0007_withdrawal_indexes")
+    conn = sqlite3.connect(path)  # no foreign keys: posts without topics will do here
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(post)") if r[3] and r[1] != "id"]
+    values = {"like_count": 0, "deleted_by_moderator": 0, "topic_id": 1, "created_at": "2026-01-01"}
+    conn.executemany(f"INSERT INTO post (id, {', '.join(columns)}) VALUES (?, {', '.join('?' * len(columns))})",
+                     [[n, *[n if c == "number" else values.get(c, "x") for c in columns]] for n in range(1, 12_006)])
+    conn.executemany("INSERT INTO search_index (rowid, title, body) VALUES (?, '', ?)",
+                     [[n, f"innlegg {n}"] for n in range(1, 12_006)])
+    conn.commit()
+    conn.close()
+
+    migrate_in_a_process(url, None)
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT recent_from FROM search_tier").fetchall() == [(2_006,)]
+    assert conn.execute("SELECT count(*), min(rowid) FROM search_recent").fetchone() == (10_000, 2_006)
+    assert conn.execute("SELECT count(*), max(rowid) FROM search_index").fetchone() == (2_005, 2_005)
+    conn.close()
+
+    migrate_in_a_process(url, "models.0007_withdrawal_indexes")
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM search_index").fetchone() == (12_005,)
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name IN ('search_recent', 'search_tier')"
+                        ).fetchone() == (0,)
+    conn.close()
