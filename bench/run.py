@@ -261,7 +261,15 @@ def write_and_withdrawal(p: Prepared, corpus: Corpus, profile: Profile, *, tenfo
 
 
 def _write_case(p: Prepared, forum, corpus: Corpus, profile: Profile) -> dict:
-    meta = p.meta
+    result = measure_writes(forum, p.work, p.meta, corpus, profile.duration, label=f"[{p.name}] ")
+    log(f"[{p.name}] create_post{'':<22} {result['posts_per_s']:>9,.1f} posts/s  p50 {result['p50_ms']:7.2f} ms"
+        f"  p99 {result['p99_ms']:7.2f} ms  non-2xx {result['non_2xx']}")
+    return result
+
+
+def measure_writes(forum, work: Path, meta: dict, corpus: Corpus, seconds: float, *, label: str = "") -> dict:
+    """Replies through the JSON API by the seeded writers for `seconds` (wrk, 8 connections), counted in the
+    database, with the server's CPU time per post: the create_post case, also run alone by bench.write_rate."""
     writers = [sign_in(forum.base, email, meta["password"]) for email in meta["writers"]]
     script = load.posts_script(CACHE / f"posts-{os.getpid()}.lua", meta["write_topics"],
                                [b.source for b in corpus.bodies[:40]], writers)
@@ -269,16 +277,14 @@ def _write_case(p: Prepared, forum, corpus: Corpus, profile: Profile) -> dict:
                            body={"body": corpus.bodies[0].source},
                            headers={"Cookie": writers[0]["cookie"], "X-CSRF-Token": writers[0]["csrf"]})
     if status != 201:
-        raise RuntimeError(f"[{p.name}] creating a post answered {status}: {raw[:300]!r}")
-    before = _count_posts(p.work)
+        raise RuntimeError(f"{label}creating a post answered {status}: {raw[:300]!r}")
+    before = _count_posts(work)
     cpu_before = forum.cpu_seconds()
-    result = load.run_wrk(forum.base + "/", duration=profile.duration, connections=8, threads=2,
+    result = load.run_wrk(forum.base + "/", duration=seconds, connections=8, threads=2,
                           script=script, timeout_s=30).as_dict()
-    created = _count_posts(p.work) - before
+    created = _count_posts(work) - before
     result.update(connections=8, posts_created=created, posts_per_s=round(created / result["seconds"], 1),
                   cpu_ms=round((forum.cpu_seconds() - cpu_before) * 1000 / max(1, created), 3), loadavg=loadavg())
-    log(f"[{p.name}] create_post{'':<22} {result['posts_per_s']:>9,.1f} posts/s  p50 {result['p50_ms']:7.2f} ms"
-        f"  p99 {result['p99_ms']:7.2f} ms  non-2xx {result['non_2xx']}")
     return result
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench import load
 from bench.corpus import Corpus
-from bench.run import CACHE, _count_posts, http, sign_in
+from bench.run import CACHE, measure_writes
 
 
 def one_round(source: Path, meta: dict, corpus: Corpus, seconds: float) -> str:
@@ -28,28 +28,15 @@ def one_round(source: Path, meta: dict, corpus: Corpus, seconds: float) -> str:
     shutil.copy(source, work)
     forum = load.start_forum(work, CACHE / "logs", rate_limits=False)
     try:
-        writers = [sign_in(forum.base, email, meta["password"]) for email in meta["writers"]]
-        script = load.posts_script(CACHE / f"write-rate-{os.getpid()}.lua", meta["write_topics"],
-                                   [b.source for b in corpus.bodies[:40]], writers)
-        status, _h, raw = http("POST", f"{forum.base}/api/v1/topics/{meta['write_topics'][0]}/posts",
-                               body={"body": corpus.bodies[0].source},
-                               headers={"Cookie": writers[0]["cookie"], "X-CSRF-Token": writers[0]["csrf"]})
-        if status != 201:
-            raise RuntimeError(f"creating a post answered {status}: {raw[:300]!r}")
-        before, cpu_before = _count_posts(work), forum.cpu_seconds()
-        result = load.run_wrk(forum.base + "/", duration=seconds, connections=8, threads=2, script=script,
-                              timeout_s=30)
-        created = _count_posts(work) - before
-        cpu_ms = (forum.cpu_seconds() - cpu_before) * 1000 / max(1, created)
-        load_avg = Path("/proc/loadavg").read_text().split()[0]
-        return (f"{created / result.seconds:7.1f} posts/s ({created} in {result.seconds:.1f} s)  "
-                f"p50 {result.p50_ms:.1f} ms  p99 {result.p99_ms:.1f} ms  non-2xx {result.non_2xx}  "
-                f"CPU {cpu_ms:.2f} ms/post  load {load_avg}")
+        r = measure_writes(forum, work, meta, corpus, seconds)
+        return (f"{r['posts_per_s']:7.1f} posts/s ({r['posts_created']} in {r['seconds']:.1f} s)  "
+                f"p50 {r['p50_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms  non-2xx {r['non_2xx']}  "
+                f"CPU {r['cpu_ms']:.2f} ms/post  load {r['loadavg']}")
     finally:
         forum.stop()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{work}{suffix}").unlink(missing_ok=True)
-        (CACHE / f"write-rate-{os.getpid()}.lua").unlink(missing_ok=True)
+        (CACHE / f"posts-{os.getpid()}.lua").unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
