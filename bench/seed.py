@@ -635,10 +635,9 @@ def _settle_search_tiers(conn: sqlite3.Connection) -> None:
     newest = conn.execute("SELECT max(id) FROM post").fetchone()[0]
     if newest - recent_from + 1 > search.RECENT_POSTS + search.move_step():
         recent_from = newest - search.RECENT_POSTS + 1
-        conn.execute("INSERT INTO search_index (rowid, title, body) "
-                     "SELECT rowid, title, body FROM search_recent WHERE rowid < ?", [recent_from])
-        conn.execute("DELETE FROM search_recent WHERE rowid < ?", [recent_from])
-        conn.execute("UPDATE search_tier SET recent_from = ?", [recent_from])
+        for sql in search.MOVE_SQL:
+            conn.execute(sql, [recent_from])
+        conn.execute(search.ADVANCE_SQL, [recent_from] * 2)
 
 
 def _load_topics(conn: sqlite3.Connection, ids: list[int]) -> dict[int, TopicState]:

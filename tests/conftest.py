@@ -15,6 +15,7 @@ from asgi_lifespan import LifespanManager
 from forum.app import create_app
 from forum.migrate import apply_migrations, empty_postgres
 from forum.models import Role
+from forum.services import search
 from forum.settings import load_settings
 
 TEST_SECRET = "test-secret-key-" + "x" * 40
@@ -241,3 +242,13 @@ class QueryCounter:
     @property
     def count(self) -> int:
         return len(self.queries)
+
+
+@pytest.fixture
+def recent_tier(request):
+    """The search index's recent tier size (forum/services/search.py) for one test, restored after it.
+    Parametrize indirectly, e.g. with 4, so that a handful of posts spans both tiers."""
+    before = search.RECENT_POSTS
+    search.configure(getattr(request, "param", before))
+    yield search.RECENT_POSTS
+    search.configure(before)

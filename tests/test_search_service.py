@@ -320,12 +320,8 @@ async def test_paging(app):
     assert await post_ids(w, offset=search.MAX_OFFSET + 1) == []
 
 
-@pytest.fixture
-def small_recent_tier():
-    """A recent tier of 4 posts (moved on one post at a time), so a handful of posts spans both tiers."""
-    search.configure(4)
-    yield
-    search.configure(10_000)
+# a recent tier of 4 posts (moved on one post at a time), so a handful of posts spans both tiers
+small_recent_tier = pytest.mark.parametrize("recent_tier", [4], indirect=True)
 
 
 async def tier_of(post_id: int) -> str:
@@ -340,7 +336,8 @@ async def tier_of(post_id: int) -> str:
     return "" if row is None else "recent" if row["recent"] else "older"
 
 
-async def test_old_posts_move_to_the_older_tier_and_stay_findable(app, small_recent_tier):
+@small_recent_tier
+async def test_old_posts_move_to_the_older_tier_and_stay_findable(app, recent_tier):
     w = word()
     topic = await make_topic(await make_category(), "Lagdelt")
     ids = [(await make_post(topic, n, f"{w} nummer {n}")).id for n in range(1, 13)]
@@ -362,7 +359,8 @@ async def test_old_posts_move_to_the_older_tier_and_stay_findable(app, small_rec
     assert await post_ids(w, limit=5, offset=7) == found[7:12]
 
 
-async def test_edits_hides_and_filters_work_in_the_older_tier(app, small_recent_tier):
+@small_recent_tier
+async def test_edits_hides_and_filters_work_in_the_older_tier(app, recent_tier):
     w, edited = word(), word()
     category = await make_category()
     topic = await make_topic(category, "Gammel")
@@ -382,7 +380,8 @@ async def test_edits_hides_and_filters_work_in_the_older_tier(app, small_recent_
     assert await post_ids(edited, category="finnes-ikke") == []
 
 
-async def test_the_recent_tier_ranks_before_the_older_tier(app, small_recent_tier):
+@small_recent_tier
+async def test_the_recent_tier_ranks_before_the_older_tier(app, recent_tier):
     w = word()
     old_title_match = await make_post(await make_topic(await make_category(), f"Alt om {w}"), 1, f"{w} {w}")
     for n in range(6):
@@ -393,8 +392,8 @@ async def test_the_recent_tier_ranks_before_the_older_tier(app, small_recent_tie
     assert await post_ids(w) == [new_body_match.id, old_title_match.id]
 
 
-async def test_the_recent_table_is_always_merged_and_the_older_one_when_it_holds_the_name(app,
-                                                                                          small_recent_tier):
+@small_recent_tier
+async def test_the_recent_table_is_always_merged_and_the_older_one_when_it_holds_the_name(app, recent_tier):
     old_name, new_name = word("navn"), word("navn")
     topic = await make_topic(await make_category(), "Navn")
     await make_post(topic, 1, f"Hei {old_name}")

@@ -48,15 +48,6 @@ def database_bytes(settings) -> bytes:
 
 
 @pytest.fixture
-def recent_tier(request):
-    """The search index's recent tier size for the test (see forum/services/search.py); parametrize with 4 to
-    have the story's first posts moved to the older tier."""
-    search.configure(getattr(request, "param", 10_000))
-    yield
-    search.configure(10_000)
-
-
-@pytest.fixture
 async def story(client_factory, participant, category, recent_tier):
     """A user with a distinctive handle and display name who posts, edits, likes, watches, is mentioned,
     quoted and liked by others, and named in another topic's title."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from forum import db
 from forum.errors import NotFound
 from forum.models import Category, Post, Topic
@@ -17,17 +19,13 @@ async def access_category_by_slug(viewer: Viewer | None, slug: str) -> Category:
     return category
 
 
-_TOPIC_SQL: list[str] = []
-
-
+@functools.cache
 def _topic_sql() -> str:
     """One join, its columns named `t__<column>` and `c__<column>` so the two rows can be told apart."""
-    if not _TOPIC_SQL:
-        columns = [f"{alias}.{column} AS {alias}__{column}" for alias, model in (("t", Topic), ("c", Category))
-                   for column in model._meta.fields_db_projection.values()]
-        _TOPIC_SQL.append(f"SELECT {', '.join(columns)} FROM topic t JOIN category c ON c.id = t.category_id "
-                          "WHERE t.id = ?")
-    return _TOPIC_SQL[0]
+    columns = [f"{alias}.{column} AS {alias}__{column}" for alias, model in (("t", Topic), ("c", Category))
+               for column in model._meta.fields_db_projection.values()]
+    return (f"SELECT {', '.join(columns)} FROM topic t JOIN category c ON c.id = t.category_id "
+            "WHERE t.id = ?")
 
 
 async def _topic_with_category(topic_id: int) -> Topic | None:
