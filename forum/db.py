@@ -282,6 +282,14 @@ async def execute_many(query: str, rows: list[list], conn=None) -> None:
         await conn.execute_many(_placeholders(query, conn.capabilities.dialect), [list(r) for r in rows])
 
 
+def time_param(value, conn=None):
+    """A datetime as raw SQL stores and compares it: ISO text on SQLite (`isoformat(" ")`, as Tortoise writes
+    it), the datetime itself on PostgreSQL; None stays None."""
+    if value is None:
+        return None
+    return value.isoformat(" ") if (conn or connection()).capabilities.dialect == "sqlite" else value
+
+
 def as_datetime(value):
     """SQLite hands back ISO strings, PostgreSQL datetimes; callers want aware datetimes."""
     from datetime import UTC, datetime

@@ -62,7 +62,7 @@ async def load_queue(viewer: Viewer | None, *, limit: int = LIMIT) -> list[dict]
         for row in await db.fetch_all(
                 f"SELECT user_id, kind, ends_at FROM mod_sanction WHERE lifted_at IS NULL AND ends_at > ? "
                 f"AND user_id IN ({_in(authors)}) ORDER BY ends_at",
-                [now.isoformat(" ") if db.dialect() == "sqlite" else now, *authors]):
+                [db.time_param(now), *authors]):
             sanctions[row["user_id"]] = {"kind": row["kind"], "ends_at": db.as_datetime(row["ends_at"])}
     by_post: dict[int, list[dict]] = {}
     for flag in flags:

@@ -13,12 +13,8 @@ from datetime import timedelta
 from forum import db, events
 
 
-def _when(value):
-    return value.isoformat(" ") if db.dialect() == "sqlite" else value
-
-
 async def on_purging(purge: events.Purge) -> None:
-    cutoff = _when(purge.now - timedelta(days=purge.retention.moderation_days))
+    cutoff = db.time_param(purge.now - timedelta(days=purge.retention.moderation_days))
     counts = purge.counts
     counts["moderation_flags"] = await purge.delete_batches(
         "mod_flag", "status <> 'open' AND resolved_at IS NOT NULL AND resolved_at < ?", [cutoff])

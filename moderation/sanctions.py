@@ -118,8 +118,7 @@ async def active_list(viewer: Viewer | None) -> list[dict]:
 def _now_param():
     from forum import db
 
-    now = datetime.now(UTC)
-    return now.isoformat(" ") if db.dialect() == "sqlite" else now
+    return db.time_param(datetime.now(UTC))
 
 
 async def on_signing_in(sign_in) -> None:

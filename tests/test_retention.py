@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from forum import events
+from forum import db, events
 from forum.models import PasswordResetToken, Session
 from forum.security import hash_token, new_token
 from forum.services import retention
@@ -85,7 +85,7 @@ async def test_purge_tells_subscribers_the_clock_and_periods(app):
 async def test_delete_batches_takes_everything_in_small_transactions(participant):
     user_id = participant.user["id"]
     old = [await _session(user_id, NOW - timedelta(days=800, minutes=n)) for n in range(5)]
-    cutoff = retention.time_param(NOW - timedelta(days=799))
+    cutoff = db.time_param(NOW - timedelta(days=799))
     assert await retention.delete_batches("session", "expires_at <= ?", [cutoff], batch=2) == 5
     assert await Session.filter(id__in=old).count() == 0
     assert await retention.delete_batches("session", "expires_at <= ?", [cutoff], batch=2) == 0

@@ -19,9 +19,8 @@ async def notify_post(conn, *, actor_id: int, topic_id: int, post_id: int,
     """`reasons` maps recipient → why; the actor never notifies themselves. One statement, in plain SQL: it
     runs inside the post's write transaction (SQLite's write lock)."""
     from forum import db
-    from forum.services.storing import db_time
 
-    at = db_time(conn, now or datetime.now(UTC))
+    at = db.time_param(now or datetime.now(UTC), conn)
     rows = []
     for user_id, kinds in reasons.items():
         if user_id is None or user_id == actor_id or not kinds:

@@ -15,7 +15,7 @@ from forum.services.access import access_post_by_id, access_topic_by_id
 from forum.services.cooking import cook_source
 from forum.services.participation import check_can_participate
 from forum.services.references import record_references
-from forum.services.storing import db_time, insert_post
+from forum.services.storing import insert_post
 from forum.services.watching import watch_topic_in
 from forum.viewer import Viewer
 
@@ -92,7 +92,7 @@ async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply
         row = await db.fetch_one(
             "UPDATE topic SET last_number = last_number + 1, post_count = post_count + 1, last_posted_at = ?, "
             "version = version + 1 WHERE id = ? AND deleted_at IS NULL RETURNING last_number, locked",
-            [db_time(conn, now), topic.id], conn)
+            [db.time_param(now, conn), topic.id], conn)
         if row is None:
             raise NotFound()
         if row["locked"] and not viewer.is_staff:  # locked while we were cooking

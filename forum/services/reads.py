@@ -136,7 +136,7 @@ def _filter_sql(flt: TopicFilter) -> tuple[str, list]:
 def _cursor_sql(before: tuple[datetime, int] | None) -> tuple[str, list]:
     if before is None:
         return "", []
-    when = before[0].isoformat(" ") if db.dialect() == "sqlite" else before[0]
+    when = db.time_param(before[0])
     return " AND (t.last_posted_at < ? OR (t.last_posted_at = ? AND t.id < ?))", [when, when, before[1]]
 
 

@@ -25,13 +25,10 @@ ADVISORY_LOCK = 7_302_211  # any constant; names the purge's lock on PostgreSQL
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
-def time_param(when: datetime):
-    """A datetime as raw SQL compares it with stored values: ISO text on SQLite, a timestamp on PostgreSQL."""
-    return when.isoformat(" ") if db.dialect() == "sqlite" else when
 
 
 async def delete_batches(table: str, where: str, params: list, *, batch: int = BATCH) -> int:
-    """Deletes the rows of `table` matching `where` (`?` placeholders, datetimes through `time_param`), oldest
+    """Deletes the rows of `table` matching `where` (`?` placeholders, datetimes through `db.time_param`), oldest
     ids first, `batch` rows per transaction; returns how many went. `table` and `where` come from code, never
     from input."""
     if not _IDENTIFIER.match(table):
@@ -59,7 +56,7 @@ async def purge(retention: Retention, now: datetime | None = None) -> dict[str, 
     counts["sign_in_throttle_rows"] = await delete_batches(
         "sign_in_throttle", "last_failed_at < ? AND blocked_until < ?", [stale, now.timestamp()])
     # password-reset requests are the security log of who asked when: kept for the period after use or expiry
-    logged = time_param(now - timedelta(days=retention.security_log_days))
+    logged = db.time_param(now - timedelta(days=retention.security_log_days))
     counts["password_reset_requests"] = await delete_batches(
         "password_reset_token", "expires_at < ? AND (used_at IS NULL OR used_at < ?)", [logged, logged])
     await events.emit(events.PURGING, events.Purge(now=now, retention=retention, counts=counts,

@@ -13,17 +13,10 @@ from forum import db
 from forum.models import Post
 
 
-def db_time(conn, value: datetime | None):
-    """A datetime as the connection's dialect stores it: ISO text on SQLite, the datetime on PostgreSQL."""
-    if value is None:
-        return None
-    return value.isoformat(" ") if conn.capabilities.dialect == "sqlite" else value
-
-
 async def insert_post(conn, *, topic_id: int, number: int, author_id: int, reply_to_id: int | None, source: str,
                       cooked: str, now: datetime, hold_reason: str | None) -> Post:
     """The post (hidden from the start when held for review) and its revision number 1: two statements."""
-    at = db_time(conn, now)
+    at = db.time_param(now, conn)
     row = await db.fetch_one(
         "INSERT INTO post (topic_id, number, author_id, reply_to_id, source, cooked, created_at, like_count, "
         "deleted_by_moderator, hidden_at, hidden_reason) VALUES (?, ?, ?, ?, ?, ?, ?, 0, FALSE, ?, ?) RETURNING id",

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from forum import db
 from forum.models import CategoryWatch, TopicWatch
 from forum.services.access import access_category_by_slug, access_topic_by_id
-from forum.services.storing import db_time
 from forum.viewer import Viewer
 
 
@@ -15,7 +14,7 @@ async def watch_topic_in(conn, user_id: int, topic_id: int, *, now: datetime | N
     """Whoever posts watches the topic: one statement (it runs inside the post's write lock)."""
     await db.execute("INSERT INTO topic_watch (user_id, topic_id, created_at) VALUES (?, ?, ?) "
                      "ON CONFLICT (user_id, topic_id) DO NOTHING",
-                     [user_id, topic_id, db_time(conn, now or datetime.now(UTC))], conn)
+                     [user_id, topic_id, db.time_param(now or datetime.now(UTC), conn)], conn)
 
 
 async def set_topic_watch(viewer: Viewer, topic_id: int, watching: bool) -> bool:
