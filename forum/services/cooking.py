@@ -76,12 +76,28 @@ async def cook_source(viewer: Viewer, source: str) -> Cooked:
     return Cooked(source, html, tuple(dict.fromkeys(mentioned)), tuple(quoted))
 
 
-async def recook_many(rows: list[dict], conn) -> dict[int, str]:
-    """Cooked HTML for many stored posts at once ({id, author_id, source} each), resolving mentions and
-    quotes as each post's author may see them: for rewriting posts after someone's name changed or left.
-    A fixed number of queries and one trip to the thread pool, however many posts."""
+@dataclass(frozen=True)
+class Recook:
+    """Stored posts to re-cook, their mentions and quotes already resolved: `cook` is CPU only, so it can run in
+    a worker thread while the caller's connection goes on with other statements."""
+
+    jobs: tuple[tuple[int, str, dict[str, str], dict[int, markup.QuoteRef]], ...]
+
+    def cook(self) -> dict[int, str]:
+        out = {}
+        for post_id, source, mentions, quotes in self.jobs:
+            try:
+                out[post_id] = markup.cook(source, mentions=mentions, quotes=quotes)
+            except markup.MarkupError:  # cooked once before; if a rewrite tipped it over a limit, keep it as text
+                out[post_id] = "<p>" + html.escape(source) + "</p>"
+        return out
+
+
+async def resolve_recook(rows: list[dict], conn) -> Recook:
+    """Resolves the mentions and quotes of many stored posts ({id, author_id, source} each) as each post's author
+    may see them: for rewriting posts after someone's name changed or left. A fixed number of queries."""
     if not rows:
-        return {}
+        return Recook(())
     names: dict[int, list[str]] = {}
     quote_ids: dict[int, list[int]] = {}
     for row in rows:
@@ -108,15 +124,11 @@ async def recook_many(rows: list[dict], conn) -> dict[int, str]:
         quotes = {q: markup.QuoteRef(author=quoted[q]["username"], url=f"/p/{q}")
                   for q in quote_ids[row["id"]] if q in quoted and quoted[q]["read_access"] in levels}
         jobs.append((row["id"], row["source"], mentions, quotes))
+    return Recook(tuple(jobs))
 
-    def cook_all() -> dict[int, str]:
-        out = {}
-        for post_id, source, mentions, quotes in jobs:
-            try:
-                out[post_id] = markup.cook(source, mentions=mentions, quotes=quotes)
-            except markup.MarkupError:  # cooked once before; if a rewrite tipped it over a limit, keep it as text
-                out[post_id] = "<p>" + html.escape(source) + "</p>"
-        return out
 
-    return await run_in_threadpool(cook_all)
-
+async def recook_many(rows: list[dict], conn) -> dict[int, str]:
+    """Cooked HTML for many stored posts at once (see `resolve_recook`), with one trip to the thread pool."""
+    if not rows:
+        return {}
+    return await run_in_threadpool((await resolve_recook(rows, conn)).cook)

@@ -17,8 +17,11 @@ checkpointed, so the old bytes do not survive in the database file.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
+
+from starlette.concurrency import run_in_threadpool
 
 from forum import db, events
 from forum.db import write_transaction
@@ -27,7 +30,7 @@ from forum.markup import replace_handle
 from forum.models import ConsentAction, ConsentEvent
 from forum.services import search
 from forum.services.consent import ConsentStatus, _subject_id, consent_status, current_policy, shown
-from forum.services.cooking import recook_many
+from forum.services.cooking import recook_many, resolve_recook
 from forum.services.slugs import slugify
 from forum.viewer import Viewer
 
@@ -88,23 +91,38 @@ async def lock_account(user_id: int, conn) -> None:
         await db.fetch_one("SELECT id FROM account WHERE id = ? FOR UPDATE", [user_id], conn)
 
 
+async def _read_posts(conn, ids, names: Names) -> list[dict]:
+    """The posts' rows with the names scrubbed out of `source` (the stored text kept as `old_source`)."""
+    rows = await db.fetch_in("SELECT id, topic_id, number, author_id, source, deleted_at, hidden_at "
+                             "FROM post WHERE id IN ({in})", sorted(ids), conn)
+    for row in rows:
+        row["old_source"] = row["source"]
+        row["source"] = names.scrub(row["source"])
+    return rows
+
+
 async def _rewrite_posts(conn, user_id: int, names: Names, quoting: set[int],
                          counts: dict) -> tuple[set[int], list[str]]:
     """Mentions, quotes and every whole-word occurrence in posts: sources, cooked HTML and the index.
     Returns the topics touched and whether the full-text index held the name (then it must be merged)."""
     mentioned = set(await _ids("SELECT post_id AS id FROM post_mention WHERE user_id = ?", [user_id], conn))
-    # Every post's current source is also its latest revision (creation writes revision 1, every edit and
-    # rewrite another), so one scan of the revisions finds the posts and the revisions to rewrite.
-    counts["rewritten_revisions"], revisions = await _scrub_column(conn, "post_revision", "source", names,
-                                                                   also="post_id")
-    texts = {r["post_id"] for r in revisions}
-    rows = await db.fetch_in("SELECT id, topic_id, number, author_id, source, deleted_at, hidden_at "
-                             "FROM post WHERE id IN ({in})", sorted(mentioned | quoting | texts), conn)
-    for row in rows:
-        row["old_source"] = row["source"]
-        row["source"] = names.scrub(row["source"])
-    rows = [r for r in rows if r["source"] != r["old_source"] or r["id"] in mentioned or r["id"] in quoting]
-    cooked = await recook_many(rows, conn)
+    # The posts that mention or quote them are known up front: they cook in a worker thread while the
+    # database scans the revisions (sqlite3 and asyncpg wait without the GIL), so the two use both cores.
+    rows = await _read_posts(conn, mentioned | quoting, names)
+    cooking = asyncio.ensure_future(run_in_threadpool((await resolve_recook(rows, conn)).cook))
+    try:
+        # Every post's current source is also its latest revision (creation writes revision 1, every edit and
+        # rewrite another), so one scan of the revisions finds the posts and the revisions to rewrite.
+        counts["rewritten_revisions"], revisions = await _scrub_column(conn, "post_revision", "source", names,
+                                                                       also="post_id")
+    except BaseException:
+        await asyncio.gather(cooking, return_exceptions=True)
+        raise
+    cooked = await cooking
+    texts = {r["post_id"] for r in revisions} - {r["id"] for r in rows}
+    more = [r for r in await _read_posts(conn, texts, names) if r["source"] != r["old_source"]]
+    cooked |= await recook_many(more, conn)
+    rows += more
     await db.execute_many("UPDATE post SET source = ?, cooked = ? WHERE id = ?",
                           [[r["source"], cooked[r["id"]], r["id"]] for r in rows], conn)
     in_index = await search.tables_to_merge(names.names, conn)
