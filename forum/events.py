@@ -14,6 +14,7 @@ from typing import Any
 POST_WRITING = "post_writing"      # before a post is stored: PostDraft; may refuse or alter
 POST_CREATED = "post_created"      # after: PostEvent
 POST_EDITED = "post_edited"        # after: PostEvent
+TITLE_WRITING = "title_writing"    # before a renamed topic's title is stored: TitleDraft; may refuse
 CONSENT_WITHDRAWN = "consent_withdrawn"  # inside the withdrawal's transaction: Withdrawal
 ACCOUNT_ERASING = "account_erasing"      # inside the erasure's transaction, before the account row goes: Withdrawal
 EXPORTING = "exporting"                  # building a user's data export: Export; add sections to it
@@ -31,6 +32,16 @@ class PostDraft:
     is_edit: bool
     hold_reason: str | None = None   # a handler may ask to hide the post pending review
     title: str | None = None         # a new topic's title (shown everywhere, so it cannot be held; only refused)
+
+
+@dataclass(frozen=True)
+class TitleDraft:
+    """A topic renamed by staff (a new topic's title comes with its first post's PostDraft)."""
+
+    editor_id: int
+    topic_id: int
+    title: str
+    conn: Any = None
 
 
 @dataclass(frozen=True)

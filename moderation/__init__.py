@@ -32,6 +32,7 @@ def install(app: Starlette) -> None:
 
     config.bind(app)
     events.subscribe(events.POST_WRITING, writing.on_post_writing)
+    events.subscribe(events.TITLE_WRITING, writing.on_title_writing)
     events.subscribe(events.POST_CREATED, writing.on_post_stored)
     events.subscribe(events.POST_EDITED, writing.on_post_stored)
     events.subscribe(events.CONSENT_WITHDRAWN, on_withdrawal)

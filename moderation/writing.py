@@ -2,7 +2,8 @@
 
 POST_WRITING runs inside the write's transaction before the post is stored: it refuses (a DomainError), masks
 censored words, or sets `hold_reason` so the post is stored hidden pending review. POST_CREATED and POST_EDITED
-then open the review case and tell the author why. Detected values are never echoed: notices and the audit
+then open the review case and tell the author why. TITLE_WRITING checks a staff rename's title as a new topic's
+(a title cannot be held, only refused). Detected values are never echoed: notices and the audit
 log name only the kind of data found.
 """
 
@@ -89,6 +90,10 @@ async def on_post_writing(draft: events.PostDraft) -> None:
     if findings:
         draft.hold_reason = SECURITY if any(f.reason == SECURITY for f in findings) else PERSONAL_DATA
     _decided.set(Decided(draft.hold_reason, [f.kind for f in findings], WordAction.FLAG in hits))
+
+
+async def on_title_writing(draft: events.TitleDraft) -> None:
+    check_title(draft.title, words.find(draft.title, await words.load()))
 
 
 async def on_post_stored(event: events.PostEvent) -> None:

@@ -424,6 +424,31 @@ async def test_a_title_with_personal_data_or_a_blocked_word_is_refused(participa
     assert await Topic.filter(category_id=category.id).count() == before
 
 
+async def test_renaming_a_topic_to_a_title_with_personal_data_or_a_blocked_word_is_refused(
+        participant, moderator, category):
+    """Staff rename through the same title checks as a new topic: a title cannot be held for review."""
+    from forum.models import Topic
+
+    word = unique("tittelord").lower()
+    await moderator.api("POST", "/api/v1/mod/watched-words", {"word": word, "action": "block"})
+    topic = await _topic(participant, category)
+    before = await Topic.get(id=topic["id"])
+    audit_before = await _audit_rows()
+    for title in (f"Fødselsnummer {FNR} i lønnsslippen", f"Hjelp med {word} nå"):
+        response = await moderator.api("PATCH", f"/api/v1/topics/{topic['id']}", {"title": title, "locked": True})
+        assert response.status_code == 400 and "title" in response.json()["error"]["fields"], response.text
+        assert FNR not in response.text
+        token = await moderator.form_token("/mod")
+        page = await moderator.post(f"/t/{topic['id']}/moderate", data={"csrf_token": token, "title": title,
+                                                                          "category": category.slug})
+        assert page.status_code == 400 and FNR not in page.text
+    after = await Topic.get(id=topic["id"])
+    assert (after.title, after.slug, after.locked) == (before.title, before.slug, before.locked)
+    assert await _audit_rows() == audit_before
+    renamed = await moderator.api("PATCH", f"/api/v1/topics/{topic['id']}", {"title": "Eksport av fakturaer"})
+    assert renamed.status_code == 200
+
+
 async def test_mod_page_forms_refuse_bad_input_cleanly(participant, moderator, category):
     topic = await _topic(participant, category)
     token = await moderator.form_token("/mod")

@@ -129,6 +129,8 @@ async def update_topic(viewer: Viewer | None, topic_id: int, *, pinned: bool | N
     if not changes:
         return topic
     async with write_transaction() as conn:
+        if "title" in changes:  # watched words and detectors, as for a new topic's title
+            await events.emit(events.TITLE_WRITING, events.TitleDraft(viewer.id, topic.id, changes["title"], conn))
         await Topic.filter(id=topic.id).using_db(conn).update(**changes, version=F("version") + 1)
         summary = ",".join(f"{k}={v}" if isinstance(v, bool | int) else k for k, v in changes.items() if k != "slug")
         await events.emit(events.STAFF_ACTION, events.StaffAction(viewer.id, "update_topic", "topic", topic.id,
