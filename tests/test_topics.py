@@ -323,6 +323,50 @@ async def test_notifications_mark_read_and_unread_count(participant, make_user, 
     assert (await participant.get("/api/v1/notifications")).json()["unread"] == 0
 
 
+async def test_notifications_list_unread_first_then_newest_first_without_unreadable_topics(participant, staff,
+                                                                                           category):
+    from datetime import UTC, datetime, timedelta
+
+    from forum import db
+    from forum.models import Notification
+
+    staff_only = await new_category(read="staff")
+    visible = await Topic.get(id=(await new_topic(participant, category.slug))["id"])
+    hidden = await Topic.get(id=(await new_topic(staff, staff_only.slug, kind="discussion"))["id"])
+    await Notification.filter(user_id=participant.user["id"]).delete()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = []  # 40 read and 40 unread, interleaved in time, and the newest unread ones about an unreadable topic
+    for i in range(80):
+        rows.append(Notification(user_id=participant.user["id"], kind="watched_topic", message=f"n{i}",
+                                 topic_id=hidden.id if i >= 77 else visible.id, created_at=start + timedelta(hours=i),
+                                 read_at=start + timedelta(days=9) if i % 2 else None))
+    await Notification.bulk_create(rows)
+    await db.execute("UPDATE notification SET created_at = ? WHERE message = 'n10'",
+                     [db.time_param(start + timedelta(hours=20))])  # ties on created_at go newest id first
+    listed = (await participant.get("/api/v1/notifications")).json()["notifications"]
+    unread = [f"n{i}" for i in range(76, -1, -2) if i != 10]  # n78 is about the staff-only topic
+    unread.insert(unread.index("n20") + 1, "n10")
+    seen = [f"n{i}" for i in range(75, -1, -2)]  # n77 and n79 are about the staff-only topic
+    assert [n["message"] for n in listed] == (unread + seen)[:50]
+    assert [n["read"] for n in listed] == [False] * 39 + [True] * 11
+
+
+async def test_the_notifications_list_reads_each_half_in_index_order_without_sorting_it():
+    """A user's page costs the same with 100,000 notifications as with 50: only the two halves' page-sized
+    results are sorted, never all of a user's notifications (EXPLAIN QUERY PLAN; SQLite decides it by schema)."""
+    from forum import db
+    from forum.services.notifications import list_sql
+
+    if db.dialect() != "sqlite":
+        pytest.skip("PostgreSQL's plan depends on table statistics: bench/pg_explain.py covers it")
+    plan = [row["detail"] for row in await db.fetch_all("EXPLAIN QUERY PLAN " + list_sql(2),
+                                                        [1, "public", "members", 50] * 2 + [50])]
+    reads = [line for line in plan if line.startswith("SEARCH n ") or line == "SCAN n"]
+    assert reads == ["SEARCH n USING INDEX idx_notificatio_user_id_dd1a1b (user_id=? AND read_at=?)",
+                     "SEARCH n USING INDEX notification_user_newest (user_id=?)", "SCAN n"], plan
+    assert plan.count("USE TEMP B-TREE FOR ORDER BY") == 1, plan  # the outer sort of at most 2 x 50 rows
+
+
 async def test_profile_page_shows_post_count_and_topics(participant, category, anon):
     created = await new_topic(participant, category.slug, title="Profilens eget emne")
     page = await anon.get(f"/u/{participant.user['username']}")
