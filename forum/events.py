@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+PARTICIPATING = "participating"    # the consent gate of every participating write passed: Participation; may refuse
 POST_WRITING = "post_writing"      # before a post is stored: PostDraft; may refuse or alter
 POST_CREATED = "post_created"      # after: PostEvent
 POST_EDITED = "post_edited"        # after: PostEvent
@@ -22,6 +23,16 @@ SIGNING_IN = "signing_in"                # the password was right, before the se
 STAFF_ACTION = "staff_action"            # inside the write: StaffAction (moderation keeps the audit log)
 PURGING = "purging"                      # `forum purge` (cron), outside any transaction: Purge; delete what is past
                                          # its retention with purge.delete_batches(...) and add to purge.counts
+
+
+@dataclass(frozen=True)
+class Participation:
+    """A participating write about to happen, inside its transaction. `action`: post (a topic or reply), edit,
+    like, unlike or profile (display name and bio)."""
+
+    user_id: int
+    action: str
+    conn: Any = None
 
 
 @dataclass

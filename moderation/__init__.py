@@ -31,6 +31,7 @@ def install(app: Starlette) -> None:
     from moderation.withdrawal import on_withdrawal
 
     config.bind(app)
+    events.subscribe(events.PARTICIPATING, writing.on_participating)
     events.subscribe(events.POST_WRITING, writing.on_post_writing)
     events.subscribe(events.TITLE_WRITING, writing.on_title_writing)
     events.subscribe(events.POST_CREATED, writing.on_post_stored)

@@ -102,7 +102,8 @@ class UserRecord(Model):
 
 
 class Sanction(Model):
-    # a silence (may read, may not post or flag) or a suspension (may not sign in) until ends_at
+    # a silence (may read; may not post, like, flag or change the profile) or a suspension (may not sign in)
+    # until ends_at
     id = fields.IntField(primary_key=True)
     user = fields.ForeignKeyField("models.User", related_name="mod_sanctions", on_delete=fields.CASCADE,
                                   db_index=True)

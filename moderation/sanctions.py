@@ -1,4 +1,5 @@
-"""Silencing (may read, may not post or flag) and suspending (may not sign in) for a time, and lifting it."""
+"""Silencing (may read; may not post, like, flag or change the profile) and suspending (may not sign in) for a
+time, and lifting it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from moderation.permissions import access_user_to_moderate, check_moderator
 from moderation.records import bump
 
 MESSAGES = {
-    SanctionKind.SILENCE: N_("Your account is silenced until %(until)s: you can read, but not post or flag."),
+    SanctionKind.SILENCE: N_("Your account is silenced until %(until)s: you can read, but not post, like, flag "
+                             "or change your profile."),
     SanctionKind.SUSPEND: N_("Your account is suspended until %(until)s."),
 }
 

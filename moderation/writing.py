@@ -72,9 +72,15 @@ def check_title(title: str, hits: dict) -> None:
                         "everywhere.")})
 
 
+async def on_participating(participation: events.Participation) -> None:
+    """A silenced member may read, and take their own like back, but adds nothing others see: no post, edit,
+    like or profile text. (A suspended member has no session.)"""
+    if participation.action != "unlike":
+        await check_not_sanctioned(participation.user_id, participation.conn)
+
+
 async def on_post_writing(draft: events.PostDraft) -> None:
-    _decided.set(None)
-    await check_not_sanctioned(draft.author_id)
+    _decided.set(None)  # sanctions were checked at the participation gate, just before
     await check_posting_limits(draft)
     watched = await words.load()
     if draft.title is not None:

@@ -58,6 +58,32 @@ async def test_silenced_member_reads_but_cannot_post_or_flag(participant, make_u
     await new_reply(participant, topic["id"], "Nå går det igjen")
 
 
+async def test_silenced_member_cannot_like_or_change_their_profile_but_may_take_a_like_back(
+        participant, make_user, moderator, category):
+    from forum.models import PostLike, Profile
+
+    other = await make_user()
+    topic = await _topic(other, category)
+    second = await new_reply(other, topic["id"], "Et svar til")
+    assert (await participant.api("POST", f"/api/v1/posts/{second['id']}/like")).status_code == 200
+    profile = await Profile.get(user_id=participant.user["id"])
+    assert (await _sanction(moderator, participant.user["id"], "silence")).status_code == 201
+    like = await participant.api("POST", f"/api/v1/posts/{topic['first_post_id']}/like")
+    assert like.status_code == 403 and like.json()["error"]["code"] == "silenced"
+    for change in ({"bio": "Kjøp billige klokker her"}, {"display_name": "Billige klokker"}):
+        refused = await participant.api("PATCH", "/api/v1/me/profile", change)
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "silenced"
+    page = await participant.post_form("/settings/profile", {"display_name": "Billige klokker", "bio": ""},
+                                       token_from="/settings")
+    assert page.status_code == 403
+    assert (await Profile.get(user_id=participant.user["id"])).bio == profile.bio
+    assert (await Profile.get(user_id=participant.user["id"])).display_name == profile.display_name
+    assert not await PostLike.filter(post_id=topic["first_post_id"], user_id=participant.user["id"]).exists()
+    # taking one's own like back adds nothing others see
+    assert (await participant.api("DELETE", f"/api/v1/posts/{second['id']}/like")).status_code == 200
+    assert not await PostLike.filter(post_id=second["id"]).exists()
+
+
 async def test_suspended_member_is_signed_out_and_cannot_sign_in_until_lifted(participant, moderator, anon):
     response = await _sanction(moderator, participant.user["id"], "suspend")
     assert response.status_code == 201

@@ -24,7 +24,7 @@ async def like_post(viewer: Viewer | None, post_id: int) -> int:
         raise Forbidden(N_("You cannot like your own post."), code="own_post")
     try:
         async with write_transaction() as conn:
-            await check_can_participate(viewer, conn)
+            await check_can_participate(viewer, conn, action="like")
             if await PostLike.filter(post_id=post.id, user_id=viewer.id).using_db(conn).exists():
                 return post.like_count
             await PostLike.create(post_id=post.id, user_id=viewer.id, using_db=conn)
@@ -42,7 +42,7 @@ async def unlike_post(viewer: Viewer | None, post_id: int) -> int:
     if viewer is None:
         raise NotAuthenticated()
     async with write_transaction() as conn:
-        await check_can_participate(viewer, conn)
+        await check_can_participate(viewer, conn, action="unlike")
         removed = await PostLike.filter(post_id=post.id, user_id=viewer.id).using_db(conn).delete()
         if removed:
             await Post.filter(id=post.id).using_db(conn).update(like_count=F("like_count") - 1)

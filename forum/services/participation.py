@@ -5,12 +5,13 @@ It runs inside the write's transaction, so whatever it reads is consistent with 
 
 from __future__ import annotations
 
-from forum import db
+from forum import db, events
 from forum.errors import N_, ConsentRequired, NotAuthenticated
 from forum.viewer import Viewer
 
 
-async def check_can_participate(viewer: Viewer | None, conn) -> None:
+async def check_can_participate(viewer: Viewer | None, conn, *, action: str) -> None:
+    """`action` tells PARTICIPATING's handlers what is about to happen (moderation refuses silenced members)."""
     from forum.services.consent import ConsentStatus, consent_status
 
     if viewer is None:
@@ -25,3 +26,4 @@ async def check_can_participate(viewer: Viewer | None, conn) -> None:
         raise ConsentRequired()
     if await db.fetch_one("SELECT 1 AS one FROM profile WHERE user_id = ?", [viewer.id], conn) is None:
         raise ConsentRequired(N_("Choose a username and give your consent to take part."))
+    await events.emit(events.PARTICIPATING, events.Participation(viewer.id, action, conn))

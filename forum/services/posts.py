@@ -82,7 +82,7 @@ async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply
     text = search.body_text(cooked.html)  # parsed before the write lock is taken
     now = datetime.now(UTC)
     async with write_transaction() as conn:
-        await check_can_participate(viewer, conn)
+        await check_can_participate(viewer, conn, action="post")
         draft = events.PostDraft(viewer.id, topic.id, cooked.source, False)
         await events.emit(events.POST_WRITING, draft)
         if draft.source != cooked.source:  # a handler masked words: cook and index what is stored
@@ -124,7 +124,7 @@ async def edit_post(viewer: Viewer | None, post_id: int, *, body: str) -> Post:
     if cooked.source == post.source:
         return post
     async with write_transaction() as conn:
-        await check_can_participate(viewer, conn)
+        await check_can_participate(viewer, conn, action="edit")
         draft = events.PostDraft(viewer.id, post.topic_id, cooked.source, True)
         await events.emit(events.POST_WRITING, draft)
         cooked = await _recook_if_changed(viewer, cooked, draft)

@@ -33,7 +33,7 @@ async def update_profile(viewer: Viewer | None, *, display_name: str | None = No
     if bio is not None:
         changes["bio"] = _clean(bio, MAX_BIO, "bio", single_line=False)
     async with write_transaction() as conn:
-        await check_can_participate(viewer, conn)
+        await check_can_participate(viewer, conn, action="profile")
         if changes:
             await Profile.filter(user_id=viewer.id).using_db(conn).update(**changes)
         return await Profile.get(user_id=viewer.id).using_db(conn)

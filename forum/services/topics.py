@@ -66,7 +66,7 @@ async def create_topic(viewer: Viewer | None, *, category: str, title: str, body
     text = search.body_text(cooked.html)  # parsed before the write lock is taken
     now = datetime.now(UTC)
     async with write_transaction() as conn:
-        await check_can_participate(viewer, conn)
+        await check_can_participate(viewer, conn, action="post")
         draft = events.PostDraft(author_id=viewer.id, topic_id=None, source=cooked.source, is_edit=False,
                                  title=title)
         await events.emit(events.POST_WRITING, draft)
