@@ -1,7 +1,9 @@
 """The append-only log of moderator and staff actions: who (user id), what, on what (kind and id), why, when.
 
-Rows are only ever inserted (database triggers refuse updates and deletes). They hold ids, never handles,
-display names or post text; a moderator's free-text reason has the target's names taken out before it is kept.
+Rows are only ever inserted: database triggers refuse deletes and any update of the facts (who, what, on what,
+the detail, when). They hold ids, never handles, display names or post text; a moderator's free-text reason has
+the target's names taken out before it is kept, and a consent withdrawal or erasure later takes a withdrawn
+member's names out of any reason that still holds them (the one column the triggers let change).
 """
 
 from __future__ import annotations

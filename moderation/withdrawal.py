@@ -3,15 +3,17 @@
 - Flags they filed stay (the post's review still needs them) but lose the reporter; their one-open-flag key
   and flag rate limit lapse with it.
 - Appeals they wrote on their own (now anonymised) posts lose their text; the "appealed once" mark stays.
-- Free text others wrote (flag notes, appeal texts, sanction reasons) is scrubbed of their handle and name.
+- Free text others wrote (flag notes, appeal texts, sanction reasons, audit-log reasons) is scrubbed of their
+  handle and name.
 - Their account record (counters) and sanctions stay with the account, never with post ids; erasure deletes
-  the account and, with it, those rows. The audit log holds ids only and is left exactly as it is.
+  the account and, with it, those rows. The audit log's facts (ids, actions, details, times) stay exactly as
+  they are; only a reason that names them is rewritten (the triggers allow that column alone, migration 0010).
 """
 
 from __future__ import annotations
 
 from forum import events
-from moderation.models import Case, Flag, Sanction
+from moderation.models import AuditEntry, Case, Flag, Sanction
 
 BATCH = 500
 
@@ -44,6 +46,7 @@ async def on_withdrawal(w: events.Withdrawal) -> None:
     scrubbed = await _scrub_column(conn, Flag, "note", w.scrub)
     scrubbed += await _scrub_column(conn, Case, "appeal_text", w.scrub)
     scrubbed += await _scrub_column(conn, Sanction, "reason", w.scrub)
+    scrubbed += await _scrub_column(conn, AuditEntry, "reason", w.scrub, reason__not="")
     for name, count in (("moderation_flags_unlinked", unlinked), ("moderation_appeals_cleared", appeals),
                         ("moderation_texts_scrubbed", scrubbed)):
         if count:

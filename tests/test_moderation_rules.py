@@ -364,14 +364,24 @@ async def test_withdrawal_unlinks_flags_scrubs_notes_and_leaves_the_audit_log(ma
     assert case.appeal_text == "" and case.appealed_at is not None
 
 
-async def test_the_audit_log_refuses_updates_and_deletes_in_the_database(moderator, participant):
+async def test_the_audit_log_refuses_changes_to_its_facts_and_deletes_in_the_database(moderator, participant):
+    """Only a reason may be rewritten (a withdrawal takes a member's names out of it); who did what to what,
+    the detail and the time never change, and no row goes."""
     await _sanction(moderator, participant.user["id"], "silence")
     entry = await AuditEntry.all().order_by("-id").first()
+    before = await _audit_rows()
+    from forum import db
+
+    facts = {"actor_id": participant.user["id"], "action": "dismiss", "target_kind": "post", "target_id": 1,
+             "detail": "changed", "created_at": db.time_param(datetime(2020, 1, 1, tzinfo=UTC)), "id": entry.id + 1000}
+    for column, value in facts.items():
+        with pytest.raises(Exception, match="append-only"):
+            await db.execute(f"UPDATE mod_audit SET {column} = ? WHERE id = ?", [value, entry.id])
     with pytest.raises(Exception, match="append-only"):
-        await AuditEntry.filter(id=entry.id).update(reason="changed")
+        await AuditEntry.filter(id=entry.id).update(reason="changed", action="dismiss")
     with pytest.raises(Exception, match="append-only"):
         await AuditEntry.filter(id=entry.id).delete()
-    assert (await AuditEntry.get(id=entry.id)).reason == "Gjentatte brudd"
+    assert await _audit_rows() == before
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -492,3 +502,43 @@ async def test_mod_page_forms_refuse_bad_input_cleanly(participant, moderator, c
     assert bad.status_code == 400
     assert await _audit_rows() == before
     assert not await Sanction.filter(user_id=participant.user["id"]).exists()
+
+
+def test_the_audit_trigger_migration_lets_only_the_reason_change_and_goes_back(tmp_path):
+    """0010 narrows 0004's update trigger to the facts; migrating back to 0009 refuses every update again,
+    and back to 0008 drops 0009's notifications index."""
+    import sqlite3
+
+    from tests.test_search_service import migrate_in_a_process
+
+    path = tmp_path / "audit.sqlite3"
+    url = f"sqlite:///{path}"
+
+    def try_update(column: str) -> str:
+        conn = sqlite3.connect(path)
+        try:
+            conn.execute(f"UPDATE mod_audit SET {column} = 'x' WHERE id = 1")
+            conn.commit()
+            return "updated"
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        finally:
+            conn.close()
+
+    migrate_in_a_process(url, None)
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO mod_audit (id, action, target_kind, detail, reason, created_at) "
+                 "VALUES (1, 'warn', 'post', '', 'Om Kari', '2026-01-01')")
+    conn.commit()
+    conn.close()
+    assert try_update("reason") == "updated"
+    assert try_update("action") == try_update("detail") == "mod_audit is append-only"
+    migrate_in_a_process(url, "models.0009_notification_list")
+    assert try_update("reason") == try_update("action") == "mod_audit is append-only"
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'notification_user_newest'").fetchone() == (1,)
+    conn.close()
+    migrate_in_a_process(url, "models.0008_search_tiers")
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'notification_user_newest'").fetchone() == (0,)
+    conn.close()
