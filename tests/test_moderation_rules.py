@@ -506,7 +506,7 @@ async def test_mod_page_forms_refuse_bad_input_cleanly(participant, moderator, c
 
 def test_the_audit_trigger_migration_lets_only_the_reason_change_and_goes_back(tmp_path):
     """0010 narrows 0004's update trigger to the facts; migrating back to 0009 refuses every update again,
-    and back to 0008 drops 0009's notifications index."""
+    and back to 0008 swaps 0009's two notifications indexes for the one they replaced."""
     import sqlite3
 
     from tests.test_search_service import migrate_in_a_process
@@ -535,10 +535,11 @@ def test_the_audit_trigger_migration_lets_only_the_reason_change_and_goes_back(t
     assert try_update("action") == try_update("detail") == "mod_audit is append-only"
     migrate_in_a_process(url, "models.0009_notification_list")
     assert try_update("reason") == try_update("action") == "mod_audit is append-only"
+    indexes = "SELECT name FROM sqlite_master WHERE tbl_name = 'notification' AND name LIKE '%user%' ORDER BY name"
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'notification_user_newest'").fetchone() == (1,)
+    assert conn.execute(indexes).fetchall() == [("notification_user_newest",), ("notification_user_unread",)]
     conn.close()
     migrate_in_a_process(url, "models.0008_search_tiers")
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'notification_user_newest'").fetchone() == (0,)
+    assert conn.execute(indexes).fetchall() == [("idx_notificatio_user_id_dd1a1b",)]
     conn.close()

@@ -201,4 +201,4 @@ class Notification(Model):
 
     class Meta:
         table = "notification"
-        indexes = [("user_id", "read_at", "created_at")]
+        # partial (user_id, created_at) WHERE read_at IS NULL and (user_id, created_at, id): migration 0009

@@ -66,9 +66,9 @@ async def notify_user(conn, *, user_id: int, kind: NotificationKind, topic_id: i
     await live.notifications_changed([user_id], conn)
 
 
-# Unread first, newest first. Each half is read newest first from its own index (unread: user_id, read_at,
-# created_at; read: user_id, created_at, id) and stops at the page's size, so a user with 100,000 notifications
-# costs what one with 50 does; only the chosen rows are joined to post and profile.
+# Unread first, newest first. Each half is read newest first from an index (unread: the partial
+# notification_user_unread; read: notification_user_newest) and stops at the page's size, so a user with 100,000
+# notifications costs what one with 50 does; only the chosen rows are joined to post and profile.
 _LIST_HALF = """
     SELECT * FROM (
         SELECT n.id, n.kind, n.count, n.message, n.created_at, n.read_at, n.topic_id, n.post_id, n.actor_id,
