@@ -351,6 +351,16 @@ async def test_notifications_list_unread_first_then_newest_first_without_unreada
     assert [n["read"] for n in listed] == [False] * 39 + [True] * 11
 
 
+async def test_the_notifications_api_counts_every_unread_notification_not_only_the_listed_ones(participant):
+    from forum.models import Notification
+
+    await Notification.filter(user_id=participant.user["id"]).delete()
+    await Notification.bulk_create([Notification(user_id=participant.user["id"], kind="moderation",
+                                                 message=f"n{i}") for i in range(55)])
+    listing = (await participant.get("/api/v1/notifications")).json()
+    assert len(listing["notifications"]) == 50 and listing["unread"] == 55
+
+
 async def test_the_notifications_list_reads_each_half_in_index_order_without_sorting_it():
     """A user's page costs the same with 100,000 notifications as with 50: only the two halves' page-sized
     results are sorted, never all of a user's notifications (EXPLAIN QUERY PLAN; SQLite decides it by schema)."""
