@@ -252,3 +252,21 @@ def recent_tier(request):
     search.configure(getattr(request, "param", before))
     yield search.RECENT_POSTS
     search.configure(before)
+
+
+def migrate_in_a_process(url: str, target: str | None) -> None:
+    """Migrations in a process of their own: they set up and close Tortoise, which this session's app uses."""
+    import subprocess
+    import sys
+
+    script = ("import asyncio, sys\n"
+              "from tortoise.migrations.api import migrate\n"
+              "from tortoise import Tortoise\n"
+              "from forum.db import tortoise_config\n"
+              "async def main():\n"
+              "    try:\n"
+              "        await migrate(config=tortoise_config(sys.argv[1]), target=sys.argv[2] or None)\n"
+              "    finally:\n"
+              "        await Tortoise.close_connections()\n"
+              "asyncio.run(main())\n")
+    subprocess.run([sys.executable, "-c", script, url, target or ""], check=True, timeout=120)

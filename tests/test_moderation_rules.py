@@ -10,7 +10,7 @@ import pytest
 
 from forum.models import Notification, Post, Session
 from moderation.models import AuditEntry, Case, Flag, Sanction, UserRecord, WatchedWord
-from tests.conftest import new_reply, new_topic, unique
+from tests.conftest import migrate_in_a_process, new_reply, new_topic, unique
 from tests.test_detectors import ALL_FNRS, PEM, TOKENS, with_luhn_check_digit
 
 FUTURE = (datetime.now(UTC) + timedelta(days=7)).isoformat()
@@ -508,8 +508,6 @@ def test_the_audit_trigger_migration_lets_only_the_reason_change_and_goes_back(t
     """0010 narrows 0004's update trigger to the facts; migrating back to 0009 refuses every update again,
     and back to 0008 swaps 0009's two notifications indexes for the one they replaced."""
     import sqlite3
-
-    from tests.test_search_service import migrate_in_a_process
 
     path = tmp_path / "audit.sqlite3"
     url = f"sqlite:///{path}"

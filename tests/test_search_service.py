@@ -16,6 +16,7 @@ from forum.models import Category, Post, Profile, ReadAccess, Role, Topic, Topic
 from forum.services import search
 from forum.services.usernames import username_key
 from forum.viewer import Viewer
+from tests.conftest import migrate_in_a_process
 
 _LETTERS = str.maketrans("0123456789", "ghijklmnop")
 
@@ -408,24 +409,6 @@ async def test_the_recent_table_is_always_merged_and_the_older_one_when_it_holds
         await search.merge_segments(older)
     else:
         assert older == recent == []
-
-
-def migrate_in_a_process(url: str, target: str | None) -> None:
-    """Migrations in a process of their own: they set up and close Tortoise, which this session's app uses."""
-    import subprocess
-    import sys
-
-    script = ("import asyncio, sys\n"
-              "from tortoise.migrations.api import migrate\n"
-              "from tortoise import Tortoise\n"
-              "from forum.db import tortoise_config\n"
-              "async def main():\n"
-              "    try:\n"
-              "        await migrate(config=tortoise_config(sys.argv[1]), target=sys.argv[2] or None)\n"
-              "    finally:\n"
-              "        await Tortoise.close_connections()\n"
-              "asyncio.run(main())\n")
-    subprocess.run([sys.executable, "-c", script, url, target or ""], check=True, timeout=120)
 
 
 def test_the_tier_migration_moves_the_newest_posts_entries_and_back(tmp_path):

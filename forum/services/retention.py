@@ -25,8 +25,6 @@ ADVISORY_LOCK = 7_302_211  # any constant; names the purge's lock on PostgreSQL
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
-
-
 async def delete_batches(table: str, where: str, params: list, *, batch: int = BATCH) -> int:
     """Deletes the rows of `table` matching `where` (`?` placeholders, datetimes through `db.time_param`), oldest
     ids first, `batch` rows per transaction; returns how many went. `table` and `where` come from code, never
