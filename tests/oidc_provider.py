@@ -141,3 +141,22 @@ async def provider_login(provider_client: httpx.AsyncClient, authorize_url: str,
         if "/auth/oidc/" in url and not url.startswith(str(provider_client.base_url).rstrip("/")):
             return url
     raise AssertionError("the provider never sent the browser back")
+
+
+def enable_oidc(app, provider: OpenIdProvider, *, public_url: str, transport=None, **changes):
+    """Turns OIDC sign-in on for a running test app (the session's shared one); returns a function that undoes it."""
+    from dataclasses import replace
+
+    from forum.services.oidc_provider import Provider
+    from forum.settings import OidcSettings
+
+    before = (app.state.settings, getattr(app.state, "oidc", None))
+    settings = replace(OidcSettings(issuer=provider.issuer, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                                    scopes="openid email profile groups"), **changes)
+    app.state.settings = replace(before[0], public_url=public_url, oidc=settings)
+    app.state.oidc = Provider(settings, transport=transport)
+
+    def restore() -> None:
+        app.state.settings, app.state.oidc = before
+
+    return restore
