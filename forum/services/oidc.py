@@ -27,7 +27,7 @@ from forum.models import OidcIdentity, OidcLoginAttempt, OidcSession, Profile, R
 from forum.security import hash_token
 from forum.services import sessions
 from forum.services.accounts import handle_available, normalize_email
-from forum.services.oidc_provider import Provider
+from forum.services.oidc_provider import PROBE_TTL, Provider
 from forum.services.oidc_tokens import OidcRefused, validate_id_token
 from forum.services.usernames import username_key, validate_username
 from forum.settings import OidcSettings
@@ -78,7 +78,7 @@ def password_sign_in_for_admins_only(oidc: OidcSettings | None) -> bool:
 async def begin_sign_in(provider: Provider, *, binding: str, public_url: str, next_path: str = "",
                         link_user_id: int | None = None) -> str:
     """Stores the attempt and returns the provider's authorization URL to send the browser to."""
-    metadata = await provider.metadata()
+    metadata = await provider.metadata(max_age=PROBE_TTL)  # a provider that went down: say so, do not send there
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64)
     now = datetime.now(UTC)
     binding_hash = hash_token(binding)

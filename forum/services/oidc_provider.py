@@ -19,6 +19,7 @@ from forum.settings import OidcSettings
 log = logging.getLogger("forum.oidc")
 
 DISCOVERY_TTL = 3600.0        # seconds a good discovery document is kept
+PROBE_TTL = 5.0               # the sign-in page and a new sign-in ask again after this long (is it still up?)
 FAILURE_TTL = 15.0            # seconds a failed discovery is remembered (the sign-in page asks on every view)
 JWKS_TTL = 3600.0
 JWKS_REFETCH_MIN = 1.0        # an unknown key id refetches the key set at most this often (a flood of bad tokens)
@@ -69,9 +70,10 @@ class Provider:
             raise ProviderUnavailable()
         return data
 
-    async def metadata(self) -> Metadata:
+    async def metadata(self, *, max_age: float = DISCOVERY_TTL) -> Metadata:
+        """The discovery document; `max_age=PROBE_TTL` also checks that the provider still answers."""
         now = time.monotonic()
-        if self._metadata and now - self._metadata_at < DISCOVERY_TTL:
+        if self._metadata and now - self._metadata_at < max_age:
             return self._metadata
         if self._failed_at and now - self._failed_at < FAILURE_TTL:
             raise ProviderUnavailable()
@@ -93,7 +95,7 @@ class Provider:
 
     async def available(self) -> bool:
         try:
-            await self.metadata()
+            await self.metadata(max_age=PROBE_TTL)
         except ProviderUnavailable:
             return False
         return True
