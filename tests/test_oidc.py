@@ -316,12 +316,13 @@ async def test_a_forged_id_token_is_refused(oidc, provider, proxy, anon, attack)
 async def test_a_nonce_from_another_session_is_refused(oidc, provider, proxy, anon, client_factory):
     """A valid ID token for this client, but minted for another browser's sign-in (its nonce), injected into
     this browser's token answer."""
+    who = account_id()  # the same person, so only the nonce tells the two sign-ins apart
     other = client_factory()
-    assert (await sign_in(other, provider, account_id())).status_code == 303
+    assert (await sign_in(other, provider, who)).status_code == 303
     stolen = proxy.token_answers[-1]["id_token"]
     proxy.rewrite = lambda data: {**data, "id_token": stolen}
     try:
-        response = await sign_in(anon, provider, account_id())
+        response = await sign_in(anon, provider, who)
     finally:
         proxy.rewrite = None
     await assert_refused(anon, response)
@@ -585,3 +586,42 @@ async def test_without_an_issuer_the_routes_are_not_there_and_the_page_has_no_bu
     assert (await anon.get("/auth/oidc/callback?code=x&state=y")).status_code == 404
     assert (await anon.post("/auth/oidc/backchannel-logout", data={"logout_token": "x"})).status_code == 404
     assert "oidc" not in (await anon.get("/login")).text
+
+
+def test_the_oidc_migration_goes_forward_and_back(tmp_path):
+    """0016 adds the three OIDC tables; back to 0010 removes them; forward again restores them."""
+    import sqlite3
+
+    from tests.conftest import migrate_in_a_process
+
+    path = tmp_path / "mig.sqlite3"
+    url = f"sqlite:///{path}"
+    tables = "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'oidc%' ORDER BY name"
+
+    def oidc_tables() -> list[str]:
+        conn = sqlite3.connect(path)
+        try:
+            return [row[0] for row in conn.execute(tables)]
+        finally:
+            conn.close()
+
+    migrate_in_a_process(url, None)
+    assert oidc_tables() == ["oidc_identity", "oidc_login_attempt", "oidc_session"]
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO account (id, email, password_hash, role, created_at) "
+                 "VALUES (1, 'a@example.test', '!oidc-no-password', 'member', '2026-01-01')")
+    conn.execute("INSERT INTO oidc_identity (user_id, issuer, subject, email_verified, staff_from_claim, created_at) "
+                 "VALUES (1, 'https://id.example', 'abc', 1, 0, '2026-01-01')")
+    conn.commit()
+    try:
+        conn.execute("INSERT INTO oidc_identity (user_id, issuer, subject, email_verified, staff_from_claim, "
+                     "created_at) VALUES (1, 'https://id.example', 'abc', 0, 0, '2026-01-01')")
+        duplicate = "stored"
+    except sqlite3.IntegrityError:
+        duplicate = "refused"
+    conn.close()
+    assert duplicate == "refused"  # one forum account per issuer + subject
+    migrate_in_a_process(url, "models.0010_audit_reason_scrub")
+    assert oidc_tables() == []
+    migrate_in_a_process(url, None)
+    assert oidc_tables() == ["oidc_identity", "oidc_login_attempt", "oidc_session"]
