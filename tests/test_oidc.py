@@ -29,6 +29,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from forum.models import OidcIdentity, OidcLoginAttempt, OidcSession, Profile, Role, Session, User
+from forum.security import hash_token
 from forum.services.oidc_provider import Provider
 from forum.settings import OidcSettings
 from tests.conftest import PASSWORD, unique
@@ -249,6 +250,8 @@ async def test_a_replayed_code_is_refused(oidc, provider, anon):
     who = account_id()
     callback = await at_provider(provider, await start_sign_in(anon), who)
     assert (await anon.get(callback)).status_code == 303
+    state = parse_qs(urlsplit(callback).query)["state"][0]
+    assert not await OidcLoginAttempt.filter(state_hash=hash_token(state)).exists()  # spent at its first use
     await anon.post_form("/logout", {}, token_from="/settings")
     assert await signed_in_user(anon) is None
     await assert_refused(anon, await anon.get(callback))  # the same callback again: the attempt is spent
@@ -520,12 +523,15 @@ async def test_a_logout_token_must_be_a_logout_token(oidc, provider, anon, clien
     base = {"iss": provider.issuer, "aud": CLIENT_ID, "iat": now, "jti": unique("j"), "sub": who,
             "events": {"http://schemas.openid.net/event/backchannel-logout": {}}}
     key = provider.signing_key
+    header = {"alg": "RS256", "kid": key.kid, "typ": "logout+jwt"}
     bad = [
-        jwt.encode({"alg": "RS256", "kid": key.kid}, {**base, "nonce": "n"}, key),          # an ID token's shape
-        jwt.encode({"alg": "RS256", "kid": key.kid}, {**base, "events": {}}, key),          # no logout event
-        jwt.encode({"alg": "RS256", "kid": key.kid}, {**base, "aud": OTHER_CLIENT_ID}, key),
-        jwt.encode({"alg": "RS256", "kid": key.kid},
-                   base, RSAKey.generate_key(2048, parameters={"kid": key.kid}, private=True)),
+        jwt.encode(header, {**base, "nonce": "n"}, key),          # an ID token's shape
+        jwt.encode(header, {**base, "events": {}}, key),          # no logout event
+        jwt.encode(header, {**base, "aud": OTHER_CLIENT_ID}, key),
+        jwt.encode(header, {**base, "iat": now - 3600}, key),     # stale
+        jwt.encode({**header, "typ": "JWT"}, base, key),          # typed as something else
+        jwt.encode(header, {k: v for k, v in base.items() if k != "sub"}, key),  # neither sub nor sid
+        jwt.encode(header, base, RSAKey.generate_key(2048, parameters={"kid": key.kid}, private=True)),
         "not a token", "",
     ]
     relay = client_factory()
@@ -535,7 +541,7 @@ async def test_a_logout_token_must_be_a_logout_token(oidc, provider, anon, clien
     assert (await relay.post("/auth/oidc/backchannel-logout", content=b"{}",
                              headers={"content-type": "application/json"})).status_code == 400
     assert await signed_in_user(anon) is not None
-    good = jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "logout+jwt"}, base, key)
+    good = jwt.encode(header, base, key)
     assert (await relay.post("/auth/oidc/backchannel-logout", data={"logout_token": good})).status_code == 200
     assert await signed_in_user(anon) is None  # sub without sid: every session of the account
 
@@ -573,10 +579,11 @@ async def test_the_claim_never_demotes_a_role_it_did_not_grant(configure, provid
     browser = client_factory()
     assert (await sign_in(browser, provider, who)).status_code == 303
     user_id = (await signed_in_user(browser))["id"]
-    await User.filter(id=user_id).update(role=Role.MODERATOR)  # made a moderator by an admin
-    again = client_factory()
-    assert (await sign_in(again, provider, who)).status_code == 303
-    assert (await User.get(id=user_id)).role == Role.MODERATOR
+    for role in (Role.MODERATOR, Role.STAFF):  # given by an admin, not by the claim
+        await User.filter(id=user_id).update(role=role)
+        again = client_factory()
+        assert (await sign_in(again, provider, who)).status_code == 303
+        assert (await User.get(id=user_id)).role == role
 
 
 # -- off by default ----------------------------------------------------------------------------------------------
