@@ -97,4 +97,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     search.configure(settings.search_recent_posts)
     moderation.install(app)
     live.install()
+    oidc.install()
     return app

@@ -632,3 +632,41 @@ def test_the_oidc_migration_goes_forward_and_back(tmp_path):
     assert oidc_tables() == []
     migrate_in_a_process(url, None)
     assert oidc_tables() == ["oidc_identity", "oidc_login_attempt", "oidc_session"]
+
+
+async def test_an_account_without_a_password_is_erased_after_signing_in_anew_at_the_provider(oidc, provider, anon):
+    from datetime import UTC, datetime, timedelta
+
+    who = account_id()
+    assert (await sign_in(anon, provider, who)).status_code == 303
+    user_id = (await signed_in_user(anon))["id"]
+    page = await anon.get("/settings/erase")
+    assert "reauth=1" in page.text and 'name="password"' not in page.text
+    await Session.filter(user_id=user_id).update(created_at=datetime.now(UTC) - timedelta(minutes=11))
+    stale = await anon.post_form("/settings/erase", {"password": ""}, token_from="/settings/erase")
+    assert stale.status_code == 400 and await User.filter(id=user_id).exists()
+    again = await start_sign_in(anon, "/settings/erase")
+    assert "prompt=login" not in again  # only the erase page's link asks the provider to sign in anew
+    fresh = await anon.get("/auth/oidc/login", params={"next": "/settings/erase", "reauth": "1"})
+    assert parse_qs(urlsplit(fresh.headers["location"]).query)["prompt"] == ["login"]
+    back = await anon.get(await at_provider(provider, fresh.headers["location"], who))
+    assert back.status_code == 303 and back.headers["location"] == "/settings/erase"
+    erased = await anon.post_form("/settings/erase", {"password": ""}, token_from="/settings/erase")
+    assert erased.status_code == 200
+    assert not await User.filter(id=user_id).exists() and not await OidcIdentity.filter(subject=who).exists()
+
+
+async def test_the_data_export_shows_the_link_and_purge_removes_stale_attempts(oidc, provider, anon):
+    from datetime import UTC, datetime, timedelta
+
+    from forum.services.retention import purge
+    from forum.settings import Retention
+
+    who = account_id()
+    assert (await sign_in(anon, provider, who)).status_code == 303
+    export = (await anon.get("/settings/export")).json()
+    assert [(x["issuer"], x["subject"]) for x in export["identity_provider_links"]] == [(provider.issuer, who)]
+    await start_sign_in(anon)  # a sign-in that never comes back
+    await OidcLoginAttempt.all().update(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+    counts = await purge(Retention())
+    assert counts["oidc_login_attempts"] >= 1 and await OidcLoginAttempt.all().count() == 0

@@ -76,7 +76,7 @@ def password_sign_in_for_admins_only(oidc: OidcSettings | None) -> bool:
 # -- the first leg: to the provider ---------------------------------------------------------------------------
 
 async def begin_sign_in(provider: Provider, *, binding: str, public_url: str, next_path: str = "",
-                        link_user_id: int | None = None) -> str:
+                        link_user_id: int | None = None, reauthenticate: bool = False) -> str:
     """Stores the attempt and returns the provider's authorization URL to send the browser to."""
     metadata = await provider.metadata(max_age=PROBE_TTL)  # a provider that went down: say so, do not send there
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64)
@@ -94,7 +94,8 @@ async def begin_sign_in(provider: Provider, *, binding: str, public_url: str, ne
     settings = provider.settings
     return prepare_grant_uri(metadata.authorization_endpoint, settings.client_id, "code",
                              redirect_uri=redirect_uri(public_url), scope=settings.scopes, state=state, nonce=nonce,
-                             code_challenge=create_s256_code_challenge(verifier), code_challenge_method="S256")
+                             code_challenge=create_s256_code_challenge(verifier), code_challenge_method="S256",
+                             **({"prompt": "login"} if reauthenticate else {}))
 
 
 # -- the second leg: back from the provider -------------------------------------------------------------------
@@ -281,6 +282,24 @@ async def unlink(viewer, issuer: str) -> None:
     await OidcIdentity.filter(user_id=viewer.id, issuer=issuer).delete()
 
 
+FRESH_SIGN_IN = timedelta(minutes=10)
+
+
+async def check_fresh_provider_sign_in(session_id: int) -> None:
+    """What confirms a grave step (erasing the account) for an account without a password: this session was
+    started by the identity provider in the last ten minutes (the erase page asks the provider to sign in anew)."""
+    session = await Session.filter(id=session_id).first()
+    fresh = session is not None and session.created_at > datetime.now(UTC) - FRESH_SIGN_IN
+    if not fresh or not await OidcSession.filter(session_id=session_id).exists():
+        raise ValidationFailed(fields={"password": N_("Sign in again with the identity provider to confirm, then "
+                                                      "delete the account within ten minutes.")})
+
+
+async def has_password_for(user_id: int) -> bool:
+    user = await User.get(id=user_id)
+    return has_password(user.password_hash)
+
+
 async def session_from_provider(session_id: int) -> bool:
     return await OidcSession.filter(session_id=session_id).exists()
 
@@ -307,3 +326,16 @@ async def on_purging(purge) -> None:
 
     purge.counts["oidc_login_attempts"] = await purge.delete_batches(
         "oidc_login_attempt", "expires_at <= ?", [db.time_param(purge.now)])
+
+
+async def on_exporting(export) -> None:
+    """The data export (GDPR art. 15) shows the link: which provider account signs in here, nothing more."""
+    export.sections["identity_provider_links"] = await (
+        OidcIdentity.filter(user_id=export.user_id).order_by("id")
+        .values("issuer", "subject", "email_verified", "staff_from_claim", "created_at", "last_sign_in_at"))
+
+
+def install() -> None:
+    """Subscribes the forum's own OIDC handlers (called by create_app, like live.install)."""
+    events.subscribe(events.EXPORTING, on_exporting)
+    events.subscribe(events.PURGING, on_purging)

@@ -60,7 +60,7 @@ async def start(request: Request) -> Response:
     binding, new_anon = _binding(request)
     try:
         url = await oidc.begin_sign_in(provider, binding=binding, public_url=request.app.state.settings.public_url,
-                                       next_path=next_path)
+                                       next_path=next_path, reauthenticate=request.query_params.get("reauth") == "1")
     except ProviderUnavailable:
         return RedirectResponse(path_for(request, "login", {"oidc": "unavailable", "next": next_path}),
                                 status_code=303)
@@ -146,6 +146,14 @@ async def provider_logout_url(request: Request, viewer: Viewer | None) -> str | 
     query = urlencode({"client_id": provider.settings.client_id,
                        "post_logout_redirect_uri": request.app.state.settings.public_url.rstrip("/") + "/"})
     return endpoint + ("&" if "?" in endpoint else "?") + query
+
+
+async def erase_context(request: Request, viewer: Viewer) -> dict:
+    """The erase page: an account without a password confirms by signing in anew at the provider."""
+    provider = getattr(request.app.state, "oidc", None)
+    if provider is None or await oidc.has_password_for(viewer.id):
+        return {"reauth_label": None}
+    return {"reauth_label": provider.settings.label(request.state.locale)}
 
 
 async def settings_context(request: Request, viewer: Viewer) -> dict:

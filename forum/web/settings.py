@@ -76,7 +76,10 @@ async def erase_page(request: Request) -> Response:
             response = render(request, "erased.html", {"viewer": None})
             response.delete_cookie(SESSION_COOKIE, path="/")
             return response
-    return render(request, "erase.html", {"errors": errors}, status=400 if errors else 200)
+    from forum.web.oidc import erase_context
+
+    return render(request, "erase.html", {"errors": errors, **await erase_context(request, viewer)},
+                  status=400 if errors else 200)
 
 
 routes = [
