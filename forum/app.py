@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.passwords = Passwords(settings.argon2_profile)
     app.state.openapi = None
     app.state.oidc = oidc.make_provider(settings.oidc)
+    app.state.templates.env.globals["registration_open"] = web_oidc.registration_open  # off with FORUM_OIDC_ONLY
     search.configure(settings.search_recent_posts)
     moderation.install(app)
     live.install()

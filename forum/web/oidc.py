@@ -22,6 +22,12 @@ from forum.web.common import path_for, read_form, require_viewer, safe_next, set
 ANON_MAX_AGE = 60 * 60 * 24 * 30
 
 
+def registration_open(request: Request) -> bool:
+    """For templates: whether to offer registration (FORUM_OIDC_ONLY closes it)."""
+    oidc_settings = request.app.state.settings.oidc
+    return oidc_settings is None or not oidc_settings.only
+
+
 def provider_of(request: Request) -> Provider:
     provider = getattr(request.app.state, "oidc", None)
     if provider is None:
