@@ -683,3 +683,41 @@ def test_the_csp_lets_a_forms_answer_redirect_to_the_provider_origin_only():
     assert "form-action 'self' https://id.example.com;" in csp
     plain = dict(SecurityHeadersMiddleware(None).headers)[b"content-security-policy"].decode()
     assert "form-action 'self';" in plain
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"FORUM_OIDC_ISSUER": "https://id.example"}, "FORUM_PUBLIC_URL"),
+    ({"FORUM_OIDC_ISSUER": "https://id.example", "FORUM_PUBLIC_URL": "https://forum.example"}, "CLIENT_ID"),
+    ({"FORUM_OIDC_ISSUER": "ftp://id.example", "FORUM_PUBLIC_URL": "https://forum.example"}, "must be an http"),
+    ({"FORUM_OIDC_ISSUER": "https://id.example", "FORUM_PUBLIC_URL": "https://f.example", "FORUM_OIDC_CLIENT_ID": "f",
+      "FORUM_OIDC_SCOPES": "email"}, "openid"),
+    ({"FORUM_OIDC_ISSUER": "https://id.example", "FORUM_PUBLIC_URL": "https://f.example", "FORUM_OIDC_CLIENT_ID": "f",
+      "FORUM_OIDC_ALGORITHMS": "RS256,none"}, "FORUM_OIDC_ALGORITHMS"),
+    ({"FORUM_OIDC_ISSUER": "https://id.example", "FORUM_PUBLIC_URL": "https://f.example", "FORUM_OIDC_CLIENT_ID": "f",
+      "FORUM_OIDC_ALGORITHMS": "HS256"}, "FORUM_OIDC_ALGORITHMS"),
+    ({"FORUM_OIDC_ISSUER": "https://id.example", "FORUM_PUBLIC_URL": "https://f.example", "FORUM_OIDC_CLIENT_ID": "f",
+      "FORUM_OIDC_STAFF_CLAIM": "groups"}, "go together"),
+])
+def test_settings_that_cannot_work_stop_the_start(monkeypatch, env, message):
+    from forum.settings import SettingsError, load_settings
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=message):
+        load_settings(secret_key="x" * 40)
+
+
+def test_settings_read_from_the_environment(monkeypatch):
+    from forum.settings import load_settings
+
+    for name, value in {"FORUM_OIDC_ISSUER": "https://id.example/", "FORUM_PUBLIC_URL": "https://forum.example",
+                        "FORUM_OIDC_CLIENT_ID": "forum", "FORUM_OIDC_CLIENT_SECRET": "s3cret", "FORUM_OIDC_ONLY": "on",
+                        "FORUM_OIDC_STAFF_CLAIM": "groups", "FORUM_OIDC_STAFF_VALUE": "forum-staff",
+                        "FORUM_OIDC_LABEL_EN": "Sign in with Acme"}.items():
+        monkeypatch.setenv(name, value)
+    oidc = load_settings(secret_key="x" * 40).oidc
+    assert (oidc.issuer, oidc.client_id, oidc.only, oidc.staff_claim) == ("https://id.example", "forum", True, "groups")
+    assert oidc.label("en") == "Sign in with Acme" and oidc.label("nb") == "Logg inn med bedriftskontoen"
+    assert "s3cret" not in repr(oidc) and oidc.algorithms == ("RS256", "ES256", "PS256", "EdDSA")
+    monkeypatch.delenv("FORUM_OIDC_ISSUER")
+    assert load_settings(secret_key="x" * 40).oidc is None
