@@ -70,9 +70,12 @@ class TamperingProxy(httpx.AsyncBaseTransport):
 
     def __init__(self) -> None:
         self.rewrite = None
+        self.token_endpoint_down = False
         self.token_answers: list[dict] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.token_endpoint_down and request.url.path == "/token":
+            raise httpx.ConnectError("connection refused", request=request)
         async with httpx.AsyncClient() as client:
             response = await client.send(request)
             await response.aread()
@@ -721,3 +724,18 @@ def test_settings_read_from_the_environment(monkeypatch):
     assert "s3cret" not in repr(oidc) and oidc.algorithms == ("RS256", "ES256", "PS256", "EdDSA")
     monkeypatch.delenv("FORUM_OIDC_ISSUER")
     assert load_settings(secret_key="x" * 40).oidc is None
+
+
+async def test_the_provider_going_down_mid_sign_in_or_refusing_it_is_no_500(oidc, provider, proxy, anon):
+    callback = await at_provider(provider, await start_sign_in(anon), account_id())
+    proxy.token_endpoint_down = True
+    try:
+        response = await anon.get(callback)
+    finally:
+        proxy.token_endpoint_down = False
+    await assert_refused(anon, response, status=503)
+    assert "ikke tilgjengelig" in response.text
+    cancelled = await anon.get("/auth/oidc/callback", params={"error": "access_denied", "state": "x"})
+    await assert_refused(anon, cancelled)
+    for junk in ({"state": "x" * 5000, "code": "y"}, {"code": "y"}, {}):
+        await assert_refused(anon, await anon.get("/auth/oidc/callback", params=junk))
