@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-fast browser-deps lint migrate demo bench bench-postgres messages clean
+.PHONY: run test test-fast browser-deps oidc-deps lint migrate demo bench bench-postgres messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,14 +28,18 @@ migrate: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/forum demo
 
-test: $(TEST_STAMP) browser-deps
+test: $(TEST_STAMP) browser-deps oidc-deps
 	$(BIN)/python -m pytest
 
 # Chromium (apt), Java and the npm checkers (axe-core, vnu-jar) for tests/browser; installs only what is missing.
 browser-deps:
 	sh tests/browser/install.sh
 
-test-fast: $(TEST_STAMP)
+# Node and the pinned npm oidc-provider: the real OpenID provider tests/test_oidc.py starts (tests/oidc/install.sh).
+oidc-deps:
+	sh tests/oidc/install.sh
+
+test-fast: $(TEST_STAMP) oidc-deps
 	$(BIN)/python -m pytest -m "not slow"
 
 # Issue 7's benchmark: seeds (cached in bench/.cache), serves, loads with wrk (apt-get installs it when missing),

@@ -21,6 +21,7 @@ ACCOUNT_ERASING = "account_erasing"      # inside the erasure's transaction, bef
 EXPORTING = "exporting"                  # building a user's data export: Export; add sections to it
 SIGNING_IN = "signing_in"                # the password was right, before the session starts: SignIn; may refuse
 STAFF_ACTION = "staff_action"            # inside the write: StaffAction (moderation keeps the audit log)
+ROLE_MAPPED = "role_mapped"              # the identity provider's claim changed a role at sign-in: RoleMapped
 PURGING = "purging"                      # `forum purge` (cron), outside any transaction: Purge; delete what is past
                                          # its retention with purge.delete_batches(...) and add to purge.counts
 
@@ -77,6 +78,17 @@ class StaffAction:
     target_kind: str
     target_id: int
     detail: str = ""
+    conn: Any = None
+
+
+@dataclass(frozen=True)
+class RoleMapped:
+    """A role granted or taken back by the identity provider's claim (FORUM_OIDC_STAFF_CLAIM) at sign-in, inside
+    the sign-in's transaction. No person acted: the claim's name is the detail."""
+
+    user_id: int
+    role: str
+    claim: str
     conn: Any = None
 
 

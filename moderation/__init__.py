@@ -41,6 +41,7 @@ def install(app: Starlette) -> None:
     events.subscribe(events.EXPORTING, on_exporting)
     events.subscribe(events.SIGNING_IN, on_signing_in)
     events.subscribe(events.STAFF_ACTION, audit.on_staff_action)
+    events.subscribe(events.ROLE_MAPPED, audit.on_role_mapped)
     events.subscribe(events.PURGING, on_purging)
     env = app.state.templates.env
     env.loader = jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(TEMPLATE_DIR)])

@@ -19,6 +19,7 @@ from forum.models.content import (
     TopicRead,
     TopicWatch,
 )
+from forum.models.oidc import OidcIdentity, OidcLoginAttempt, OidcSession
 from forum.models.security import PasswordResetToken, SignInThrottle
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "Category", "CategoryWatch", "Notification", "NotificationKind", "Post", "PostLike", "PostMention",
     "PostQuote", "PostRevision", "Profile", "ReadAccess", "Role", "Session", "StartTopics", "Topic",
     "TopicKind", "TopicRead", "TopicWatch", "User", "PasswordResetToken", "SignInThrottle",
+    "OidcIdentity", "OidcLoginAttempt", "OidcSession",
 ]

@@ -72,14 +72,19 @@ async def register(passwords: Passwords, *, username: str, email: str, password:
     return user
 
 
-async def authenticate(passwords: Passwords, *, email: str, password: str, client: str | None = None) -> User:
+async def authenticate(passwords: Passwords, *, email: str, password: str, client: str | None = None,
+                       admins_only: bool = False) -> User:
     """Same answer, and the same argon2 cost, whether the email is unknown or the password wrong.
 
     Repeated failures make the account (the email as typed) and the client address wait (services/throttle.py).
+    `admins_only` (FORUM_OIDC_ONLY): password sign-in is off except for admins, and any other account answers
+    as an unknown one does.
     """
     address = (email or "").strip().lower()[:254]
     await throttle.check_sign_in_allowed(address, client)
     user = await User.filter(email=address).first() if address else None
+    if admins_only and user is not None and not user.is_admin:
+        user = None
     if not isinstance(password, str) or len(password) > MAX_PASSWORD:
         password = ""
     ok = await passwords.verify(user.password_hash if user else None, password)
