@@ -24,6 +24,7 @@ from forum.hub import hub
 from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
 from forum.security import SecurityHeadersMiddleware
+from forum.services import consent as consent_service
 from forum.services import live, search
 from forum.settings import Settings, load_settings
 from forum.templating import make_templates
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.passwords = Passwords(settings.argon2_profile)
     app.state.openapi = None
     search.configure(settings.search_recent_posts)
+    consent_service.configure(settings)
     moderation.install(app)
     live.install()
     return app
