@@ -23,7 +23,7 @@ class Purpose:
     summary: str                        # message id: what it covers, in one sentence
     dpv_purpose: str                    # the DPV concept of the purpose
     dpv_personal_data: tuple[str, ...]  # DPV personal-data categories processed for it
-    data_categories: tuple[str, ...]    # the same in plain words (Kantara `piiCategory`)
+    data_categories: tuple[str, ...]    # the same in plain words (Kantara `piiCategory`; message ids)
     kantara_category: str               # Kantara `purposeCategory`
     demo_policy: Path                   # the text `forum demo` and the tests publish
     gates_participation: bool = False   # withdrawing it anonymises (taking part) instead of only stopping
@@ -36,7 +36,7 @@ FORUM = Purpose(
                "company (purpose j of the privacy statement)."),
     dpv_purpose="dpv:ServiceProvision",
     dpv_personal_data=("pd:Username", "pd:Name", "pd:Communication", "pd:Preference"),
-    data_categories=("username", "display name", "profile text", "posts and replies", "likes"),
+    data_categories=(N_("username"), N_("display name"), N_("profile text"), N_("posts and replies"), N_("likes")),
     kantara_category="Core Function",
     demo_policy=POLICY_DIR / "forum-policy-1.md",
     gates_participation=True,
@@ -47,7 +47,7 @@ MAIL = Purpose(
     summary=N_("Mail when someone answers, mentions or quotes you, and the digests you choose."),
     dpv_purpose="dpv:CommunicationManagement",
     dpv_personal_data=("pd:EmailAddress", "pd:Preference"),
-    data_categories=("email address", "mail preferences"),
+    data_categories=(N_("email address"), N_("mail preferences")),
     kantara_category="Contact Me",
     demo_policy=POLICY_DIR / "mail-policy-1.md",
 )
