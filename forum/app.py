@@ -24,6 +24,7 @@ from forum.hub import hub
 from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
 from forum.security import SecurityHeadersMiddleware
+from forum.services import consent as consent_service
 from forum.services import live, oidc, search
 from forum.settings import Settings, load_settings
 from forum.templating import make_templates
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.oidc = oidc.make_provider(settings.oidc)
     app.state.templates.env.globals["registration_open"] = web_oidc.registration_open  # off with FORUM_OIDC_ONLY
     search.configure(settings.search_recent_posts)
+    consent_service.configure(settings)
     moderation.install(app)
     live.install()
     oidc.install()

@@ -189,6 +189,12 @@ class Settings:
     db_statement_timeout: float = 15.0   # seconds; 0 turns it off
     retention: Retention = field(default_factory=Retention)
     oidc: OidcSettings | None = None     # OpenID Connect sign-in, off unless FORUM_OIDC_ISSUER is set
+    controller_name: str = "Forum"
+    controller_email: str = ""
+    controller_address: str = ""
+    controller_phone: str = ""
+    jurisdiction: str = "NO"
+    employment_roles: tuple[str, ...] = ("staff", "admin")
 
     @property
     def sqlite(self) -> bool:
@@ -198,6 +204,27 @@ class Settings:
     def base_url(self) -> str:
         """Where links in mails point: never taken from a request's Host header, which a client chooses."""
         return self.public_url or f"http://{self.host}:{self.port}"
+
+
+ROLES = ("member", "staff", "moderator", "admin")
+
+
+def _roles(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    roles = tuple(r.strip().lower() for r in raw.split(",") if r.strip())
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise SettingsError(f"{name} names unknown roles {unknown}; the roles are {', '.join(ROLES)}")
+    return roles
+
+
+def _country(name: str, default: str) -> str:
+    value = os.environ.get(name, default).strip().upper()
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise SettingsError(f"{name} must be a two-letter country code (ISO 3166-1), got {value!r}")
+    return value
 
 
 def load_settings(**overrides) -> Settings:
@@ -235,6 +262,12 @@ def load_settings(**overrides) -> Settings:
             moderation_days=_bounded_int("FORUM_RETENTION_MODERATION_DAYS", 365, 1, 36500),
             security_log_days=_bounded_int("FORUM_RETENTION_SECURITY_LOG_DAYS", 90, 1, 36500),
         ),
+        controller_name=os.environ.get("FORUM_CONTROLLER_NAME", "").strip() or "Forum",
+        controller_email=os.environ.get("FORUM_CONTROLLER_EMAIL", "").strip(),
+        controller_address=os.environ.get("FORUM_CONTROLLER_ADDRESS", "").strip(),
+        controller_phone=os.environ.get("FORUM_CONTROLLER_PHONE", "").strip(),
+        jurisdiction=_country("FORUM_JURISDICTION", "NO"),
+        employment_roles=_roles("FORUM_EMPLOYMENT_ROLES", ("staff", "admin")),
     )
     if values["db_pool_min"] > values["db_pool_max"]:
         raise SettingsError("FORUM_DB_POOL_MIN must not be larger than FORUM_DB_POOL_MAX")

@@ -72,6 +72,11 @@ SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
                                                        "start_topics": "participants", "position": "0"}),
     ("POST", "/admin/policy"): ("-", {"version": "", "text_nb": "", "text_en": ""}),
     ("GET", "/consent"): ("-", None), ("POST", "/consent"): ("-", {"policy_version": "POLICY"}),
+    ("POST", "/consent/{purpose}/withdraw"): ("-", {}), ("GET", "/consent/policies/{purpose}/{version}"): ("-", None),
+    ("GET", "/consent/receipts/{receipt_id}"): ("receipt", None),
+    ("GET", "/consent/receipts/{receipt_id}/download"): ("receipt", None),
+    ("GET", "/consent/verify"): ("-", None), ("POST", "/consent/verify"): ("-", {"receipt": "a.b.c"}),
+    ("GET", "/.well-known/jwks.json"): ("-", None),
     ("GET", "/healthz"): ("-", None),
     ("GET", "/mod"): ("-", None), ("GET", "/mod/audit"): ("-", None),
     ("POST", "/mod/posts/{post_id:int}/action"): ("post", {"action": "hide", "reason": "Test"}),
@@ -124,6 +129,7 @@ SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
     ("GET", "/api/v1/search"): ("-", None),
     ("GET", "/api/v1/consent"): ("-", None), ("POST", "/api/v1/consent"): ("-", {"policy_version": "POLICY"}),
     ("DELETE", "/api/v1/consent"): ("-", None),
+    ("GET", "/api/v1/consent/receipts"): ("-", None), ("POST", "/api/v1/consent/verify"): ("-", {"receipt": "a.b.c"}),
     ("POST", "/api/v1/preview"): ("-", {"source": "*hei*"}),
     ("POST", "/api/v1/password/forgot"): ("-", {"email": "x@example.test"}),
     ("POST", "/api/v1/password/reset"): ("-", {"token": "x" * 43, "new_password": "new passphrase"}),
@@ -135,7 +141,7 @@ SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
 }
 STATES = {"post": ["own", "other", "hidden", "deleted", "staff-only"], "topic": ["own", "other", "staff-only"],
           "category": ["public", "staff-only"], "user": ["other"], "word": ["any"], "username": ["other"],
-          "token": ["unknown"], "-": ["-"]}
+          "token": ["unknown"], "receipt": ["other"], "-": ["-"]}
 PARTICIPATE = {("POST", "/c/{slug}/new"), ("POST", "/t/{topic_id:int}/reply"), ("POST", "/p/{post_id:int}/edit"),
                ("POST", "/p/{post_id:int}/like"), ("POST", "/api/v1/topics"),
                ("POST", "/api/v1/topics/{topic_id:int}/posts"), ("PATCH", "/api/v1/posts/{post_id:int}"),
@@ -152,7 +158,8 @@ POSTING = {("POST", "/c/{slug}/new"), ("POST", "/t/{topic_id:int}/reply"), ("POS
 # the writes a visitor may make: getting an account, a session, a language, a reset link, a preview
 VISITOR_WRITES = {("POST", "/register"), ("POST", "/login"), ("POST", "/language"), ("POST", "/password/forgot"),
                   ("POST", "/api/v1/users"), ("POST", "/api/v1/session"), ("POST", "/api/v1/password/forgot"),
-                  ("POST", "/logout"), ("POST", "/api/v1/preview")}
+                  ("POST", "/logout"), ("POST", "/api/v1/preview"), ("POST", "/consent/verify"),
+                  ("POST", "/api/v1/consent/verify")}
 
 
 SESSION_CHANGING = {("POST", "/logout"), ("POST", "/logout/everywhere"), ("DELETE", "/api/v1/session"),
@@ -219,6 +226,10 @@ class World:
             return word.json()["id"]
         if kind == "token":
             return "x" * 43
+        if kind == "receipt":  # another member's: nobody but its member may read it
+            from forum.services.receipts import receipts_of
+
+            return (await receipts_of(self.author.user["id"]))[0]["id"]
         return None
 
 
@@ -299,7 +310,8 @@ def _path(route_path: str, obj) -> str:
     path = route_path.replace("{topic_id:int}/{slug}", f"{obj['id'] if isinstance(obj, dict) else obj}/x")
     for name in ("{topic_id:int}", "{post_id:int}", "{user_id:int}", "{word_id:int}"):
         path = path.replace(name, str(obj["id"] if isinstance(obj, dict) else obj))
-    for name in ("{slug}", "{username}", "{token}"):
+    path = path.replace("{purpose}/{version}", "forum/test-1").replace("{purpose}", "mail")
+    for name in ("{slug}", "{username}", "{token}", "{receipt_id}"):
         path = path.replace(name, getattr(obj, "slug", None) or str(obj))
     return path
 

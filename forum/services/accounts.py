@@ -11,7 +11,7 @@ from forum import events
 from forum.errors import N_, Conflict, Forbidden, NotAuthenticated, ValidationFailed
 from forum.models import Profile, Role, User
 from forum.passwords import Passwords
-from forum.services import throttle
+from forum.services import consent, throttle
 from forum.services.usernames import username_key, validate_username
 
 MIN_PASSWORD, MAX_PASSWORD = 10, 1024
@@ -127,6 +127,8 @@ async def set_role_by_username(actor, username: str, role: str) -> None:
     if profile.user_id == actor.id and new_role != Role.ADMIN:
         raise ValidationFailed(fields={"role": N_("You cannot remove your own admin role.")})
     async with in_transaction() as conn:
+        old_role = (await User.get(id=profile.user_id).using_db(conn)).role
         await User.filter(id=profile.user_id).using_db(conn).update(role=new_role)
+        await consent.record_role_change(conn, profile.user_id, old_role, new_role)
         await events.emit(events.STAFF_ACTION, events.StaffAction(actor.id, "set_role", "user", profile.user_id,
                                                                   new_role.value, conn))

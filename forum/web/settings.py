@@ -23,6 +23,7 @@ async def settings_page_context(request: Request, viewer: Viewer) -> dict:
     return {**await settings_context(request, viewer),
             "saved": request.query_params.get("saved"), "password_errors": {}, "profile_errors": {},
             "consent_status": status.value, "anonymised": request.query_params.get("posts", ""),
+            "employment": consent.on_employment_basis(viewer.role),
             "profile": {"display_name": profile.display_name, "bio": profile.bio} if profile else None}
 
 
