@@ -550,9 +550,9 @@ def test_adversarial_input_is_scanned_in_linear_time(text):
 def test_a_50_kb_support_question_is_scanned_in_under_20_ms():
     text = (SUPPORT_QUESTION * (50_000 // len(SUPPORT_QUESTION) + 1))[:50_000]
     timings = []
-    for _ in range(5):  # the best of five, so a busy machine does not fail the test
-        started = time.perf_counter()
+    for _ in range(5):  # the best of five in CPU time, so a busy machine does not fail the test
+        started = time.process_time()
         findings = scan(text)
-        timings.append(time.perf_counter() - started)
+        timings.append(time.process_time() - started)
     assert findings == []
     assert min(timings) < 0.020

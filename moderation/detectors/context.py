@@ -90,6 +90,7 @@ class Context:
     def __init__(self, text: str) -> None:
         self.text = text
         self._tables: dict[int, _Table | None] = {}  # line start -> the table that line is a row of
+        self._labels: dict[int, str | None] = {}  # several detectors ask about the same number
 
     def line_of(self, position: int) -> int:
         """The 0-based line number of `position` (only for the few places reported)."""
@@ -142,6 +143,11 @@ class Context:
 
     def label(self, start: int) -> str | None:
         """The label that decides what the number starting at `start` is (see the module docstring)."""
+        if start not in self._labels:
+            self._labels[start] = self._label(start)
+        return self._labels[start]
+
+    def _label(self, start: int) -> str | None:
         text = self.text
         line_start = self._line_start(start)
         before = text[max(line_start, start - WINDOW) : start]

@@ -67,10 +67,12 @@ def find_bank_accounts(text: str, ctx: Context) -> list[int]:
     found = []
     for match in _ACCOUNT.finditer(text):
         digits = match[0] if match[1] is None else match[0].replace(match[1], "")
-        if not checksums.valid_no_account(digits):
+        if not checksums.passes_mod11(digits):
             continue
         label = ctx.label(match.start())
         if label in _OTHER or (match[1] is None and label != "bank_account"):
+            continue
+        if not checksums.valid_no_account(digits):
             continue
         found.append(match.start())
         if len(found) >= MAX_PLACES:
@@ -189,7 +191,11 @@ def find_phone_bulk(text: str, ctx: Context) -> list[int]:
 # --- e-mail addresses in bulk ----------------------------------------------------------------------------------
 
 _EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}(?![A-Za-z0-9-])")
-_EMAIL_LOCAL = re.compile(r"[\w.%+-]")
+_EMAIL_LOCAL = frozenset(".%+-_")
+
+
+def _local_char(char: str) -> bool:
+    return char.isalnum() or char in _EMAIL_LOCAL
 
 
 def find_email_bulk(text: str, ctx: Context) -> list[int]:
@@ -200,11 +206,12 @@ def find_email_bulk(text: str, ctx: Context) -> list[int]:
     addresses: dict[str, int] = {}
     at = text.find("@")
     while at >= 0:
-        start = at
-        while start > 0 and at - start < 64 and _EMAIL_LOCAL.match(text, start - 1):
-            start -= 1
         domain = _EMAIL_DOMAIN.match(text, at + 1)
-        if start < at and domain and not (start > 0 and _EMAIL_LOCAL.match(text, start - 1)):
-            addresses.setdefault(text[start : domain.end()].lower(), start)
+        if domain:
+            start = at
+            while start > 0 and at - start < 64 and _local_char(text[start - 1]):
+                start -= 1
+            if start < at and not (start > 0 and _local_char(text[start - 1])):
+                addresses.setdefault(text[start : domain.end()].lower(), start)
         at = text.find("@", at + 1)
     return _places(list(addresses.values())) if len(addresses) >= BULK_THRESHOLD else []

@@ -45,7 +45,8 @@ _TOKENS = tuple(
         _token("rk_live_", 8, r"[0-9a-zA-Z]{24,255}"),  # Stripe restricted key
         _token("AIza", 4, r"[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"),  # Google API key
         _token("sk-", 3, r"[A-Za-z0-9_-]{32,255}"),  # OpenAI-style, sk-proj-…
-        _token("gl(?:pat|dt|rt|ptt|cbt|ft|imt|agent|oas|soat)-", 8, r"[0-9A-Za-z_-]{20,255}"),  # GitLab
+        *(_token(f"gl{kind}-", len(kind) + 3, r"[0-9A-Za-z_-]{20,255}")  # GitLab: personal, deploy, runner, ...
+          for kind in ("pat", "dt", "rt", "ptt", "cbt", "ft", "imt", "agent", "oas", "soat")),
         _token("npm_", 4, r"[A-Za-z0-9]{36}(?![A-Za-z0-9])"),  # npm access token
         _token("eyJ", 3, rf"{_B64}{{10,4096}}\.eyJ{_B64}{{10,4096}}\.{_B64}{{10,4096}}"),  # JWT
         r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,255}",  # Slack webhook
