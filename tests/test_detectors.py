@@ -542,9 +542,9 @@ ADVERSARIAL = {
 
 @pytest.mark.parametrize("text", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
 def test_adversarial_input_is_scanned_in_linear_time(text):
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine does not fail the test
     scan(text)
-    assert time.perf_counter() - started < 0.2
+    assert time.process_time() - started < 0.2
 
 
 def test_a_50_kb_support_question_is_scanned_in_under_20_ms():
