@@ -118,3 +118,14 @@ def test_the_forum_reaches_the_detectors_only_through_the_post_checking_event():
                 assert not node.module.startswith("moderation"), path
             if isinstance(node, ast.Import):
                 assert not any(alias.name.startswith("moderation") for alias in node.names), path
+
+
+async def test_composer_pages_render_an_empty_hidden_warning_box(participant):
+    category = await new_category()
+    topic = await new_topic(participant, category.slug)
+    reply = await new_reply(participant, topic["id"], body="Et svar")
+    for path in (f"/c/{category.slug}/new", f"/p/{reply['id']}/edit"):
+        page = await participant.get(path)
+        assert page.status_code == 200 and 'id="f-body-warnings"' in page.text and "hidden" in page.text
+    page = await participant.get(f"/t/{topic['id']}", follow_redirects=True)
+    assert page.status_code == 200 and 'id="reply-body-warnings"' in page.text
