@@ -89,7 +89,7 @@ def mod11_kid(rng: random.Random, length: int) -> str:
         check = (11 - total % 11) % 11
         if check != 10:
             kid = body + str(check)
-            assert length != 11 or kontonr.is_valid(kid)
+            assert length != 11 or kid.startswith("0000") or kontonr.is_valid(kid)  # stdnum drops 0000
             return kid
 
 

@@ -55,7 +55,7 @@ OTHER = (
     r"|id|uuid|guid|hash|sha\d*|md5|commit|build|versjon|version|batch|lot"
 )
 
-_WORD = r"(?<![\wæøåÆØÅ])(?:{})(?![\wæøåÆØÅ])"
+_WORD = r"(?:{})(?![\wæøåÆØÅ])"
 _LABELS = re.compile(
     "|".join(
         f"(?P<{kind}>{_WORD.format(words)})"
@@ -63,17 +63,24 @@ _LABELS = re.compile(
     ),
     re.IGNORECASE,
 )
+_LETTERS = re.compile(r"[^\W\d_]+")  # runs of letters: a label can only start where one does
 _DIGIT = re.compile(r"\d")
 _LONGEST_ROW = 4000  # a longer "row" is a pasted blob, not a table; counting its cells per number would be quadratic
 
 
 def label_in(text: str) -> str | None:
     """The kind of the last label in `text` ("other" for a label of something else, "ledger" for account
-    codes), or None."""
+    codes), or None. The labels are tried only where a word starts (a run of letters not after a digit or `_`),
+    not at every character: ten times less work for a line of numbers."""
     last = None
-    for last in _LABELS.finditer(text):  # noqa: B007 - the last match is the nearest
-        pass
-    return last.lastgroup if last else None
+    for word in _LETTERS.finditer(text):
+        start = word.start()
+        if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            continue
+        found = _LABELS.match(text, start)
+        if found:
+            last = found.lastgroup
+    return last
 
 
 @dataclass
