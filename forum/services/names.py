@@ -1,0 +1,285 @@
+"""How a person's name can be written, and finding it: the one matcher that the withdrawal uses for choosing
+candidate rows, for matching and for rewriting, on SQLite and PostgreSQL alike.
+
+A name is a sequence of words (letters and digits). It is found in a text when its words follow each other in
+the text's *folded* form, whole words, apart by nothing or by anything that is not a letter or a digit (a space,
+a no-break space, a line break, two spaces, a hyphen, Markdown link targets), optionally followed by a possessive
+ending (-s, -'s, -'). Folding makes spellings of the same word equal:
+- HTML entities are decoded (`&Oslash;` and `&#216;` are "Ø"), percent-encoded UTF-8 is decoded ("%C3%98");
+- each character with its combining marks is put in compatibility form (NFKC: decomposed "å" is "å", "ﬁ" is "fi",
+  a no-break space is a space) and case-folded ("ÆrLeNd" is "ærlend", "ß" is "ss");
+- Markdown emphasis and code marks (`* _ ~ \\ `` ` ``) and invisible characters (soft hyphen, zero-width space and
+  joiners) are ignored, so `**Ærlend** Østgård` and `Ær**lend**` are the same name.
+URLs and e-mail addresses are folded too, so a handle inside `https://…/u/erlendob` or `erlendob@example.com` is
+found; rewriting turns such a link into plain text rather than putting the replacement inside a URL.
+
+Candidate selection (`sql_candidates`) is a superset of the matcher by construction: a match means every word
+of the name is a contiguous run of the folded text, and the SQL side folds the same way (NFKC, case, the ignored
+marks) except for entities and percent-encoding, whose rows are always candidates. tests/test_names.py proves it
+with generated spellings on both databases.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import unquote
+
+# ignored inside and around a name: Markdown emphasis and code marks, and characters that show nothing
+IGNORED = "*_~`\\" + "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_IGNORED_TABLE = {ord(c): None for c in IGNORED}
+# the most non-word characters between two parts of a name ("Ærlend  Østgård", "Ærlend](/u/x) Østgård")
+MAX_GAP = 12
+POSSESSIVE = r"(?P<poss>['’]s|['’]|s)?"
+
+_ENTITY = r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+_PERCENT = r"(?:%[0-9A-Fa-f]{2})+"
+_LINK_TARGET = r"\]\([^)\s]*\)"
+_SPECIAL = re.compile(rf"(?P<entity>{_ENTITY})|(?P<percent>{_PERCENT})|(?P<target>{_LINK_TARGET})"
+                      r"|(?P<other>(?:[A-Za-z](?=[\u0300-\u036f]))?[^\x00-\x7f]+|[*_~`\\]+)")
+_WORD = re.compile(r"[^\W_]+")
+_CLUSTER = re.compile(r".[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]*", re.S)
+
+# a Markdown link with its text, an autolink, a bare URL, an e-mail address
+_URLISH = re.compile(
+    r"\[(?P<text>[^\]\n]{0,300})\]\((?P<target>[^)\s]*)\)"
+    r"|<(?P<auto>[A-Za-z][A-Za-z0-9+.-]{0,20}:[^<>\s]*)>"
+    r"|(?P<bare>(?:[A-Za-z][A-Za-z0-9+.-]{0,20}://|www\.)[^\s<>()\[\]]+)"
+    r"|(?P<email>[^\s<>()\[\]@,;:\"']+@[^\s<>()\[\]@,;:\"']+\.[^\s<>()\[\]@,;:\"']+)")
+
+
+def _fold_piece(piece: str) -> str:
+    """NFKC and case folding of a character with its combining marks; ignored characters vanish."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", piece).casefold()).translate(_IGNORED_TABLE)
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A text's folded form and, for each folded character, the span of the original it came from."""
+
+    text: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        return self.starts[start], self.ends[end - 1]
+
+
+def fold(text: str, *, link_targets: bool = True) -> Folded:
+    """The text folded as described above. `link_targets=False` reads a Markdown link target `](…)` as a space,
+    so the link's text and the words after it are one name."""
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+
+    def add(folded: str, start: int, end: int) -> None:
+        out.append(folded)
+        starts.extend([start] * len(folded))
+        ends.extend([end] * len(folded))
+
+    def plain(start: int, end: int) -> None:  # ASCII without special meaning: one to one
+        if start < end:
+            out.append(text[start:end].lower())
+            starts.extend(range(start, end))
+            ends.extend(range(start + 1, end + 1))
+
+    at = 0
+    for m in _SPECIAL.finditer(text):
+        plain(at, m.start())
+        at = m.end()
+        kind = m.lastgroup
+        if kind == "entity":
+            add(_fold_text(html.unescape(m.group())), m.start(), m.end())
+        elif kind == "percent":
+            decoded = unquote(m.group(), errors="strict") if _utf8(m.group()) else None
+            if decoded is None:
+                plain(m.start(), m.end())
+            else:
+                add(_fold_text(decoded), m.start(), m.end())
+        elif kind == "target":
+            if link_targets:
+                plain(m.start(), m.start() + 2)
+                inner = fold(m.group()[2:-1])
+                out.append(inner.text)
+                starts.extend(s + m.start() + 2 for s in inner.starts)
+                ends.extend(e + m.start() + 2 for e in inner.ends)
+                plain(m.end() - 1, m.end())
+            else:
+                add(" ", m.start(), m.end())
+        elif m.group()[0] in "*_~`\\":
+            continue
+        else:
+            base = m.start()
+            for c in _CLUSTER.finditer(m.group()):
+                add(_fold_piece(c.group()), base + c.start(), base + c.end())
+    plain(at, len(text))
+    return Folded("".join(out), tuple(starts), tuple(ends))
+
+
+def _fold_text(text: str) -> str:
+    return "".join(_fold_piece(c.group()) for c in _CLUSTER.finditer(text))
+
+
+def _utf8(encoded: str) -> bool:
+    try:
+        bytes(int(encoded[i + 1:i + 3], 16) for i in range(0, len(encoded), 3)).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def name_words(name: str) -> tuple[str, ...]:
+    """The folded words of a name: "Ærlend Østgård-Bø" -> ("ærlend", "østgård", "bø")."""
+    return tuple(_WORD.findall(fold(name).text))
+
+
+@lru_cache(maxsize=256)
+def _pattern(names: tuple[tuple[str, ...], ...], mention: bool = False) -> re.Pattern | None:
+    alternatives = [rf"\W{{0,{MAX_GAP}}}".join(re.escape(w) for w in words)
+                    for words in sorted(set(names), key=lambda ws: -sum(map(len, ws))) if words]
+    if not alternatives:
+        return None
+    return re.compile(("@" if mention else r"(?<!\w)") + "(?:" + "|".join(alternatives) + ")" + POSSESSIVE + r"(?!\w)")
+
+
+@dataclass(frozen=True)
+class Match:
+    start: int  # in the original text
+    end: int
+    possessive: str
+
+
+class Matcher:
+    """Finds any of a set of names in texts, however they are spelled (see the module's docstring)."""
+
+    def __init__(self, names: list[str] | tuple[str, ...], *, mention: bool = False):
+        """`mention`: only "@name" (a handle's mention), not the bare name."""
+        self.names = tuple(sorted({n for n in names if name_words(n)}, key=len, reverse=True))
+        self.words = tuple(name_words(n) for n in self.names)
+        self.pattern = _pattern(self.words, mention)
+
+    def __bool__(self) -> bool:
+        return self.pattern is not None
+
+    def _in(self, text: str, link_targets: bool) -> list[Match]:
+        folded = fold(text, link_targets=link_targets)
+        found = []
+        for m in self.pattern.finditer(folded.text):
+            start, end = folded.span(m.start(), m.end())
+            found.append(Match(start, end, text[folded.starts[m.start("poss")]:end] if m.group("poss") else ""))
+        return found
+
+    def finds(self, text: str) -> bool:
+        """True when any name is written in `text`, in the text or inside a link target, URL or address."""
+        if not self.pattern or not text:
+            return False
+        return bool(self._in(text, True) or self._in(text, False))
+
+    def count(self, text: str) -> int:
+        return len(self._in(text, False)) if self.pattern and text else 0
+
+    def rewrite(self, text: str, replacement: str) -> str:
+        """`text` with every occurrence replaced by `replacement` (a possessive ending kept as written). A URL or
+        e-mail address holding a name is not rewritten inside: a Markdown link keeps its text as plain text, a
+        bare URL or address becomes the replacement, so no broken link is left."""
+        if not self.pattern or not text:
+            return text
+        text = self._unlink(text, replacement)
+        out, at = [], 0
+        for m in self._in(text, False):
+            if m.start < at:
+                continue
+            start, end = _with_markup(text, m.start, m.end - len(m.possessive))
+            start -= start > at and text[start - 1] == "@"  # "@erlendob" goes whole
+            out += [text[at:start], replacement, m.possessive]
+            at = max(end, m.end)
+        out.append(text[at:])
+        return "".join(out)
+
+    def _unlink(self, text: str, replacement: str) -> str:
+        def one(m: re.Match) -> str:
+            kind = "target" if m.group("target") is not None else m.lastgroup
+            if not self._in(m.group(kind), True):
+                return m.group()
+            return m.group("text") if kind == "target" else replacement
+
+        return _URLISH.sub(one, text) if ("/" in text or "@" in text or "." in text) else text
+
+
+def _with_markup(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span widened over emphasis marks opened before it and closed inside it (`**Ærlend** Østgård`), or
+    opened inside it and closed after it, so that no lone `**` is left beside the replacement."""
+    inside = text[start:end]
+    before = len(text[:start]) - len(text[:start].rstrip("*_~"))
+    if before and text[start - before:start] in inside:
+        start -= before
+    after = len(text[end:]) - len(text[end:].lstrip("*_~"))
+    if after and text[end:end + after] in inside:
+        end += after
+    return start, end
+
+
+# -- candidate selection in SQL ----------------------------------------------------------------------------
+
+def needles(matcher: Matcher) -> list[str]:
+    """One word per name that every match of it contains as a run of the folded text: its longest word."""
+    return sorted({max(words, key=len) for words in matcher.words})
+
+
+def sql_fold_contains(text: str | None, joined: str) -> int:
+    """The SQLite function behind `sql_candidates`: 1 when the folded text holds one of the needles (joined by
+    U+001F), or when it has an entity or percent-encoding that folding would decode."""
+    if not text:
+        return 0
+    wanted = _split(joined)
+    if text.isascii():
+        lowered = text.lower()
+    else:  # the whole text at once (C speed); the same as folding cluster by cluster
+        lowered = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    for n in wanted:
+        if n in lowered:
+            return 1
+    if "%" in text or ("&" in text and ";" in text):
+        return 1
+    for c in IGNORED:
+        if c in lowered:  # rare: only then is the text copied without them
+            stripped = lowered.translate(_IGNORED_TABLE)
+            return int(any(n in stripped for n in wanted))
+    return 0
+
+
+@lru_cache(maxsize=64)
+def _split(joined: str) -> tuple[str, ...]:
+    return tuple(joined.split("\x1f"))
+
+
+SQLITE_FUNCTION = "forum_names_in"
+# PostgreSQL folds in SQL: NFKC, lower() (Unicode-aware under a UTF-8 locale; "ß" made "ss" as casefold does),
+# the ignored characters removed
+_PG_FOLD = ("translate(replace(lower(normalize({col}, NFKC)), 'ß', 'ss'), "
+            "'*_~`\\' || chr(173) || chr(8203) || chr(8204) || chr(8205) || chr(8288) || chr(65279), '')")
+
+
+async def register_sqlite_function(conn) -> None:
+    """Makes `forum_names_in(text, needles)` callable on this SQLite connection (idempotent)."""
+    raw = getattr(conn, "_connection", None)
+    if raw is None:
+        await conn.ensure_connection() if hasattr(conn, "ensure_connection") else None
+        raw = conn._connection
+    await raw.create_function(SQLITE_FUNCTION, 2, sql_fold_contains, deterministic=True)
+
+
+def sql_candidates(dialect: str, column: str, matcher: Matcher) -> tuple[str, list]:
+    """A WHERE clause (and its parameters) true for every row whose `column` the matcher can find a name in."""
+    wanted = needles(matcher)
+    if not wanted:
+        return "1 = 0", []
+    if dialect == "sqlite":
+        return f"{SQLITE_FUNCTION}({column}, ?) = 1", ["\x1f".join(wanted)]
+    # needles are letters and digits only, so they need no LIKE escaping
+    return (f"({column} IS NOT NULL AND ({_PG_FOLD.format(col=column)} LIKE ANY (?::text[]) "
+            f"OR strpos({column}, '%') > 0 OR (strpos({column}, '&') > 0 AND strpos({column}, ';') > 0)))"
+            ), [[f"%{n}%" for n in wanted]]
