@@ -5,6 +5,8 @@
   with a new handle, staff tools) is covered without the services knowing. Private: no page or API shows it
   but the member's own export; the withdrawal uses it to find earlier names and then deletes the member's rows
   (erasure deletes the account, and the rows with it).
+- SQLite: `exotic_revision` and `name_scan`, the revisions whose text needs Unicode folding in Python to be
+  searched for a name (see forum.services.names); filled by the withdrawal and `forum purge`, not here.
 - `byte_purge`: one row per withdrawal or erasure whose old bytes are still to be removed from the SQLite file
   (search tiers to merge, the WAL to checkpoint) or from PostgreSQL's dead tuples (tables to VACUUM): state
   'pending' until it succeeded, then 'done'. `forum purge` finishes any pending one.
@@ -34,7 +36,13 @@ def _sqlite_trigger(event: str) -> str:
             "SELECT NEW.user_id, 'display', NEW.display_name, CURRENT_TIMESTAMP WHERE NEW.display_name <> ''; END")
 
 
+# SQLite only: which revisions need the Python folding function when a withdrawal looks for names
+# (forum.services.names.classify_revisions), and up to which revision id that is known
+SCAN = ["CREATE TABLE exotic_revision (revision_id INTEGER PRIMARY KEY)",
+        "CREATE TABLE name_scan (id INTEGER PRIMARY KEY CHECK (id = 1), checked_through BIGINT NOT NULL)",
+        "INSERT INTO name_scan (id, checked_through) VALUES (1, 0)"]
 SQLITE_UP = [
+    *SCAN,
     HISTORY.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT", time="TIMESTAMP"),
     "CREATE INDEX name_history_user ON name_history (user_id)",
     PURGE.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT", time="TIMESTAMP"),
@@ -42,7 +50,7 @@ SQLITE_UP = [
     _sqlite_trigger("INSERT"),
     _sqlite_trigger("UPDATE OF username, display_name"),
 ]
-SQLITE_DOWN = ["DROP TRIGGER profile_names_insert", "DROP TRIGGER profile_names_update",
+SQLITE_DOWN = ["DROP TABLE exotic_revision", "DROP TABLE name_scan","DROP TRIGGER profile_names_insert", "DROP TRIGGER profile_names_update",
                "DROP TABLE byte_purge", "DROP TABLE name_history"]
 POSTGRES_UP = [
     HISTORY.format(serial="SERIAL PRIMARY KEY", time="TIMESTAMPTZ"),

@@ -26,6 +26,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from collections.abc import Sequence
 from urllib.parse import unquote
 
 # ignored inside and around a name: Markdown emphasis and code marks, and characters that show nothing
@@ -61,16 +62,42 @@ class Folded:
     """A text's folded form and, for each folded character, the span of the original it came from."""
 
     text: str
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
+    starts: Sequence[int]
+    ends: Sequence[int]
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         return self.starts[start], self.ends[end - 1]
 
 
+class _CharFold(dict):
+    """str.translate's table: each character folded on first sight, then looked up (C speed)."""
+
+    def __missing__(self, code: int) -> str:
+        folded = _fold_piece(chr(code))
+        self[code] = folded
+        return folded
+
+
+_CHAR_FOLD = _CharFold()
+_NEEDS_SLOW_FOLD = re.compile(r"[&%\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]|\]\(")
+_IGNORED_SET = frozenset(IGNORED)
+
+
 def fold(text: str, *, link_targets: bool = True) -> Folded:
     """The text folded as described above. `link_targets=False` reads a Markdown link target `](…)` as a space,
     so the link's text and the words after it are one name."""
+    if not _NEEDS_SLOW_FOLD.search(text):
+        # no entity, %XX, link target, combining mark or ignored mark: character by character
+        folded = text.translate(_CHAR_FOLD)
+        if len(folded) == len(text):
+            return Folded(folded, range(len(text)), range(1, len(text) + 1))
+        kept = [i for i, c in enumerate(text) if c not in _IGNORED_SET]
+        if len(kept) == len(folded):  # only ignored marks left out, every other character one to one
+            return Folded(folded, kept, [i + 1 for i in kept])
+    return _fold_slowly(text, link_targets)
+
+
+def _fold_slowly(text: str, link_targets: bool) -> Folded:
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -132,8 +159,9 @@ def _utf8(encoded: str) -> bool:
 
 
 def name_words(name: str) -> tuple[str, ...]:
-    """The folded words of a name: "Ærlend Østgård-Bø" -> ("ærlend", "østgård", "bø")."""
-    return tuple(_WORD.findall(fold(name).text))
+    """The folded words of a name: "Ærlend Østgård-Bø" -> ("ærlend", "østgård", "bø"); an underscore in a handle
+    parts words too ("ola_nordmann" is also "Ola Nordmann" and "olanordmann")."""
+    return tuple(_WORD.findall(fold(name.replace("_", " ")).text))
 
 
 @lru_cache(maxsize=256)
@@ -160,6 +188,11 @@ class Matcher:
         self.names = tuple(sorted({n for n in names if name_words(n)}, key=len, reverse=True))
         self.words = tuple(name_words(n) for n in self.names)
         self.pattern = _pattern(self.words, mention)
+        self._joined = "\x1f".join(sorted({max(words, key=len) for words in self.words}))
+
+    def may_find(self, text: str) -> bool:
+        """The quick test (`sql_fold_contains`): False means the text surely holds no name."""
+        return bool(self.pattern and text and sql_fold_contains(text, self._joined))
 
     def __bool__(self) -> bool:
         return self.pattern is not None
@@ -174,7 +207,7 @@ class Matcher:
 
     def finds(self, text: str) -> bool:
         """True when any name is written in `text`, in the text or inside a link target, URL or address."""
-        if not self.pattern or not text:
+        if not self.may_find(text):
             return False
         return bool(self._in(text, True) or self._in(text, False))
 
@@ -185,7 +218,7 @@ class Matcher:
         """`text` with every occurrence replaced by `replacement` (a possessive ending kept as written). A URL or
         e-mail address holding a name is not rewritten inside: a Markdown link keeps its text as plain text, a
         bare URL or address becomes the replacement, so no broken link is left."""
-        if not self.pattern or not text:
+        if not self.may_find(text):
             return text
         text = self._unlink(text, replacement)
         out, at = [], 0
@@ -223,15 +256,66 @@ def _with_markup(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 # -- candidate selection in SQL ----------------------------------------------------------------------------
+#
+# SQLite has no Unicode folding, and a Python function called on every row costs ten times a LIKE. So the
+# selection splits the rows in two, and both halves are complete:
+# - a *plain* text (no entity, no %XX, no ignored mark between two letters, NFKC already, no letter whose case
+#   folding differs from lower-casing) folds to its lower-case form letter by letter, so an ASCII run of the
+#   name's folded words is in it, ASCII case aside, exactly when it is in the folded text: LIKE finds it;
+# - an *exotic* text (`is_exotic`) goes to the Python function `forum_names_in`, which folds it.
+# post_revision, the one large table, keeps which of its rows are exotic (`exotic_revision`, filled by
+# `classify_revisions`), so the function only ever sees those.
+
+_JOINING = re.compile(r"[^\W_][" + re.escape(IGNORED) + r"]+[^\W_]")
+_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}|&#?[A-Za-z0-9]+;")
+_CASEFOLD_SPECIAL = re.compile("[" + re.escape("".join(
+    sorted({c for c in map(chr, range(0x80, 0x30000)) if c.casefold() != c.lower()}))) + "]")
+_ASCII_RUN = re.compile(r"[a-z0-9]+")
+MAX_CASE_VARIANTS = 16
+
+
+def is_exotic(text: str | None) -> bool:
+    """Whether folding could make a name appear in `text` that its lower-case form does not show (see above)."""
+    if not text:
+        return False
+    if ("%" in text or "&" in text) and _ENCODED.search(text):
+        return True
+    if any(c in text for c in IGNORED) and _JOINING.search(text):
+        return True
+    if text.isascii():
+        return False
+    return not unicodedata.is_normalized("NFKC", text) or _CASEFOLD_SPECIAL.search(text) is not None
+
 
 def needles(matcher: Matcher) -> list[str]:
     """One word per name that every match of it contains as a run of the folded text: its longest word."""
     return sorted({max(words, key=len) for words in matcher.words})
 
 
+def like_patterns(matcher: Matcher) -> list[str] | None:
+    """LIKE patterns that find every name in a plain text: per name, the longest ASCII run of its folded words
+    (LIKE ignores ASCII case), or the case variants of a word without one. None when a name has neither."""
+    patterns = set()
+    for words in matcher.words:
+        runs = [r for w in words for r in _ASCII_RUN.findall(w)]
+        best = max(runs, key=len, default="")
+        if len(best) >= 2:
+            patterns.add(f"%{best}%")
+            continue
+        word = max(words, key=len)
+        variants = [""]
+        for c in word:
+            options = {c, c.upper()} if not c.isascii() else {c}
+            variants = [v + o for v in variants for o in sorted(options)]
+        if len(variants) > MAX_CASE_VARIANTS:
+            return None
+        patterns.update(f"%{v}%" for v in variants)
+    return sorted(patterns)
+
+
 def sql_fold_contains(text: str | None, joined: str) -> int:
-    """The SQLite function behind `sql_candidates`: 1 when the folded text holds one of the needles (joined by
-    U+001F), or when it has an entity or percent-encoding that folding would decode."""
+    """The SQLite function `forum_names_in(text, needles)`: 1 when the folded text holds one of the needles
+    (joined by U+001F), or when it has an entity or percent-encoding that folding would decode."""
     if not text:
         return 0
     wanted = _split(joined)
@@ -244,11 +328,11 @@ def sql_fold_contains(text: str | None, joined: str) -> int:
             return 1
     if "%" in text or ("&" in text and ";" in text):
         return 1
+    stripped = lowered
     for c in IGNORED:
-        if c in lowered:  # rare: only then is the text copied without them
-            stripped = lowered.translate(_IGNORED_TABLE)
-            return int(any(n in stripped for n in wanted))
-    return 0
+        if c in stripped:
+            stripped = stripped.replace(c, "")
+    return int(stripped is not lowered and any(n in stripped for n in wanted))
 
 
 @lru_cache(maxsize=64)
@@ -257,6 +341,7 @@ def _split(joined: str) -> tuple[str, ...]:
 
 
 SQLITE_FUNCTION = "forum_names_in"
+SQLITE_EXOTIC = "forum_text_exotic"
 # PostgreSQL folds in SQL: NFKC, lower() (Unicode-aware under a UTF-8 locale; "ß" made "ss" as casefold does),
 # the ignored characters removed
 _PG_FOLD = ("translate(replace(lower(normalize({col}, NFKC)), 'ß', 'ss'), "
@@ -264,22 +349,44 @@ _PG_FOLD = ("translate(replace(lower(normalize({col}, NFKC)), 'ß', 'ss'), "
 
 
 async def register_sqlite_function(conn) -> None:
-    """Makes `forum_names_in(text, needles)` callable on this SQLite connection (idempotent)."""
-    raw = getattr(conn, "_connection", None)
-    if raw is None:
-        await conn.ensure_connection() if hasattr(conn, "ensure_connection") else None
-        raw = conn._connection
+    """Makes `forum_names_in(text, needles)` and `forum_text_exotic(text)` callable on this SQLite connection."""
+    raw = conn._connection
     await raw.create_function(SQLITE_FUNCTION, 2, sql_fold_contains, deterministic=True)
+    await raw.create_function(SQLITE_EXOTIC, 1, lambda text: int(is_exotic(text)), deterministic=True)
 
 
-def sql_candidates(dialect: str, column: str, matcher: Matcher) -> tuple[str, list]:
-    """A WHERE clause (and its parameters) true for every row whose `column` the matcher can find a name in."""
+def sql_candidates(dialect: str, column: str, matcher: Matcher, *, exotic: str | None = None) -> tuple[str, list]:
+    """A WHERE clause (and its parameters) true for every row whose `column` the matcher can find a name in.
+    SQLite: `exotic`, when given, is SQL true for (at least) the rows whose text `is_exotic` (a stored list);
+    otherwise each row not found by LIKE is tested with `forum_text_exotic`."""
     wanted = needles(matcher)
     if not wanted:
         return "1 = 0", []
     if dialect == "sqlite":
-        return f"{SQLITE_FUNCTION}({column}, ?) = 1", ["\x1f".join(wanted)]
+        joined = "\x1f".join(wanted)
+        patterns = like_patterns(matcher)
+        if patterns is None:
+            return f"{SQLITE_FUNCTION}({column}, ?) = 1", [joined]
+        likes = " OR ".join(f"{column} LIKE ?" for _ in patterns)
+        exotic = exotic or f"{SQLITE_EXOTIC}({column}) = 1"
+        return f"({likes} OR ({exotic} AND {SQLITE_FUNCTION}({column}, ?) = 1))", [*patterns, joined]
     # needles are letters and digits only, so they need no LIKE escaping
     return (f"({column} IS NOT NULL AND ({_PG_FOLD.format(col=column)} LIKE ANY (?::text[]) "
             f"OR strpos({column}, '%') > 0 OR (strpos({column}, '&') > 0 AND strpos({column}, ';') > 0)))"
             ), [[f"%{n}%" for n in wanted]]
+
+
+async def classify_revisions(conn) -> int:
+    """SQLite: records which revisions written since the last call are exotic (`exotic_revision`), so candidate
+    selection needs the Python function for those only. Revisions are written once (only a withdrawal rewrites
+    one, with plain text); returns how many were looked at. Called by the withdrawal and by `forum purge`."""
+    from forum import db
+
+    start = (await db.fetch_one("SELECT checked_through FROM name_scan WHERE id = 1", [], conn))["checked_through"]
+    last = (await db.fetch_one("SELECT coalesce(max(id), 0) AS n FROM post_revision", [], conn))["n"]
+    if last <= start:
+        return 0
+    await db.execute(f"INSERT OR IGNORE INTO exotic_revision (revision_id) SELECT id FROM post_revision "
+                     f"WHERE id > ? AND id <= ? AND {SQLITE_EXOTIC}(source) = 1", [start, last], conn)
+    await db.execute("UPDATE name_scan SET checked_through = ? WHERE id = 1", [last], conn)
+    return last - start

@@ -66,9 +66,10 @@ class Rewriter:
     def others(self, text: str) -> str:
         return self._apply(self.anywhere, text)
 
-    def candidates(self, conn, column: str, *, related: bool = False) -> tuple[str, list]:
+    def candidates(self, conn, column: str, *, related: bool = False, exotic: str | None = None
+                   ) -> tuple[str, list]:
         matcher = Matcher(list((self.related if related else self.anywhere).names) + list(self.direct.names))
-        return names.sql_candidates(conn.capabilities.dialect, column, matcher)
+        return names.sql_candidates(conn.capabilities.dialect, column, matcher, exotic=exotic)
 
 
 async def _ids(query: str, params: list, conn) -> list[int]:
@@ -83,18 +84,33 @@ async def lock_account(user_id: int, conn) -> None:
 
 
 async def _candidate_revisions(conn, rw: Rewriter) -> list[dict]:
-    """Every revision whose text may hold a name: anywhere (full names and handles), and in the topics about the
-    member also the parts of the display name. Own posts' revisions are left to `_reduce_revisions`."""
-    where, params = rw.candidates(conn, "r.source")
+    """Every revision whose text may hold a name: one scan with the widest set (the parts of the display name
+    too), each candidate then judged in Python by the rule for its post. Own posts' revisions are left to
+    `_reduce_revisions`."""
+    exotic = None
+    if conn.capabilities.dialect == "sqlite":
+        await names.classify_revisions(conn)
+        exotic = "r.id IN (SELECT revision_id FROM exotic_revision)"
+    where, params = rw.candidates(conn, "r.source", related=True, exotic=exotic)
     rows = await db.fetch_all("SELECT r.id, r.post_id, r.source, p.topic_id FROM post_revision r "
                               f"JOIN post p ON p.id = r.post_id WHERE {where}", params, conn)
-    where, params = rw.candidates(conn, "r.source", related=True)
-    for chunk in db.chunks(sorted(rw.scope.related)):
-        rows += await db.fetch_all(
-            "SELECT r.id, r.post_id, r.source, p.topic_id FROM post p JOIN post_revision r ON r.post_id = p.id "
-            f"WHERE p.topic_id IN ({db.marks(len(chunk))}) AND {where}", [*chunk, *params], conn)
-    unique = {r["id"]: r for r in rows if r["post_id"] not in rw.own_posts}
-    return list(unique.values())
+    return [r for r in rows if r["post_id"] not in rw.own_posts]
+
+
+async def _own_candidates(conn, rw: Rewriter) -> set[int]:
+    """The member's own posts whose current text may hold one of their names or its parts (a sign-off): the
+    candidate test in SQL, on SQLite with the exotic list of the posts' latest revisions."""
+    matcher = Matcher(list(rw.own.names) + list(rw.direct.names))
+    exotic = None
+    if conn.capabilities.dialect == "sqlite":
+        exotic = ("p.id IN (SELECT r.post_id FROM exotic_revision e JOIN post_revision r ON r.id = e.revision_id "
+                  "WHERE r.post_id = p.id)")
+    where, params = names.sql_candidates(conn.capabilities.dialect, "p.source", matcher, exotic=exotic)
+    found: set[int] = set()
+    for chunk in db.chunks(sorted(rw.own_posts)):
+        found |= set(await _ids(f"SELECT p.id FROM post p WHERE p.id IN ({db.marks(len(chunk))}) AND {where}",
+                                [*chunk, *params], conn))
+    return found
 
 
 async def _rewrite_posts(conn, rw: Rewriter, quoting: set[int], mentioned: set[int], counts: dict,
@@ -110,15 +126,11 @@ async def _rewrite_posts(conn, rw: Rewriter, quoting: set[int], mentioned: set[i
             held.add(r["post_id"])
     await db.execute_many("UPDATE post_revision SET source = ? WHERE id = ?", updates, conn)
     counts["rewritten_revisions"] = len(updates)
-    wanted = held | quoting | mentioned | rw.own_posts
+    wanted = held | quoting | mentioned | await _own_candidates(conn, rw)
     rows = await db.fetch_in("SELECT id, topic_id, number, author_id, source, deleted_at, hidden_at "
                              "FROM post WHERE id IN ({in})", sorted(wanted), conn)
-    own_needles = "\x1f".join(names.needles(rw.own))
     changed = []
     for row in rows:
-        own = row["id"] in rw.own_posts
-        if own and not (own_needles and names.sql_fold_contains(row["source"], own_needles)):
-            continue  # most of one's own posts never name oneself: only the quick test
         text = rw.post(row["source"], row["id"], row["topic_id"])
         if text != row["source"] or row["id"] in quoting or row["id"] in mentioned:
             if text != row["source"]:
@@ -233,7 +245,7 @@ async def anonymise_in(conn, user_id: int, *, text_locale: str, counts: dict) ->
     await db.execute("DELETE FROM profile WHERE user_id = ?", [user_id], conn)
     await db.execute("DELETE FROM name_history WHERE user_id = ?", [user_id], conn)
     counts["deleted_profile"] = int(identity is not None)
-    held: set[int] = set(post_ids)
+    held: set[int] = set()
     rw = None
     if scope is not None:
         # with no author and no profile left, mentions and quotes of them re-cook as plain text / "former member"
@@ -253,7 +265,7 @@ async def anonymise_in(conn, user_id: int, *, text_locale: str, counts: dict) ->
         user_id, post_ids, rw.others if rw else (lambda text: text), counts, conn))
     for chunk in db.chunks(sorted(topics)):
         await db.execute(f"UPDATE topic SET version = version + 1 WHERE id IN ({db.marks(len(chunk))})", chunk, conn)
-    tiers = [search.RECENT, search.OLDER] if await _older_tier_held(conn, held) else [search.RECENT]
+    tiers = [search.RECENT, search.OLDER] if await _older_tier_held(conn, held | set(post_ids)) else [search.RECENT]
     return await byte_purge.record(conn, tiers)
 
 
