@@ -425,3 +425,19 @@ async def test_every_posts_source_is_its_latest_revision(story):
     marks = ",".join("?" * len(ids))
     assert await db.fetch_all(f"SELECT id FROM post p WHERE id IN ({marks}) AND NOT EXISTS "
                               "(SELECT 1 FROM post_revision r WHERE r.post_id = p.id)", ids) == []
+
+
+async def test_reading_as_a_withdrawn_member_writes_no_read_markers_watches_or_notifications(story, category):
+    zed, zed_id = story["zed"], story["zed"].user["id"]
+    assert (await withdraw(zed)).status_code == 200
+    for path in (f"/t/{story['own']['id']}", f"/t/{story['other_topic']['id']}", f"/api/v1/topics/{story['own']['id']}",
+                 f"/t/{story['own']['id']}/posts?after=0"):
+        assert (await zed.get(path, follow_redirects=True)).status_code in (200, 404)
+    refused = await zed.post_form(f"/t/{story['other_topic']['id']}/watch", {"watch": "1"}, token_from="/settings")
+    assert refused.status_code == 403
+    refused = await zed.post_form(f"/c/{category.slug}/watch", {"watch": "1"}, token_from="/settings")
+    assert refused.status_code == 403
+    await new_reply(story["other"], story["own"]["id"], "Et nytt svar i tråden")
+    for table, column in (("topic_read", "user_id"), ("topic_watch", "user_id"), ("category_watch", "user_id"),
+                          ("notification", "user_id")):
+        assert await db.fetch_all(f"SELECT id FROM {table} WHERE {column} = ?", [zed_id]) == [], table

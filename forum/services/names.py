@@ -274,13 +274,28 @@ _ASCII_RUN = re.compile(r"[a-z0-9]+")
 MAX_CASE_VARIANTS = 16
 
 
+def _joins_words(text: str) -> bool:
+    """Whether a run of ignored marks stands between two letters or digits (`Ær**lend`, `mva_kode`): the same
+    as `_JOINING.search`, faster for Markdown's many `**` beside spaces."""
+    for c in IGNORED:
+        at = text.find(c)
+        while at != -1:
+            end = at + 1
+            while end < len(text) and text[end] in _IGNORED_SET:
+                end += 1
+            if at > 0 and text[at - 1].isalnum() and end < len(text) and text[end].isalnum():
+                return True
+            at = text.find(c, end)
+    return False
+
+
 def is_exotic(text: str | None) -> bool:
     """Whether folding could make a name appear in `text` that its lower-case form does not show (see above)."""
     if not text:
         return False
     if ("%" in text or "&" in text) and _ENCODED.search(text):
         return True
-    if any(c in text for c in IGNORED) and _JOINING.search(text):
+    if _joins_words(text):
         return True
     if text.isascii():
         return False
