@@ -24,7 +24,7 @@ from forum.hub import hub
 from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
 from forum.security import SecurityHeadersMiddleware
-from forum.services import live, search
+from forum.services import live, search, withdrawal_scope
 from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.passwords = Passwords(settings.argon2_profile)
     app.state.openapi = None
     search.configure(settings.search_recent_posts)
+    withdrawal_scope.configure(settings.withdrawal_ordinary_posts)
     moderation.install(app)
     live.install()
     return app

@@ -441,3 +441,51 @@ async def test_reading_as_a_withdrawn_member_writes_no_read_markers_watches_or_n
     for table, column in (("topic_read", "user_id"), ("topic_watch", "user_id"), ("category_watch", "user_id"),
                           ("notification", "user_id")):
         assert await db.fetch_all(f"SELECT id FROM {table} WHERE {column} = ?", [zed_id]) == [], table
+
+
+async def test_the_ledger_link_goes_after_the_evidence_period_and_the_events_stay(story, make_user):
+    from datetime import UTC, datetime, timedelta
+
+    from forum.services.retention import unlink_withdrawn_subjects
+    from forum.settings import Retention
+
+    zed_id = story["zed"].user["id"]
+    still = await make_user()  # consented and never withdrew: the link stays however old
+    still_id = still.user["id"]
+    if not await ConsentSubject.filter(user_id=still_id).exists():
+        version = (await still.get("/api/v1/consent")).json()["policy"]["version"]
+        assert (await still.api("POST", "/api/v1/consent", {"policy_version": version})).status_code == 201
+    assert (await withdraw(story["zed"])).status_code == 200
+    subject = await ConsentSubject.get(user_id=zed_id)
+    events_before = await db.fetch_all("SELECT * FROM consent_event WHERE subject_id = ? ORDER BY id", [subject.id])
+    retention = Retention()
+    assert retention.consent_evidence_days == 1096
+    now = datetime.now(UTC)
+    assert await unlink_withdrawn_subjects(now + timedelta(days=1095), retention) == 0
+    assert await ConsentSubject.filter(user_id=zed_id).exists()
+    assert await unlink_withdrawn_subjects(now + timedelta(days=1097), retention) >= 1
+    assert not await ConsentSubject.filter(user_id=zed_id).exists()
+    assert await ConsentSubject.filter(user_id=still_id).exists()
+    assert await db.fetch_all("SELECT * FROM consent_event WHERE subject_id = ? ORDER BY id",
+                              [subject.id]) == events_before
+    assert await unlink_withdrawn_subjects(now + timedelta(days=1097), retention) == 0  # idempotent
+
+
+async def test_name_history_keeps_every_name_until_the_withdrawal_uses_and_deletes_it(client_factory, participant,
+                                                                                       category):
+    handle, display = distinctive()
+    zed = await register(client_factory, handle)
+    first = f"Sigvald Ødegård-Ås{handle[-3:]}"
+    for name in (first, "Sigvald Ø."):
+        assert (await zed.api("PATCH", "/api/v1/me/profile", {"display_name": name})).status_code == 200
+    rows = await db.fetch_all("SELECT kind, name FROM name_history WHERE user_id = ? ORDER BY id", [zed.user["id"]])
+    assert [(r["kind"], r["name"]) for r in rows] == [("handle", handle), ("display", first),
+                                                      ("display", "Sigvald Ø.")]
+    topic = await new_topic(participant, category.slug, title="Om regnskap",
+                            body=f"{first} skrev dette i fjor, husker dere?")
+    page = await participant.get(f"/t/{topic['id']}", follow_redirects=True)
+    assert first in page.text
+    assert (await withdraw(zed)).status_code == 200
+    page = await participant.get(f"/t/{topic['id']}", follow_redirects=True)
+    assert first not in page.text and "Ødegård-Ås" not in page.text
+    assert await db.fetch_all("SELECT id FROM name_history WHERE user_id = ?", [zed.user["id"]]) == []

@@ -24,9 +24,9 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from collections.abc import Sequence
 from urllib.parse import unquote
 
 # ignored inside and around a name: Markdown emphasis and code marks, and characters that show nothing
