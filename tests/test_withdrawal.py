@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -481,6 +482,8 @@ async def test_name_history_keeps_every_name_until_the_withdrawal_uses_and_delet
     rows = await db.fetch_all("SELECT kind, name FROM name_history WHERE user_id = ? ORDER BY id", [zed.user["id"]])
     assert [(r["kind"], r["name"]) for r in rows] == [("handle", handle), ("display", first),
                                                       ("display", "Sigvald Ø.")]
+    exported = json.loads((await zed.get("/api/v1/me/export")).text)["name_history"]
+    assert [e["name"] for e in exported] == [handle, first, "Sigvald Ø."]
     topic = await new_topic(participant, category.slug, title="Om regnskap",
                             body=f"{first} skrev dette i fjor, husker dere?")
     page = await participant.get(f"/t/{topic['id']}", follow_redirects=True)
