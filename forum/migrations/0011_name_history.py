@@ -83,6 +83,6 @@ async def backwards(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0010_audit_reason_scrub")]
+    dependencies = [("models", "0017_consent_receipts")]  # the coordinator re-chains the numbers
 
     operations = [ops.RunPython(forwards, backwards)]

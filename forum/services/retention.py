@@ -66,14 +66,18 @@ async def purge(retention: Retention, now: datetime | None = None) -> dict[str, 
 
 
 async def unlink_withdrawn_subjects(now: datetime, retention: Retention) -> int:
-    """The ledger's link to a member whose last event is a withdrawal older than the evidence period goes; the
-    events stay as they are, linked to nothing (erasure deletes the link at once)."""
+    """The ledger's link to a person goes once, for every purpose, their last event is a withdrawal and the newest
+    of them is older than the evidence period; the events stay as they are, linked to nothing (erasure deletes
+    the link at once)."""
     cutoff = db.time_param(now - timedelta(days=retention.consent_evidence_days))
     return await delete_batches(
         "consent_subject",
-        "(SELECT e.action FROM consent_event e WHERE e.subject_id = consent_subject.id ORDER BY e.id DESC LIMIT 1)"
-        " = 'withdrawn' AND (SELECT max(e.created_at) FROM consent_event e WHERE e.subject_id = consent_subject.id)"
-        " < ?", [cutoff])
+        "EXISTS (SELECT 1 FROM consent_event e WHERE e.subject_id = consent_subject.id) "
+        "AND NOT EXISTS (SELECT 1 FROM consent_event e WHERE e.subject_id = consent_subject.id "
+        "AND e.action <> 'withdrawn' AND e.id = (SELECT max(x.id) FROM consent_event x "
+        "WHERE x.subject_id = e.subject_id AND x.purpose = e.purpose)) "
+        "AND (SELECT max(e.created_at) FROM consent_event e WHERE e.subject_id = consent_subject.id) < ?",
+        [cutoff])
 
 
 async def finish_byte_purges() -> dict[str, int]:

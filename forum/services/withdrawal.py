@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from forum import db, events
 from forum.db import write_transaction
 from forum.errors import N_, Conflict, NotAuthenticated
-from forum.models import ConsentAction, ConsentEvent
+from forum.models import ConsentAction
 from forum.services import byte_purge, names, search
-from forum.services.consent import ConsentStatus, _subject_id, consent_status, current_policy, shown
+from forum.services.consent import ConsentStatus, consent_status, current_policy, record_event
 from forum.services.cooking import recook_many
 from forum.services.names import Matcher
+from forum.services.purposes import FORUM
 from forum.services.slugs import slugify
 from forum.services.withdrawal_scope import Scope, build_scope, load_identity
 from forum.viewer import Viewer
@@ -270,11 +271,8 @@ async def anonymise_in(conn, user_id: int, *, text_locale: str, counts: dict) ->
 
 
 async def record_withdrawal(conn, user_id: int, *, locale: str, channel: str) -> None:
-    policy = await current_policy(conn)
-    text = shown(policy, locale)
-    subject_id = await _subject_id(user_id, conn, create=True)
-    await ConsentEvent.create(subject_id=subject_id, policy_version=policy.version, text_sha256=text.sha256,
-                              locale=text.locale, action=ConsentAction.WITHDRAWN, channel=channel, using_db=conn)
+    await record_event(conn, user_id=user_id, purpose=FORUM, policy=await current_policy(conn), locale=locale,
+                       action=ConsentAction.WITHDRAWN, channel=channel)
 
 
 async def withdraw_consent(viewer: Viewer | None, *, channel: str, text_locale: str = "nb") -> dict[str, int]:
