@@ -182,7 +182,7 @@ async def notifications_endpoint(request: Request) -> Response:
         {"id": n["id"], "kind": n["kind"], "count": n["count"], "topic_id": n["topic_id"], "post_id": n["post_id"],
          "topic_title": n["topic_title"], "actor": n["actor"], "message": n["message"],
          "created_at": _iso(n["created_at"]), "read": n["read_at"] is not None} for n in items],
-        "unread": viewer.unread_notifications})  # all of them, counted with the viewer, not only the 50 listed
+        "unread": await notifications.unread_count(viewer.id, cap=None)})  # all of them, not only the 50 listed
 
 
 async def search_endpoint(request: Request) -> Response:
