@@ -564,3 +564,26 @@ async def test_what_is_not_an_off_site_link_does_not_count(limits_on, participan
     topic = await new_topic(participant, category.slug, body="Et spørsmål uten lenker")
     accepted = await participant.api("POST", f"/api/v1/topics/{topic['id']}/posts", {"body": source})
     assert accepted.status_code == 201, accepted.text
+
+
+@pytest.mark.parametrize("spelling", ["scam\u00adcoin", "scam\u200bcoin", "s\u0441amcoin", "SCAM\u2060COIN",
+                                      "\uff53\uff43\uff41\uff4d\uff43\uff4f\uff49\uff4e", "scamcoın"])
+async def test_watched_words_match_through_invisible_and_look_alike_characters(participant, moderator, category,
+                                                                               spelling):
+    # found: with "scamcoin" blocked, a soft hyphen, a zero-width space or a Cyrillic "с" got it past the check
+    await moderator.api("POST", "/api/v1/mod/watched-words", {"word": "scamcoin", "action": "block"})
+    await moderator.api("POST", "/api/v1/mod/watched-words", {"word": "kjøp billig", "action": "censor"})
+    try:
+        topic = await new_topic(participant, category.slug, body="Et spørsmål")
+        blocked = await participant.api("POST", f"/api/v1/topics/{topic['id']}/posts",
+                                        {"body": f"Kjøp {spelling} i dag"})
+        assert blocked.status_code == 400 and blocked.json()["error"]["code"] == "watched_word_blocked"
+        censored = await new_reply(participant, topic["id"], "Her kan du KJØP\u00ad b\u0456llig, sier de.")
+        post = await Post.get(id=censored["id"])
+        assert post.source == "Her kan du " + "■" * 12 + ", sier de."
+        fine = await new_reply(participant, topic["id"], "Scamcoins og kjøp billigere er andre ord.")
+        assert "■" not in (await Post.get(id=fine["id"])).source
+    finally:
+        for word in (await moderator.get("/api/v1/mod/watched-words")).json()["words"]:
+            if word["word"] in ("scamcoin", "kjøp billig"):
+                await moderator.api("DELETE", f"/api/v1/mod/watched-words/{word['id']}")
