@@ -1,6 +1,6 @@
 """All forum models; Tortoise discovers them through this module."""
 
-from forum.models.accounts import Profile, Role, Session, User
+from forum.models.accounts import NameClaim, Profile, Role, Session, User
 from forum.models.consent import ConsentAction, ConsentEvent, ConsentSubject, PolicyVersion
 from forum.models.content import (
     Category,
@@ -22,7 +22,7 @@ from forum.models.content import (
 from forum.models.security import PasswordResetToken, SignInThrottle
 
 __all__ = [
-    "ConsentAction", "ConsentEvent", "ConsentSubject", "PolicyVersion",
+    "NameClaim", "ConsentAction", "ConsentEvent", "ConsentSubject", "PolicyVersion",
     "Category", "CategoryWatch", "Notification", "NotificationKind", "Post", "PostLike", "PostMention",
     "PostQuote", "PostRevision", "Profile", "ReadAccess", "Role", "Session", "StartTopics", "Topic",
     "TopicKind", "TopicRead", "TopicWatch", "User", "PasswordResetToken", "SignInThrottle",
