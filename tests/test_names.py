@@ -104,3 +104,17 @@ def test_the_name_claims_migration_backfills_oldest_first_and_goes_back(tmp_path
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'name_claim'").fetchall() == []
     conn.close()
+
+
+async def test_a_new_handle_chosen_on_consenting_again_is_checked_and_claimed(make_user, participant):
+    other = await make_user(username=f"rootadmin{unique('x')[-6:]}")
+    assert (await participant.api("DELETE", "/api/v1/consent")).status_code == 200
+    assert not await NameClaim.filter(profile__user_id=participant.user["id"]).exists()  # went with the profile
+    version = (await participant.get("/api/v1/consent")).json()["policy"]["version"]
+    lookalike = other.user["username"].replace("o", "\u0585")
+    refused = await participant.api("POST", "/api/v1/consent", {"policy_version": version, "username": lookalike})
+    assert refused.status_code == 400, refused.text
+    fresh = unique("ny")
+    granted = await participant.api("POST", "/api/v1/consent", {"policy_version": version, "username": fresh})
+    assert granted.status_code == 201, granted.text
+    assert await NameClaim.filter(profile__user_id=participant.user["id"], kind="handle").count() == 1
