@@ -75,14 +75,17 @@ async def test_two_look_alike_registrations_at_once_give_one_account(anon, clien
 
 def test_the_name_claims_migration_backfills_oldest_first_and_goes_back(tmp_path):
     """0013 claims every existing handle and display name; where existing names already look alike the older
-    member keeps the claim (nothing is renamed); back to 0010 drops the table."""
+    member keeps the claim (nothing is renamed); back to the migration before it drops the table."""
+    import importlib
     import sqlite3
 
     from tests.conftest import migrate_in_a_process
 
+    before = "models." + importlib.import_module("forum.migrations.0013_name_claims").Migration.dependencies[0][1]
+
     path = tmp_path / "names.sqlite3"
     url = f"sqlite:///{path}"
-    migrate_in_a_process(url, "models.0010_audit_reason_scrub")
+    migrate_in_a_process(url, before)
     conn = sqlite3.connect(path)
     people = [(1, "rootadmin", ""), (2, "r\u0585\u0585tadmin", ""), (3, "kari", "Root Admin"), (4, "ola", "Ola"),
               (5, "per", "Per Hansen")]
@@ -100,7 +103,7 @@ def test_the_name_claims_migration_backfills_oldest_first_and_goes_back(tmp_path
                       (5, "display", "perhansen"), (5, "handle", "per")]
     assert conn.execute("SELECT COUNT(*) FROM profile").fetchone() == (5,)  # the look-alikes keep their names
     conn.close()
-    migrate_in_a_process(url, "models.0010_audit_reason_scrub")
+    migrate_in_a_process(url, before)
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'name_claim'").fetchall() == []
     conn.close()

@@ -52,7 +52,7 @@ async def nothing(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0010_audit_reason_scrub')]
+    dependencies = [('models', '0017_consent_receipts')]
 
     initial = False
 
