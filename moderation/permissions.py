@@ -1,16 +1,19 @@
-"""Who may moderate, and whom. Members (and staff who are not moderators) get "not found" for all of it."""
+"""Who may moderate, and whom. Members (and staff who are not moderators) get "not found" for all of it.
+
+Rank is the forum's (forum.permissions.roles.outranks): a moderator acts on members and staff, an admin on
+anyone, nobody on themselves; the forum's own post rules (edit, delete) use the same rank.
+"""
 
 from __future__ import annotations
 
 from forum.errors import N_, Forbidden, NotAuthenticated, NotFound
-from forum.models import Role, User
+from forum.models import User
+from forum.permissions.facts import PostFacts
+from forum.permissions.roles import outranks
 from forum.viewer import Viewer
 
-RANK = {Role.MEMBER: 0, Role.STAFF: 1, Role.MODERATOR: 2, Role.ADMIN: 3}
-
-
-def can_moderate(viewer: Viewer | None) -> bool:
-    return viewer is not None and viewer.is_moderator
+# what a moderator does to a post's text: only to posts whose author they outrank (anyone may flag any post)
+CHANGES_POST = ("hide", "delete", "edit")
 
 
 def check_moderator(viewer: Viewer | None) -> Viewer:
@@ -19,6 +22,12 @@ def check_moderator(viewer: Viewer | None) -> Viewer:
     if not viewer.is_moderator:
         raise NotFound()
     return viewer
+
+
+def check_can_moderate_post(viewer: Viewer, post: PostFacts, action: str) -> None:
+    """Hiding, deleting or editing a peer's or an admin's post is an admin's decision (a moderator flags it)."""
+    if action in CHANGES_POST and post.author_id != viewer.id and not outranks(viewer, post.author_role):
+        raise Forbidden(N_("Only an admin can change a moderator's or admin's post."), code="outranked")
 
 
 async def access_user_to_moderate(viewer: Viewer, user_id: int) -> User:
@@ -31,6 +40,6 @@ async def access_user_to_moderate(viewer: Viewer, user_id: int) -> User:
         raise NotFound()
     if user.id == viewer.id:
         raise Forbidden(N_("You cannot take moderation action against yourself."), code="self_moderation")
-    if not viewer.is_admin and RANK[user.role] >= RANK[viewer.role]:
+    if not outranks(viewer, user.role.value):
         raise Forbidden(N_("Only an admin can take action against a moderator or admin."), code="outranked")
     return user

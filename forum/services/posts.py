@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from tortoise.expressions import F
 
 from forum import db, events
 from forum.db import write_transaction
-from forum.errors import N_, Forbidden, NotAuthenticated, NotFound, ValidationFailed
+from forum.errors import N_, NotFound, ValidationFailed
 from forum.models import Category, NotificationKind, Post, PostRevision, Topic
+from forum.permissions.facts import PostFacts, TopicFacts
+from forum.permissions.posts import check_can_delete, check_can_edit, check_can_read_history
+from forum.permissions.posts import check_visible_post as check_post_usable
+from forum.permissions.topics import check_can_reply, check_topic_open
 from forum.services import live, notifications, search
 from forum.services.access import access_post_by_id, access_topic_by_id
 from forum.services.cooking import cook_source
@@ -20,29 +25,9 @@ from forum.services.watching import watch_topic_in
 from forum.viewer import Viewer
 
 
-def can_reply(viewer: Viewer | None, topic: Topic) -> bool:
-    return viewer is not None and topic.deleted_at is None and (not topic.locked or viewer.is_staff)
-
-
-def check_can_reply(viewer: Viewer | None, topic: Topic) -> None:
-    if viewer is None:
-        raise NotAuthenticated()
-    if topic.deleted_at is not None:
-        raise NotFound()
-    if topic.locked and not viewer.is_staff:
-        raise Forbidden(N_("This topic is locked; it takes no new replies."), code="topic_locked")
-
-
-def can_edit(viewer: Viewer | None, post: Post) -> bool:
-    if viewer is None or post.deleted_at is not None:
-        return False
-    return viewer.is_moderator or (post.author_id == viewer.id and post.hidden_at is None)
-
-
 def check_visible_post(post: Post) -> None:
-    """Deleted and hidden posts cannot be liked, quoted, replied to or accepted."""
-    if post.deleted_at is not None or post.hidden_at is not None:
-        raise NotFound(N_("That post is deleted or hidden."))
+    """Deleted and hidden posts cannot be liked, quoted, replied to or accepted (for a loaded Post)."""
+    check_post_usable(PostFacts.of(post))
 
 
 async def _recook_if_changed(viewer: Viewer, cooked, draft: events.PostDraft):
@@ -71,7 +56,8 @@ async def _reasons_for_reply(conn, topic: Topic, reply_to: Post | None, cooked) 
 
 async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply_to: int | None = None) -> Post:
     topic = await access_topic_by_id(viewer, topic_id)
-    check_can_reply(viewer, topic)
+    facts = TopicFacts.of(topic)
+    check_can_reply(viewer, facts)
     parent = None
     if reply_to is not None:
         parent = await Post.filter(id=reply_to, topic_id=topic.id).first()
@@ -95,8 +81,7 @@ async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply
             [db.time_param(now, conn), topic.id], conn)
         if row is None:
             raise NotFound()
-        if row["locked"] and not viewer.is_staff:  # locked while we were cooking
-            raise Forbidden(N_("This topic is locked; it takes no new replies."), code="topic_locked")
+        check_topic_open(viewer, replace(facts, locked=db.as_bool(row["locked"])))  # locked while we were cooking
         post = await insert_post(conn, topic_id=topic.id, number=row["last_number"], author_id=viewer.id,
                                  reply_to_id=parent.id if parent else None, source=cooked.source,
                                  cooked=cooked.html, now=now, hold_reason=draft.hold_reason)
@@ -112,14 +97,15 @@ async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply
     return post
 
 
-async def edit_post(viewer: Viewer | None, post_id: int, *, body: str) -> Post:
+async def access_post_to_edit(viewer: Viewer | None, post_id: int) -> Post:
+    """The post, if the viewer may edit it now: what the edit form shows, and what the save checks again."""
     post = await access_post_by_id(viewer, post_id)
-    if viewer is None:
-        raise NotAuthenticated()
-    if not can_edit(viewer, post):
-        raise Forbidden(N_("You can only edit your own posts."))
-    if post.topic.locked and not viewer.is_staff:
-        raise Forbidden(N_("This topic is locked; it takes no new replies."), code="topic_locked")
+    check_can_edit(viewer, TopicFacts.of(post.topic), PostFacts.of(post))
+    return post
+
+
+async def edit_post(viewer: Viewer | None, post_id: int, *, body: str) -> Post:
+    post = await access_post_to_edit(viewer, post_id)
     cooked = await cook_source(viewer, body)
     if cooked.source == post.source:
         return post
@@ -151,13 +137,10 @@ async def edit_post(viewer: Viewer | None, post_id: int, *, body: str) -> Post:
 async def delete_post(viewer: Viewer | None, post_id: int) -> Post:
     """Soft delete: the post shows "deleted". Deleting a topic's first post deletes the topic."""
     post = await access_post_by_id(viewer, post_id)
-    if viewer is None:
-        raise NotAuthenticated()
+    check_can_delete(viewer, PostFacts.of(post))
     if post.deleted_at is not None:
         return post
-    by_moderator = viewer.is_moderator and post.author_id != viewer.id
-    if post.author_id != viewer.id and not viewer.is_moderator:
-        raise Forbidden(N_("You can only delete your own posts."))
+    by_moderator = post.author_id != viewer.id
     now = datetime.now(UTC)
     async with write_transaction() as conn:
         await Post.filter(id=post.id).using_db(conn).update(deleted_at=now, deleted_by_moderator=by_moderator)
@@ -183,9 +166,6 @@ async def delete_post(viewer: Viewer | None, post_id: int) -> Post:
 async def revisions(viewer: Viewer | None, post_id: int) -> list[dict]:
     """The author and moderators may read a post's history."""
     post = await access_post_by_id(viewer, post_id)
-    if viewer is None:
-        raise NotAuthenticated()
-    if post.author_id != viewer.id and not viewer.is_moderator:
-        raise NotFound()
+    check_can_read_history(viewer, PostFacts.of(post))
     return await (PostRevision.filter(post_id=post.id).order_by("number")
                   .values("number", "source", "created_at", "editor__profile__username"))

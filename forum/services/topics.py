@@ -10,7 +10,7 @@ from tortoise.expressions import F
 from forum import db, events
 from forum.api.schema import text_is_clean
 from forum.db import write_transaction
-from forum.errors import N_, Forbidden, NotFound, ValidationFailed
+from forum.errors import N_, NotFound, ValidationFailed
 from forum.models import (
     Category,
     NotificationKind,
@@ -18,11 +18,11 @@ from forum.models import (
     Topic,
     TopicKind,
 )
+from forum.permissions.topics import check_can_manage_topic, check_can_start_topic, check_training_in
 from forum.services import notifications, search
 from forum.services.access import access_category_by_slug, access_topic_by_id
 from forum.services.cooking import cook_source
 from forum.services.participation import check_can_participate
-from forum.services.permissions import check_can_start_topic, check_staff
 from forum.services.references import record_references
 from forum.services.slugs import slugify
 from forum.services.storing import insert_post
@@ -106,7 +106,7 @@ async def update_topic(viewer: Viewer | None, topic_id: int, *, pinned: bool | N
                        category: str | None = None) -> Topic:
     """Staff and moderators pin, lock, rename and move topics."""
     topic = await access_topic_by_id(viewer, topic_id)
-    check_staff(viewer)
+    check_can_manage_topic(viewer)
     changes: dict = {}
     if pinned is not None:
         changes["pinned"] = pinned
@@ -123,8 +123,7 @@ async def update_topic(viewer: Viewer | None, topic_id: int, *, pinned: bool | N
             target = await access_category_by_slug(viewer, category)
         except NotFound:
             raise ValidationFailed(fields={"category": N_("No such category.")}) from None
-        if topic.kind == TopicKind.TRAINING and target.start_topics.value != "staff":
-            raise Forbidden(N_("Training topics belong in staff-led categories."), code="training_needs_staff_category")
+        check_training_in(topic.kind, target.start_topics)
         changes["category_id"] = target.id
     if not changes:
         return topic

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from forum.errors import Forbidden, ValidationFailed
+from forum.errors import ValidationFailed
 from forum.services import answers, likes, posts, reads
 from forum.services.access import access_post_by_id
 from forum.web.common import field, path_for, read_form, render, require_viewer
@@ -25,9 +25,7 @@ async def permalink(request: Request) -> Response:
 
 async def edit(request: Request) -> Response:
     viewer = require_viewer(request)
-    post = await access_post_by_id(viewer, request.path_params["post_id"])
-    if not posts.can_edit(viewer, post):
-        raise Forbidden()
+    post = await posts.access_post_to_edit(viewer, request.path_params["post_id"])
     body, errors = post.source, {}
     if request.method == "POST":
         form = await read_form(request)
