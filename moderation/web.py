@@ -15,8 +15,7 @@ from forum.models import Profile
 from forum.services import live
 from forum.services.access import access_post_by_id
 from forum.services.usernames import username_key
-from forum.web.common import field, path_for, read_form, render, require_viewer
-from forum.web.posts import post_url
+from forum.web.common import field, path_for, post_url, read_form, render, require_viewer
 from moderation import actions, appeals, audit, flags, queue, sanctions, words
 from moderation.models import SanctionKind, WordAction
 from moderation.notices import KIND_LABELS, REASON_LABELS

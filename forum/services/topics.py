@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from tortoise.expressions import F
 
 from forum import db, events
-from forum.api.schema import text_is_clean
 from forum.db import write_transaction
 from forum.errors import N_, NotFound, ValidationFailed
 from forum.models import (
@@ -26,6 +25,7 @@ from forum.services.participation import check_can_participate
 from forum.services.references import record_references
 from forum.services.slugs import slugify
 from forum.services.storing import insert_post
+from forum.services.text import text_is_clean
 from forum.viewer import Viewer
 
 TITLE_MIN, TITLE_MAX = 5, 200

@@ -7,15 +7,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from forum.errors import ValidationFailed
-from forum.services import answers, likes, posts, reads
+from forum.services import answers, likes, posts
 from forum.services.access import access_post_by_id
-from forum.web.common import field, path_for, read_form, render, require_viewer
-
-
-def post_url(request: Request, post) -> str:
-    page = (post.number - 1) // reads.POSTS_PER_PAGE + 1
-    return path_for(request, "topic", {"page": page} if page > 1 else None, topic_id=post.topic_id,
-                    slug=post.topic.slug) + f"#post-{post.number}"
+from forum.web.common import field, path_for, post_url, read_form, render, require_viewer
 
 
 async def permalink(request: Request) -> Response:
