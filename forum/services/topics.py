@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, datetime
 
 from tortoise.expressions import F
 
-from forum import db, events
+from forum import events
 from forum.db import write_transaction
 from forum.errors import N_, NotFound, ValidationFailed
 from forum.models import (
     Category,
-    NotificationKind,
     Post,
     Topic,
     TopicKind,
 )
 from forum.permissions.topics import check_can_manage_topic, check_can_start_topic, check_training_in
-from forum.services import notifications, search
+from forum.services import search
 from forum.services.access import access_category_by_slug, access_topic_by_id
 from forum.services.cooking import cook_source
-from forum.services.participation import check_can_participate
-from forum.services.references import record_references
+from forum.services.posting import NewTopic, publish_post
 from forum.services.slugs import slugify
-from forum.services.storing import insert_post
 from forum.services.text import text_is_clean
 from forum.viewer import Viewer
 
@@ -63,42 +59,9 @@ async def create_topic(viewer: Viewer | None, *, category: str, title: str, body
         errors.update(exc.fields)
     if errors:
         raise ValidationFailed(fields=errors)
-    text = search.body_text(cooked.html)  # parsed before the write lock is taken
-    now = datetime.now(UTC)
-    async with write_transaction() as conn:
-        await check_can_participate(viewer, conn, action="post")
-        draft = events.PostDraft(author_id=viewer.id, topic_id=None, source=cooked.source, is_edit=False,
-                                 title=title)
-        await events.emit(events.POST_WRITING, draft)
-        if draft.source != cooked.source:  # a handler masked words; store what it left
-            cooked = await cook_source(viewer, draft.source)
-            text = search.body_text(cooked.html)
-        held = draft.hold_reason is not None
-        topic = await Topic.create(category_id=category_obj.id, author_id=viewer.id, title=title, slug=slugify(title),
-                                   kind=topic_kind, post_count=1, last_number=1, last_posted_at=now, using_db=conn)
-        post = await insert_post(conn, topic_id=topic.id, number=1, author_id=viewer.id, reply_to_id=None,
-                                 source=cooked.source, cooked=cooked.html, now=now, hold_reason=draft.hold_reason)
-        await record_references(conn, post.id, cooked)
-        await db.execute("UPDATE category SET topic_count = topic_count + 1, post_count = post_count + 1 "
-                         "WHERE id = ?", [category_obj.id], conn)
-        if not held:  # a post held for review stays out of search until it is restored
-            await search.index_post(post.id, title=title, cooked=cooked.html, conn=conn, text=text)
-        from forum.services.watching import watch_topic_in
-
-        await watch_topic_in(conn, viewer.id, topic.id, now=now)
-        reasons: dict[int, set] = {}
-        for user_id in cooked.mentioned_user_ids:
-            reasons.setdefault(user_id, set()).add(NotificationKind.MENTION)
-        for _post_id, author_id in cooked.quoted_posts:
-            reasons.setdefault(author_id, set()).add(NotificationKind.QUOTE)
-        for row in await db.fetch_all("SELECT user_id FROM category_watch WHERE category_id = ?", [category_obj.id],
-                                      conn):
-            reasons.setdefault(row["user_id"], set()).add(NotificationKind.WATCHED_CATEGORY)
-        if not held:
-            await notifications.notify_post(conn, actor_id=viewer.id, topic_id=topic.id, post_id=post.id,
-                                            reasons=reasons, now=now)
-        await events.emit(events.POST_CREATED, events.PostEvent(post.id, topic.id, viewer.id, conn))
-    return topic, post
+    place = NewTopic(category_obj.id, title, topic_kind)
+    post = await publish_post(viewer, cooked, place)
+    return place.topic, post
 
 
 async def update_topic(viewer: Viewer | None, topic_id: int, *, pinned: bool | None = None,
