@@ -48,7 +48,7 @@ async def queue_events(request: Request) -> Response:
     The page then offers to reload. Ends after live.STREAM_SECONDS; the browser reconnects."""
     check_moderator(request.state.viewer)
     live.check_capacity()
-    count = await live.open_cases()
+    count = await queue.open_cases()
 
     async def stream():
         with live.stream_slot() as got_one:
@@ -61,7 +61,7 @@ async def queue_events(request: Request) -> Response:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + live.STREAM_SECONDS
             while (remaining := deadline - loop.time()) > 0:
-                changed = await live.wait_for_queue_change(known, within=min(live.KEEPALIVE_SECONDS, remaining))
+                changed = await queue.wait_for_queue_change(known, within=min(live.KEEPALIVE_SECONDS, remaining))
                 if changed is None:
                     yield ": keepalive\n\n"
                     continue
@@ -80,7 +80,7 @@ async def mod_page(request: Request) -> Response:
     viewer = check_moderator(request.state.viewer)
     done = request.query_params.get("done")
     return render(request, "mod/queue.html", {
-        "open_cases": await live.open_cases(),
+        "open_cases": await queue.open_cases(),
         "items": await queue.load_queue(viewer), "words": await words.list_words(viewer),
         "sanctions": await sanctions.active_list(viewer), "done": DONE.get(done or ""),
         "reason_labels": REASON_LABELS, "kind_labels": KIND_LABELS, "word_actions": [a.value for a in WordAction],

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from forum.services import live
+from moderation import queue
 from tests.conftest import new_topic
 
 
@@ -24,7 +25,7 @@ async def test_only_moderators_reach_the_queue_stream(member, staff, anon):
 
 async def test_a_new_case_reaches_the_moderators_open_stream(moderator, participant, make_user, category, quick):
     topic = await new_topic(participant, category.slug, body="Noe som blir rapportert")
-    before = await live.open_cases()
+    before = await queue.open_cases()
     flagger = await make_user()
 
     async def flag_soon():
