@@ -39,7 +39,7 @@ from forum.permissions.topics import (
     check_training_in,
 )
 from forum.viewer import Viewer
-from moderation.permissions import check_can_moderate_post
+from moderation.permissions import check_can_appeal, check_can_flag, check_can_moderate_post, post_card
 
 ASKER, AUTHOR, OTHER = 10, 20, 30
 
@@ -318,3 +318,26 @@ def test_a_moderator_cannot_change_a_peers_or_an_admins_post(action):
 def test_judging_flags_on_a_peers_post_stays_open():
     for action in ("restore", "dismiss_flags", "lock"):
         check_can_moderate_post(MODERATOR, replace(POST, author_role="admin"), action)
+
+
+def test_flagging_needs_a_sign_in_a_visible_post_and_someone_elses():
+    refused(check_can_flag, None, POST, error=NotAuthenticated)
+    refused(check_can_flag, MEMBER, replace(POST, deleted=True), error=NotFound)
+    refused(check_can_flag, AUTHOR_V, POST, code="own_post")
+    check_can_flag(MODERATOR, replace(POST, author_role="admin"))  # what a moderator may not change, they flag
+
+
+def test_only_the_author_appeals_a_hidden_post():
+    refused(check_can_appeal, None, POST, error=NotAuthenticated)
+    refused(check_can_appeal, MEMBER, replace(POST, hidden=True), error=NotFound)
+    refused(check_can_appeal, AUTHOR_V, POST, error=NotFound)
+    refused(check_can_appeal, AUTHOR_V, replace(POST, hidden=True, deleted=True), error=NotFound)
+    check_can_appeal(AUTHOR_V, replace(POST, hidden=True))
+
+
+def test_moderations_post_card_hook_answers_from_the_same_rules():
+    row: dict = {}
+    post_card(AUTHOR_V, replace(POST, hidden=True), row)
+    assert row == {"can_flag": False, "can_appeal": True}
+    post_card(MEMBER, POST, row)
+    assert row == {"can_flag": True, "can_appeal": False}

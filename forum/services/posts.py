@@ -11,8 +11,7 @@ from forum.db import write_transaction
 from forum.errors import N_, ValidationFailed
 from forum.models import Category, Post, PostRevision, Topic
 from forum.permissions.facts import PostFacts, TopicFacts
-from forum.permissions.posts import check_can_delete, check_can_edit, check_can_read_history
-from forum.permissions.posts import check_visible_post as check_post_usable
+from forum.permissions.posts import check_can_delete, check_can_edit, check_can_read_history, check_visible_post
 from forum.permissions.topics import check_can_reply
 from forum.services import live, search
 from forum.services.access import access_post_by_id, access_topic_by_id
@@ -23,11 +22,6 @@ from forum.services.references import record_references
 from forum.viewer import Viewer
 
 
-def check_visible_post(post: Post) -> None:
-    """Deleted and hidden posts cannot be liked, quoted, replied to or accepted (for a loaded Post)."""
-    check_post_usable(PostFacts.of(post))
-
-
 async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply_to: int | None = None) -> Post:
     topic = await access_topic_by_id(viewer, topic_id)
     check_can_reply(viewer, TopicFacts.of(topic))
@@ -36,7 +30,7 @@ async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply
         parent = await Post.filter(id=reply_to, topic_id=topic.id).first()
         if parent is None:
             raise ValidationFailed(fields={"reply_to": N_("You can only reply to a post in this topic.")})
-        check_visible_post(parent)
+        check_visible_post(PostFacts.of(parent))
     cooked = await cook_source(viewer, body)
     return await publish_post(viewer, cooked, Reply(topic, parent))
 

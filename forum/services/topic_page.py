@@ -5,6 +5,7 @@ The flags are the answers of forum.permissions' rules for this viewer: the templ
 
 from __future__ import annotations
 
+from forum import hooks
 from forum.errors import NotFound
 from forum.models import ReadAccess, StartTopics
 from forum.permissions.answers import can_accept
@@ -17,7 +18,6 @@ from forum.viewer import Viewer
 
 def _post_flags(viewer: Viewer | None, topic: TopicFacts, post: dict, liked: set[int]) -> dict:
     facts = PostFacts.of_row(post, topic.id)
-    own = viewer is not None and post["author_id"] == viewer.id
     post["visible"] = facts.visible
     post["accepted"] = topic.accepted_post_id == post["id"]
     post["liked"] = post["id"] in liked
@@ -28,8 +28,7 @@ def _post_flags(viewer: Viewer | None, topic: TopicFacts, post: dict, liked: set
     post["can_accept"] = can_accept(viewer, topic, facts)
     post["can_quote"] = can_quote(viewer, topic, facts)
     post["show_body"] = can_see_text(viewer, facts)
-    post["can_flag"] = viewer is not None and facts.visible and not own  # moderation refuses silenced members itself
-    post["can_appeal"] = own and facts.hidden and not facts.deleted
+    hooks.post_card(viewer, facts, post)  # moderation adds can_flag and can_appeal
     return post
 
 
