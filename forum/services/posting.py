@@ -9,7 +9,7 @@ POST_CREATED. What differs between a topic and a reply is in the two placement c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from forum import db, events
@@ -80,7 +80,7 @@ class Reply:
         if row is None:
             raise NotFound()
         # locked while the post was being cooked: the lock rule again, on the row as it is now
-        check_topic_open(viewer, replace(TopicFacts.of(self.topic), locked=db.as_bool(row["locked"])))
+        check_topic_open(viewer, TopicFacts.of(self.topic)._replace(locked=db.as_bool(row["locked"])))
         await db.execute("UPDATE category SET post_count = post_count + 1 WHERE id = ?", [self.topic.category_id],
                          conn)
         return self.topic.id, row["last_number"]
