@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -40,3 +41,6 @@ async def test_a_new_case_reaches_the_moderators_open_stream(moderator, particip
     assert live.open_streams() == 0
     page = (await moderator.get("/mod")).text
     assert f'data-live-queue="{before + 1}"' in page
+    # the page names its stream and the page to reload; forum.js knows neither
+    assert 'data-events="/mod/_events"' in page and 'data-reload="/mod"' in page
+    assert "/mod/_events" not in (Path(__file__).parent.parent / "forum" / "static" / "forum.js").read_text()
