@@ -25,7 +25,7 @@ def routes() -> list[BaseRoute]:
 def install(app: Starlette) -> None:
     """Subscribes moderation's handlers to forum events and lets the app's Jinja find moderation's templates."""
     from forum import events, hooks
-    from moderation import audit, config, permissions, writing
+    from moderation import audit, config, drafts, permissions, writing
     from moderation.export import on_exporting
     from moderation.retention import on_purging
     from moderation.sanctions import on_signing_in
@@ -35,6 +35,7 @@ def install(app: Starlette) -> None:
     events.subscribe(events.PARTICIPATING, writing.on_participating)
     events.subscribe(events.POST_WRITING, writing.on_post_writing)
     events.subscribe(events.TITLE_WRITING, writing.on_title_writing)
+    events.subscribe(events.POST_CHECKING, drafts.on_post_checking)
     events.subscribe(events.POST_CREATED, writing.on_post_stored)
     events.subscribe(events.POST_EDITED, writing.on_post_stored)
     events.subscribe(events.CONSENT_WITHDRAWN, on_withdrawal)
@@ -42,6 +43,7 @@ def install(app: Starlette) -> None:
     events.subscribe(events.EXPORTING, on_exporting)
     events.subscribe(events.SIGNING_IN, on_signing_in)
     events.subscribe(events.STAFF_ACTION, audit.on_staff_action)
+    events.subscribe(events.ROLE_MAPPED, audit.on_role_mapped)
     events.subscribe(events.PURGING, on_purging)
     hooks.add_post_card(permissions.post_card)
     env = app.state.templates.env

@@ -24,6 +24,10 @@ HANDLER_LAYERS = ("forum.web", "forum.api")
 # parallel); drop these three when it has landed
 PENDING_PARAMS = {("forum.api.content", "forum.web.topics"), ("forum.web.home", "forum.web.topics"),
                   ("forum.web.live", "forum.web.topics")}
+# issue 23 (merged 2026-12-01): the sign-in and settings pages take their OpenID Connect parts (login_context,
+# provider_logout_url, settings_context, erase_context) from the handler module web/oidc.py; they belong in a
+# page-helper module of their own
+PENDING_OIDC = {("forum.web.accounts", "forum.web.oidc"), ("forum.web.settings", "forum.web.oidc")}
 
 
 @cache
@@ -111,7 +115,7 @@ def test_services_do_not_import_handlers_or_the_api():
 
 def test_no_handler_module_imports_another():
     handlers = handler_modules()
-    bad = {m: sorted(i for i in imports(m) & handlers if (m, i) not in PENDING_PARAMS) for m in handlers}
+    bad = {m: sorted(i for i in imports(m) & handlers if (m, i) not in PENDING_PARAMS | PENDING_OIDC) for m in handlers}
     assert {m: i for m, i in bad.items() if i} == {}
 
 

@@ -46,11 +46,11 @@ async def readable_topic_row(viewer: Viewer | None, topic_id: int) -> tuple[dict
 async def _consent_needed(viewer: Viewer | None) -> str | None:
     """What stands between a signed-in viewer and taking part: "outdated" (consent to an older policy),
     "missing" (no consent, or no username yet), or None."""
-    from forum.services.consent import ConsentStatus, consent_status
+    from forum.services.consent import ConsentStatus, participation_status
 
     if viewer is None:
         return None
-    status = await consent_status(viewer.id)
+    status = await participation_status(viewer)  # staff take part on the employment basis
     if status == ConsentStatus.OUTDATED:
         return "outdated"
     if status != ConsentStatus.GRANTED or not viewer.has_profile:

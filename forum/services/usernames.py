@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 from forum.errors import N_, ValidationFailed
+from forum.models import Profile
 
 MIN_LENGTH, MAX_LENGTH = 3, 32
 _ALLOWED = re.compile(r"^[^\W_][\w.\-]*[^\W_]$|^[^\W_]$")
@@ -59,3 +60,10 @@ def validate_username(raw: str) -> str:
     if username_key(name) in RESERVED:
         raise ValidationFailed(fields={"username": N_("That username is reserved.")})
     return name
+
+
+USERNAME_TAKEN = N_("That username is taken or looks too much like one that is.")
+
+
+async def handle_available(username: str, conn=None) -> bool:
+    return not await Profile.filter(username_key=username_key(username)).using_db(conn).exists()

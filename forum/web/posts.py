@@ -10,6 +10,7 @@ from forum.errors import ValidationFailed
 from forum.services import answers, likes, posts
 from forum.services.access import access_post_by_id
 from forum.web.common import field, path_for, post_url, read_form, render, require_viewer
+from forum.web.drafts import warnings_to_confirm
 
 
 async def permalink(request: Request) -> Response:
@@ -24,6 +25,10 @@ async def edit(request: Request) -> Response:
     if request.method == "POST":
         form = await read_form(request)
         body = field(form, "body")
+        warnings = await warnings_to_confirm(viewer.id, form, body)
+        if warnings:
+            return render(request, "edit_post.html", {"post": post, "body": body, "errors": {},
+                                                      "warnings": warnings})
         try:
             post = await posts.edit_post(viewer, post.id, body=body)
         except ValidationFailed as exc:
