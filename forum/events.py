@@ -31,7 +31,7 @@ PURGING = "purging"                      # `forum purge` (cron), outside any tra
 @dataclass(frozen=True)
 class Participation:
     """A participating write about to happen, inside its transaction. `action`: post (a topic or reply), edit,
-    like, unlike or profile (display name and bio)."""
+    like, unlike, accept (marking an answer) or profile (display name and bio)."""
 
     user_id: int
     action: str

@@ -39,7 +39,9 @@ def user_key(user_id: int) -> str:
     return f"u:{int(user_id)}"
 
 
-MOD_QUEUE_KEY = "m"
+def counter_key(name: str) -> str:
+    """A counter another package keeps and announces (moderation: its review queue)."""
+    return f"c:{name}"
 
 
 class Subscription:

@@ -1,7 +1,8 @@
 """Moderation: its own package beside `forum/`.
 
 The forum reaches moderation only through this small published interface: `routes()` for the app's route
-table and `install(app)` to subscribe to forum events (`forum.events`) and add moderation's templates.
+table and `install(app)` to subscribe to forum events (`forum.events`), add what moderation shows on the forum's
+pages (`forum.hooks`: flag and appeal on each post card) and add moderation's templates.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ def routes() -> list[BaseRoute]:
 
 def install(app: Starlette) -> None:
     """Subscribes moderation's handlers to forum events and lets the app's Jinja find moderation's templates."""
-    from forum import events
-    from moderation import audit, config, drafts, writing
+    from forum import events, hooks
+    from moderation import audit, config, drafts, permissions, writing
     from moderation.export import on_exporting
     from moderation.retention import on_purging
     from moderation.sanctions import on_signing_in
@@ -44,5 +45,6 @@ def install(app: Starlette) -> None:
     events.subscribe(events.STAFF_ACTION, audit.on_staff_action)
     events.subscribe(events.ROLE_MAPPED, audit.on_role_mapped)
     events.subscribe(events.PURGING, on_purging)
+    hooks.add_post_card(permissions.post_card)
     env = app.state.templates.env
     env.loader = jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(TEMPLATE_DIR)])

@@ -13,12 +13,13 @@ from datetime import datetime
 from forum.db import write_transaction
 from forum.errors import N_, NotFound, ValidationFailed
 from forum.models import Post
+from forum.permissions.facts import PostFacts
 from forum.services import posts, topics
 from forum.services.access import access_post_by_id
 from forum.viewer import Viewer
 from moderation import audit, cases, notices, sanctions
 from moderation.models import FlagStatus
-from moderation.permissions import access_user_to_moderate, check_moderator
+from moderation.permissions import access_user_to_moderate, check_can_moderate_post, check_moderator
 from moderation.records import bump
 
 ACTIONS = ("hide", "delete", "restore", "dismiss_flags", "edit", "lock", "warn", "silence", "suspend")
@@ -46,6 +47,7 @@ async def _moderate_post(viewer: Viewer | None, post_id: int, *, action: str, re
         raise ValidationFailed(fields={"action": N_("Not one of the allowed values.")})
     reason = sanctions.check_reason(reason)
     post = await access_post_by_id(viewer, post_id)
+    check_can_moderate_post(viewer, PostFacts.of(post), action)
     if action in ("silence", "suspend"):
         if post.author_id is None:
             raise NotFound(N_("The author of that post no longer has an account here."))

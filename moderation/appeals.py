@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from forum.db import write_transaction
-from forum.errors import N_, Conflict, NotAuthenticated, NotFound, ValidationFailed
+from forum.errors import N_, Conflict, NotAuthenticated, ValidationFailed
 from forum.models import Post
+from forum.permissions.facts import PostFacts
 from forum.services.access import access_post_by_id
 from forum.viewer import Viewer
 from moderation import cases
 from moderation.models import Case
+from moderation.permissions import check_can_appeal
 
 TEXT_MAX = 2000
 
@@ -18,8 +20,7 @@ async def appealable_post(viewer: Viewer | None, post_id: int) -> Post:
     if viewer is None:
         raise NotAuthenticated()
     post = await access_post_by_id(viewer, post_id)
-    if post.author_id != viewer.id or post.hidden_at is None or post.deleted_at is not None:
-        raise NotFound()
+    check_can_appeal(viewer, PostFacts.of(post))
     return post
 
 

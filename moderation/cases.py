@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from tortoise.expressions import F
 
 from forum.models import Post, Topic
-from forum.services import live, search
+from forum.services import search
 from moderation import config
 from moderation.models import Case, CaseStatus, Flag, FlagStatus
+from moderation.queue import queue_changed
 
 HOLD_REASONS = ("personal_data", "security")  # detector holds: hidden until a moderator decides
 PENDING = (*HOLD_REASONS, "flags")  # hidden_reason values that mean "pending review"
@@ -40,7 +41,7 @@ async def open_case(conn, post_id: int, *, detector_reason: str | None = None, k
         case.appeal_text, case.appealed_at = appeal_text, now
     case.score = await score_of(conn, case)
     await case.save(using_db=conn)
-    await live.moderation_queue_changed(conn)
+    await queue_changed(conn)
     return case
 
 
@@ -72,7 +73,7 @@ async def close_case(conn, post_id: int, resolution: str, flag_status: FlagStatu
         status=flag_status, resolved_at=now, open_key=None)
     await Case.filter(post_id=post_id).using_db(conn).update(status=CaseStatus.CLOSED, resolved_at=now,
                                                              resolution=resolution, score=0)
-    await live.moderation_queue_changed(conn)
+    await queue_changed(conn)
     return [r for r in dict.fromkeys(reporters) if r is not None]
 
 

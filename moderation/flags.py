@@ -12,13 +12,14 @@ from datetime import UTC, datetime, timedelta
 from tortoise.exceptions import IntegrityError
 
 from forum.db import write_transaction
-from forum.errors import N_, Conflict, Forbidden, NotAuthenticated, RateLimited, ValidationFailed
+from forum.errors import N_, Conflict, NotAuthenticated, RateLimited, ValidationFailed
 from forum.models import Post, User
+from forum.permissions.facts import PostFacts
 from forum.services.access import access_post_by_id
-from forum.services.posts import check_visible_post
 from forum.viewer import Viewer
 from moderation import audit, cases, config, notices
 from moderation.models import Flag, FlagReason, FlagStatus
+from moderation.permissions import check_can_flag
 from moderation.records import flag_weight
 from moderation.sanctions import check_not_sanctioned
 
@@ -55,9 +56,7 @@ async def flag_post(viewer: Viewer | None, post_id: int, *, reason: str, note: s
         raise NotAuthenticated()
     flag_reason, note = check_flag_input(reason, note)
     post = await access_post_by_id(viewer, post_id)
-    check_visible_post(post)
-    if post.author_id == viewer.id:
-        raise Forbidden(N_("You cannot flag your own post."), code="own_post")
+    check_can_flag(viewer, PostFacts.of(post))
     try:
         async with write_transaction() as conn:
             hid = False

@@ -10,10 +10,27 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from forum import db
+from forum.services import live
 from forum.viewer import Viewer
 from moderation.permissions import check_moderator
 
 LIMIT = 50
+COUNTER = "mod_queue"  # the forum's live hub announces changes to the queue under this name
+
+
+async def open_cases() -> int:
+    row = await db.fetch_one("SELECT COUNT(*) AS n FROM mod_case WHERE status = 'open'")
+    return int(row["n"]) if row else 0
+
+
+async def queue_changed(conn) -> None:
+    """A case opened, was decided, or an appeal came in: inside the transaction that changed it."""
+    await live.counter_changed(COUNTER, conn)
+
+
+async def wait_for_queue_change(known: int, *, within: float) -> int | None:
+    """The number of open cases as soon as it differs from `known` or the queue was announced as changed."""
+    return await live.wait_for_count_change(COUNTER, open_cases, known, within=within)
 
 CASES_SQL = """
 SELECT c.id AS case_id, c.score, c.detector_reason, c.detector_kinds, c.appeal_text, c.appealed_at, c.opened_at,

@@ -16,8 +16,7 @@ from forum.params import optional_id, parse_int
 from forum.services import live
 from forum.services.access import access_post_by_id
 from forum.services.usernames import username_key
-from forum.web.common import field, path_for, read_form, render, require_viewer
-from forum.web.posts import post_url
+from forum.web.common import field, path_for, post_url, read_form, render, require_viewer
 from moderation import actions, appeals, audit, flags, queue, sanctions, words
 from moderation.models import SanctionKind, WordAction
 from moderation.notices import KIND_LABELS, REASON_LABELS
@@ -51,7 +50,7 @@ async def queue_events(request: Request) -> Response:
     The page then offers to reload. Ends after live.STREAM_SECONDS; the browser reconnects."""
     check_moderator(request.state.viewer)
     live.check_capacity()
-    count = await live.open_cases()
+    count = await queue.open_cases()
 
     async def stream():
         with live.stream_slot() as got_one:
@@ -64,7 +63,7 @@ async def queue_events(request: Request) -> Response:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + live.STREAM_SECONDS
             while (remaining := deadline - loop.time()) > 0:
-                changed = await live.wait_for_queue_change(known, within=min(live.KEEPALIVE_SECONDS, remaining))
+                changed = await queue.wait_for_queue_change(known, within=min(live.KEEPALIVE_SECONDS, remaining))
                 if changed is None:
                     yield ": keepalive\n\n"
                     continue
@@ -83,7 +82,7 @@ async def mod_page(request: Request) -> Response:
     viewer = check_moderator(request.state.viewer)
     done = request.query_params.get("done")
     return render(request, "mod/queue.html", {
-        "open_cases": await live.open_cases(),
+        "open_cases": await queue.open_cases(),
         "items": await queue.load_queue(viewer), "words": await words.list_words(viewer),
         "sanctions": await sanctions.active_list(viewer), "done": DONE.get(done or ""),
         "reason_labels": REASON_LABELS, "kind_labels": KIND_LABELS, "word_actions": [a.value for a in WordAction],

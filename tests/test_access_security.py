@@ -257,9 +257,9 @@ async def test_a_session_past_its_expiry_is_refused_and_purged(member):
     await Session.filter(user_id=member.user["id"]).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
     assert (await member.get("/api/v1/session")).status_code == 401
     assert (await member.api("POST", "/api/v1/consent", {"policy_version": "x"})).status_code in (401, 403)
-    from forum.services.sessions import purge_expired
+    from forum.services.retention import purge_expired_sessions
 
-    assert await purge_expired() >= 1
+    assert await purge_expired_sessions() >= 1
     assert not await Session.filter(user_id=member.user["id"]).exists()
 
 

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from forum.models import Role
+from forum.models import Role, Topic
 from tests.conftest import Client, new_category, unique
 
 pytestmark = pytest.mark.slow
@@ -142,6 +142,22 @@ SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
 STATES = {"post": ["own", "other", "hidden", "deleted", "staff-only"], "topic": ["own", "other", "staff-only"],
           "category": ["public", "staff-only"], "user": ["other"], "word": ["any"], "username": ["other"],
           "token": ["unknown"], "receipt": ["other"], "-": ["-"]}
+# states that matter to a few routes only: a post by an admin (whom a moderator does not outrank), one's own post
+# in a locked topic, a reply to a question the role asked (its answer to mark)
+ADMINS = "admin's"
+LOCKED = "own, locked topic"
+ASKED = "answer to own question"
+_CHANGE_POST = [("GET", "/p/{post_id:int}/edit"), ("POST", "/p/{post_id:int}/edit"),
+                ("PATCH", "/api/v1/posts/{post_id:int}")]
+EXTRA_STATES: dict[tuple[str, str], list[str]] = {
+    **{key: [ADMINS, LOCKED] for key in _CHANGE_POST},
+    **{key: [ADMINS] for key in [("POST", "/p/{post_id:int}/delete"), ("DELETE", "/api/v1/posts/{post_id:int}"),
+                                 ("POST", "/mod/posts/{post_id:int}/action"),
+                                 ("POST", "/api/v1/mod/posts/{post_id:int}/actions"),
+                                 ("POST", "/p/{post_id:int}/flag"), ("POST", "/api/v1/posts/{post_id:int}/flags")]},
+    **{key: [ASKED] for key in [("POST", "/p/{post_id:int}/accept"), ("POST", "/api/v1/posts/{post_id:int}/accept"),
+                                ("DELETE", "/api/v1/posts/{post_id:int}/accept")]},
+}
 PARTICIPATE = {("POST", "/c/{slug}/new"), ("POST", "/t/{topic_id:int}/reply"), ("POST", "/p/{post_id:int}/edit"),
                ("POST", "/p/{post_id:int}/like"), ("POST", "/api/v1/topics"),
                ("POST", "/api/v1/topics/{topic_id:int}/posts"), ("PATCH", "/api/v1/posts/{post_id:int}"),
@@ -170,6 +186,8 @@ SESSION_CHANGING = {("POST", "/logout"), ("POST", "/logout/everywhere"), ("DELET
                     ("POST", "/api/v1/consent"), ("PATCH", "/api/v1/me"), ("POST", "/language")}
 # roles that can have posts of their own (the others cannot write one; "own" is n/a for them)
 AUTHORS = {"participant", "staff", "moderator", "admin"}
+# who may have asked a question: the authors, and a member silenced since
+ASKERS = AUTHORS | {"silenced"}
 
 
 class World:
@@ -204,6 +222,16 @@ class World:
         if kind == "post":
             if state == "staff-only":
                 return (await self.topic(self.staff, self.staff_only))["first_post_id"]
+            if state in (ADMINS, ASKED):
+                topic = await self.topic(self.author, self.public)
+                by = self.admin if state == ADMINS else self.author
+                reply = await by.api("POST", f"/api/v1/topics/{topic['id']}/posts", {"body": "Et svar"})
+                assert reply.status_code == 201, reply.text
+                if state == ASKED:  # asked before any sanction: the question is the role's
+                    await Topic.filter(id=topic["id"]).update(author_id=role_client.user["id"])
+                return reply.json()["id"]
+            if state == LOCKED:
+                own = role_client
             topic = await self.topic(self.moderator if own else self.author, self.public)
             reply = await (own or self.author).api("POST", f"/api/v1/topics/{topic['id']}/posts", {"body": "Et svar"})
             assert reply.status_code == 201, reply.text
@@ -214,6 +242,9 @@ class World:
                 assert hidden.status_code == 200, hidden.text
             if state == "deleted":
                 assert (await self.author.api("DELETE", f"/api/v1/posts/{post_id}")).status_code == 200
+            if state == LOCKED:
+                locked = await self.staff.api("PATCH", f"/api/v1/topics/{topic['id']}", {"locked": True})
+                assert locked.status_code == 200, locked.text
             return post_id
         if kind == "user":
             return self.target.user["id"]
@@ -360,8 +391,8 @@ async def test_authorisation_matrix(app, anon, make_user, matrix_world, client_f
     for role in ROLES:
         shared = await makers[role]()
         for (method, route_path), (kind, body) in sorted(SPEC.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-            for state in STATES[kind]:
-                if state == "own" and role not in AUTHORS:
+            for state in STATES[kind] + EXTRA_STATES.get((method, route_path), []):
+                if (state in ("own", LOCKED) and role not in AUTHORS) or (state == ASKED and role not in ASKERS):
                     results[(f"{method} {route_path}", state, role)] = "n/a"
                     continue
                 # a fresh signed-in client for the writes that sign out, withdraw, erase or sign in again, from an
@@ -432,7 +463,9 @@ def render(results: dict) -> str:
         "(`FORUM_UPDATE_MATRIX=1 python -m pytest tests/test_authorisation.py`), and when an answer breaks",
         "one of the rules listed in that test. `303→login`: sent to sign in; `*`: the post's text was in the page.",
         "Object states: own / other (another user's), hidden (by a moderator), deleted, staff-only (in a category",
-        "only staff may read); for categories, public / staff-only.",
+        "only staff may read); for categories, public / staff-only. For the routes they matter to: admin's (a post",
+        "by an admin), own, locked topic (one's own reply in a topic since locked), answer to own question (another's",
+        "reply to a question the role asked).",
         "",
         "| route | object | " + " | ".join(ROLES) + " |",
         "|---|---|" + "---|" * len(ROLES),

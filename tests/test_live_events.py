@@ -125,14 +125,16 @@ async def test_reading_notifications_updates_the_count_live(participant, make_us
 
 
 async def test_moderation_queue_announcement_wakes_its_waiters(app, no_polling):
-    known = await live.open_cases()
+    from moderation import queue
+
+    known = await queue.open_cases()
 
     async def announce_soon():
         await asyncio.sleep(0.2)
         async with db.write_transaction() as conn:
-            await live.moderation_queue_changed(conn)
+            await queue.queue_changed(conn)
 
-    count, _ = await asyncio.wait_for(asyncio.gather(live.wait_for_queue_change(known, within=20),
+    count, _ = await asyncio.wait_for(asyncio.gather(queue.wait_for_queue_change(known, within=20),
                                                      announce_soon()), 5)
     assert count == known
 

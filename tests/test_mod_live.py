@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
 from forum.services import live
+from moderation import queue
 from tests.conftest import new_topic
 
 
@@ -24,7 +26,7 @@ async def test_only_moderators_reach_the_queue_stream(member, staff, anon):
 
 async def test_a_new_case_reaches_the_moderators_open_stream(moderator, participant, make_user, category, quick):
     topic = await new_topic(participant, category.slug, body="Noe som blir rapportert")
-    before = await live.open_cases()
+    before = await queue.open_cases()
     flagger = await make_user()
 
     async def flag_soon():
@@ -39,3 +41,6 @@ async def test_a_new_case_reaches_the_moderators_open_stream(moderator, particip
     assert live.open_streams() == 0
     page = (await moderator.get("/mod")).text
     assert f'data-live-queue="{before + 1}"' in page
+    # the page names its stream and the page to reload; forum.js knows neither
+    assert 'data-events="/mod/_events"' in page and 'data-reload="/mod"' in page
+    assert "/mod/_events" not in (Path(__file__).parent.parent / "forum" / "static" / "forum.js").read_text()

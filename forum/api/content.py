@@ -52,7 +52,7 @@ def _topic_row_json(row: dict) -> dict:
     return {"id": row["id"], "title": row["title"], "slug": row["slug"], "kind": row["kind"],
             "pinned": bool(row["pinned"] or row.get("pinned_globally")), "locked": row["locked"],
             "post_count": row["post_count"], "category": row["category_slug"],
-            "solved": row["kind"] == "question" and row["accepted_post_id"] is not None,
+            "solved": row["solved"],
             "author": row["author"], "last_posted_at": _iso(row["last_posted_at"]),
             "unread": row.get("unread", 0), "new": row.get("new", False)}
 

@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from forum.api.schema import Int, Str, text_is_clean
+from forum.api.schema import Int, Str
 from forum.errors import N_, BadRequest, CsrfFailed, NotFound, ValidationFailed
 from forum.params import MAX_ID, parse_int
 from forum.security import ANON_COOKIE, csrf_matches
+from forum.services.text import text_is_clean
 from forum.web.common import require_viewer, viewer_of  # noqa: F401 (the API's handlers import them from here)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from forum.errors import N_, ValidationFailed
+from forum.services.text import text_is_clean
 
 INT32_MAX = 2**31 - 1
 
@@ -155,17 +156,6 @@ class Any_:
 
     def check(self, value: Any) -> Any:
         return value
-
-
-def text_is_clean(value: str) -> bool:
-    """No NUL bytes and no lone surrogates: neither can be stored or shown safely."""
-    if "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _describe(schema: dict, spec: Any) -> dict:

@@ -12,7 +12,7 @@ from forum.errors import N_, Conflict, Forbidden, NotAuthenticated, ValidationFa
 from forum.models import Profile, Role, User
 from forum.passwords import Passwords
 from forum.services import consent, name_claims, throttle
-from forum.services.usernames import username_key, validate_username
+from forum.services.usernames import USERNAME_TAKEN, handle_available, username_key, validate_username
 
 MIN_PASSWORD, MAX_PASSWORD = 10, 1024
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]{2,}$")
@@ -33,14 +33,6 @@ def check_password_rules(password: str, *, username: str | None, email: str | No
     lowered = password.casefold()
     if (username and lowered == username.casefold()) or (email and lowered == email.casefold()):
         raise ValidationFailed(fields={"password": N_("The password must not be your username or email.")})
-
-
-USERNAME_TAKEN = N_("That username is taken or looks too much like one that is.")
-
-
-async def handle_available(username: str, conn=None) -> bool:
-    return not (await Profile.filter(username_key=username_key(username)).using_db(conn).exists()
-                or await name_claims.handle_claimed(username, conn))
 
 
 async def register(passwords: Passwords, *, username: str, email: str, password: str,

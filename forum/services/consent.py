@@ -163,8 +163,7 @@ async def _ensure_profile(user_id: int, username: str | None, conn) -> None:
 
     from forum.models import Profile
     from forum.services import name_claims
-    from forum.services.accounts import USERNAME_TAKEN, handle_available
-    from forum.services.usernames import username_key, validate_username
+    from forum.services.usernames import USERNAME_TAKEN, handle_available, username_key, validate_username
 
     if await Profile.filter(user_id=user_id).using_db(conn).exists():
         return

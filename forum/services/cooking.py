@@ -9,7 +9,6 @@ from starlette.concurrency import run_in_threadpool
 
 from forum import db, markup
 from forum.errors import N_, ValidationFailed
-from forum.models import Post, Profile
 from forum.services.permissions import levels_for_role, readable_levels
 from forum.services.usernames import username_key
 from forum.viewer import Viewer
@@ -43,39 +42,74 @@ def check_source(source: str) -> str:
         raise _invalid(exc) from None
 
 
+@dataclass(frozen=True)
+class Wanted:
+    """What one post's source names: mentions and quoted posts, and whose eyes resolve them."""
+
+    names: list[str]
+    quote_ids: list[int]
+    author_id: int | None
+    levels: list[str]  # what the author may read: a quote of a post they cannot see stays unattributed
+
+
+@dataclass(frozen=True)
+class Resolved:
+    mentions: dict[str, str]                    # name as written, casefolded -> profile URL
+    mentioned_user_ids: tuple[int, ...]         # without the author
+    quotes: dict[int, markup.QuoteRef]
+    quoted_posts: tuple[tuple[int, int | None], ...]
+
+
+async def resolve_references(wanted: list[Wanted], conn=None) -> list[Resolved]:
+    """The one resolver of mentions and quotes, for a new post as for many stored ones: two queries however
+    many posts (a deleted or hidden post is never quoted with its author's name)."""
+    keys = sorted({username_key(n) for w in wanted for n in w.names})
+    profiles = {p["username_key"]: p for p in await db.fetch_in(
+        "SELECT user_id, username, username_key FROM profile WHERE username_key IN ({in})", keys, conn)}
+    quoted = {q["id"]: q for q in await db.fetch_in(
+        "SELECT p.id, p.author_id, pr.username, c.read_access FROM post p JOIN topic t ON t.id = p.topic_id "
+        "JOIN category c ON c.id = t.category_id LEFT JOIN profile pr ON pr.user_id = p.author_id "
+        "WHERE p.id IN ({in}) AND p.deleted_at IS NULL AND p.hidden_at IS NULL",
+        sorted({q for w in wanted for q in w.quote_ids}), conn)}
+    out = []
+    for w in wanted:
+        mentions: dict[str, str] = {}
+        mentioned: list[int] = []
+        for name in w.names:
+            profile = profiles.get(username_key(name))
+            if profile is not None:
+                mentions[name.casefold()] = f"/u/{profile['username']}"
+                if profile["user_id"] != w.author_id:
+                    mentioned.append(profile["user_id"])
+        quotes: dict[int, markup.QuoteRef] = {}
+        for q in dict.fromkeys(w.quote_ids):
+            row = quoted.get(q)
+            if row is not None and row["read_access"] in w.levels:
+                quotes[q] = markup.QuoteRef(author=row["username"], url=f"/p/{q}")
+        out.append(Resolved(mentions, tuple(dict.fromkeys(mentioned)), quotes,
+                            tuple((q, quoted[q]["author_id"]) for q in quotes)))
+    return out
+
+
+def _wanted(source: str, author_id: int | None, levels: list[str]) -> Wanted:
+    """Raises markup.MarkupError for a source too deep to parse."""
+    return Wanted(markup.find_mentions(source, include_quoted=False)[:MAX_MENTIONS],
+                  markup.find_quotes(source)[:MAX_QUOTES], author_id, levels)
+
+
 async def cook_source(viewer: Viewer, source: str) -> Cooked:
     source = check_source(source)
     try:
-        names = markup.find_mentions(source, include_quoted=False)[:MAX_MENTIONS]
-        quote_ids = markup.find_quotes(source)[:MAX_QUOTES]
+        wanted = _wanted(source, viewer.id, readable_levels(viewer))
     except markup.MarkupError as exc:
         raise _invalid(exc) from None
-    mentions: dict[str, str] = {}
-    mentioned: list[int] = []
-    if names:
-        keys = {username_key(n): n for n in names}
-        for profile in await Profile.filter(username_key__in=list(keys)):
-            mentions[keys[profile.username_key].casefold()] = f"/u/{profile.username}"
-            if profile.user_id != viewer.id:
-                mentioned.append(profile.user_id)
-    quotes: dict[int, markup.QuoteRef] = {}
-    quoted: list[tuple[int, int | None]] = []
-    if quote_ids:
-        # what the topic page would show this writer: a live post in a live topic of a category they may read
-        rows = await (Post.filter(id__in=quote_ids, deleted_at__isnull=True, hidden_at__isnull=True,
-                                  topic__deleted_at__isnull=True,
-                                  topic__category__read_access__in=readable_levels(viewer))
-                      .values("id", "author_id", "author__profile__username"))
-        for row in rows:
-            name = row["author__profile__username"]
-            quotes[row["id"]] = markup.QuoteRef(author=name, url=f"/p/{row['id']}")
-            quoted.append((row["id"], row["author_id"]))
+    (found,) = await resolve_references([wanted])
     try:
         # off the event loop: a pathological 50 KB post can take a second to render and sanitise
-        html = await run_in_threadpool(markup.cook, source, mentions=mentions, quotes=quotes)
+        html = await run_in_threadpool(markup.cook, source, mentions=found.mentions, quotes=found.quotes)
     except markup.MarkupError as exc:
         raise _invalid(exc) from None
-    return Cooked(source, html, tuple(dict.fromkeys(mentioned)), tuple(quoted))
+    return Cooked(source, html, found.mentioned_user_ids, found.quoted_posts)
 
 
 @dataclass(frozen=True)
@@ -100,33 +134,18 @@ async def resolve_recook(rows: list[dict], conn) -> Recook:
     may see them: for rewriting posts after someone's name changed or left. A fixed number of queries."""
     if not rows:
         return Recook(())
-    names: dict[int, list[str]] = {}
-    quote_ids: dict[int, list[int]] = {}
-    for row in rows:
-        try:
-            names[row["id"]] = markup.find_mentions(row["source"], include_quoted=False)[:MAX_MENTIONS]
-            quote_ids[row["id"]] = markup.find_quotes(row["source"])[:MAX_QUOTES]
-        except markup.MarkupError:
-            names[row["id"]], quote_ids[row["id"]] = [], []
-    keys = {username_key(n) for found in names.values() for n in found}
-    urls = {p["username_key"]: f"/u/{p['username']}" for p in await db.fetch_in(
-        "SELECT username, username_key FROM profile WHERE username_key IN ({in})", sorted(keys), conn)}
-    quoted = {q["id"]: q for q in await db.fetch_in(
-        "SELECT p.id, pr.username, c.read_access FROM post p JOIN topic t ON t.id = p.topic_id "
-        "JOIN category c ON c.id = t.category_id LEFT JOIN profile pr ON pr.user_id = p.author_id "
-        "WHERE p.id IN ({in}) AND p.deleted_at IS NULL AND p.hidden_at IS NULL AND t.deleted_at IS NULL",
-        sorted({q for found in quote_ids.values() for q in found}), conn)}
     roles = {a["id"]: a["role"] for a in await db.fetch_in(
         "SELECT id, role FROM account WHERE id IN ({in})",
         sorted({r["author_id"] for r in rows if r["author_id"] is not None}), conn)}
-    jobs = []
+    wanted = []
     for row in rows:
-        mentions = {n.casefold(): urls[username_key(n)] for n in names[row["id"]] if username_key(n) in urls}
         levels = levels_for_role(roles.get(row["author_id"]))
-        quotes = {q: markup.QuoteRef(author=quoted[q]["username"], url=f"/p/{q}")
-                  for q in quote_ids[row["id"]] if q in quoted and quoted[q]["read_access"] in levels}
-        jobs.append((row["id"], row["source"], mentions, quotes))
-    return Recook(tuple(jobs))
+        try:
+            wanted.append(_wanted(row["source"], row["author_id"], levels))
+        except markup.MarkupError:
+            wanted.append(Wanted([], [], row["author_id"], levels))
+    found = await resolve_references(wanted, conn)
+    return Recook(tuple((row["id"], row["source"], f.mentions, f.quotes) for row, f in zip(rows, found, strict=True)))
 
 
 async def recook_many(rows: list[dict], conn) -> dict[int, str]:

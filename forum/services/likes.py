@@ -6,22 +6,19 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from forum.db import write_transaction
-from forum.errors import N_, Forbidden, NotAuthenticated
+from forum.errors import NotAuthenticated
 from forum.models import Post, PostLike, Topic
+from forum.permissions.facts import PostFacts
+from forum.permissions.posts import check_can_like
 from forum.services import notifications
 from forum.services.access import access_post_by_id
 from forum.services.participation import check_can_participate
-from forum.services.posts import check_visible_post
 from forum.viewer import Viewer
 
 
 async def like_post(viewer: Viewer | None, post_id: int) -> int:
     post = await access_post_by_id(viewer, post_id)
-    if viewer is None:
-        raise NotAuthenticated()
-    check_visible_post(post)
-    if post.author_id == viewer.id:
-        raise Forbidden(N_("You cannot like your own post."), code="own_post")
+    check_can_like(viewer, PostFacts.of(post))
     try:
         async with write_transaction() as conn:
             await check_can_participate(viewer, conn, action="like")

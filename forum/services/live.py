@@ -1,4 +1,5 @@
-"""Waiting for what the live views show: new posts in a topic, a user's unread count, the moderation queue.
+"""Waiting for what the live views show: new posts in a topic, a user's unread count, and named counters that
+other packages keep (moderation counts its review queue; the forum knows neither the table nor the name).
 
 Writers announce changes through `forum.hub` inside their transaction (PostgreSQL: `pg_notify`, delivered on
 commit to every app process; SQLite: woken in this process after the commit). Waiters subscribe first, then
@@ -12,12 +13,12 @@ browser's EventSource reconnects on its own, sending Last-Event-ID).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from forum import db, events
 from forum.errors import N_, DomainError, NotFound
-from forum.hub import MOD_QUEUE_KEY, hub, publish, topic_key, user_key
+from forum.hub import counter_key, hub, publish, topic_key, user_key
 
 POLL_SECONDS = 2.0            # between re-reads when no event can reach us (SQLite across processes)
 LISTENING_POLL_SECONDS = 30.0  # safety-net re-read while PostgreSQL notifications are flowing
@@ -48,10 +49,9 @@ async def notifications_changed(user_ids: Iterable[int | None], conn=None) -> No
         await publish(user_key(user_id), conn)
 
 
-async def moderation_queue_changed(conn=None) -> None:
-    """The review queue changed (a case opened, was decided, or an appeal came in); moderation calls this
-    inside the transaction that changed it."""
-    await publish(MOD_QUEUE_KEY, conn)
+async def counter_changed(name: str, conn=None) -> None:
+    """What the counter `name` counts changed (its owner calls this inside the transaction that changed it)."""
+    await publish(counter_key(name), conn)
 
 
 async def _on_post_created(event: events.PostEvent) -> None:
@@ -110,26 +110,22 @@ async def wait_for_unread_change(user_id: int, known: int, *, within: float) -> 
     return await _wait_until(user_key(user_id), lambda: unread_count(user_id), lambda n: n != known, within)
 
 
-async def open_cases() -> int:
-    row = await db.fetch_one("SELECT COUNT(*) AS n FROM mod_case WHERE status = 'open'")
-    return int(row["n"]) if row else 0
-
-
-async def wait_for_queue_change(known: int, *, within: float) -> int | None:
-    """The number of open review cases as soon as it differs from `known`, or the queue was announced as
-    changed; None after `within` seconds. For moderation's live queue."""
+async def wait_for_count_change(name: str, count: Callable[[], Awaitable[int]], known: int, *,
+                                within: float) -> int | None:
+    """`count()` as soon as it differs from `known`, or the counter `name` was announced as changed (then even if
+    its value did not: what it counts changed); None after `within` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
-    with hub.subscribe(MOD_QUEUE_KEY) as subscription:
+    with hub.subscribe(counter_key(name)) as subscription:
         while True:
-            count = await open_cases()
-            if count != known:
-                return count
+            value = await count()
+            if value != known:
+                return value
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return None
             if await subscription.wait(min(poll_seconds(), remaining)):
-                return await open_cases()  # announced: something in the queue changed, even if not its size
+                return await count()
 
 
 # -- stream slots ---------------------------------------------------------------------------------------------

@@ -34,9 +34,12 @@ def name_skeleton(name: str) -> str:
 _ROLE_SKELETONS = {name_skeleton(word) for word in ROLE_WORDS}
 
 
-def _reserved() -> set[str]:
-    from forum.services.usernames import RESERVED
+# handles nobody may take (usernames.validate_username), kept here so that names never import usernames
+RESERVED = {"admin", "administrator", "moderator", "mod", "staff", "system", "forum", "api", "static",
+            "support", "tidligere-medlem", "former-member", "anonymous", "anonym"}
 
+
+def _reserved() -> set[str]:
     return {name_skeleton(word) for word in RESERVED} | _ROLE_SKELETONS
 
 

@@ -26,6 +26,14 @@ JWKS_REFETCH_MIN = 1.0        # an unknown key id refetches the key set at most 
 TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 
 
+
+class OidcRefused(DomainError):
+    """Raised by the token exchange here and by the token checks of oidc_tokens (which imports it)."""
+
+    status = 400
+    code = "oidc_refused"
+    default_message = N_("This sign-in could not be completed. Please start again from the sign-in page.")
+
 class ProviderUnavailable(DomainError):
     status = 503
     code = "identity_provider_unavailable"
@@ -120,8 +128,6 @@ class Provider:
     async def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> dict:
         """The token request (RFC 6749 4.1.3 with PKCE, client_secret_basic). Returns the JSON answer, or raises
         OidcRefused (the provider refused the code) / ProviderUnavailable."""
-        from forum.services.oidc_tokens import OidcRefused
-
         metadata = await self.metadata()
         auth = httpx.BasicAuth(quote(self.settings.client_id, safe=""), quote(self.settings.client_secret, safe=""))
         try:

@@ -12,8 +12,7 @@ from joserfc import jws, jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
-from forum.errors import N_, DomainError
-from forum.services.oidc_provider import Provider
+from forum.services.oidc_provider import OidcRefused, Provider
 
 log = logging.getLogger("forum.oidc")
 
@@ -21,12 +20,6 @@ LEEWAY = 60                  # seconds of clock difference allowed with the prov
 MAX_TOKEN_AGE = 600          # an ID token issued longer ago than this is not accepted (a sign-in takes minutes)
 MAX_TOKEN_LENGTH = 16_384
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
-
-
-class OidcRefused(DomainError):
-    status = 400
-    code = "oidc_refused"
-    default_message = N_("This sign-in could not be completed. Please start again from the sign-in page.")
 
 
 def _refuse(why: str, *args) -> OidcRefused:

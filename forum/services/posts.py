@@ -6,120 +6,44 @@ from datetime import UTC, datetime
 
 from tortoise.expressions import F
 
-from forum import db, events
+from forum import events
 from forum.db import write_transaction
-from forum.errors import N_, Forbidden, NotAuthenticated, NotFound, ValidationFailed
-from forum.models import Category, NotificationKind, Post, PostRevision, Topic
-from forum.services import live, notifications, search
+from forum.errors import N_, ValidationFailed
+from forum.models import Category, Post, PostRevision, Topic
+from forum.permissions.facts import PostFacts, TopicFacts
+from forum.permissions.posts import check_can_delete, check_can_edit, check_can_read_history, check_visible_post
+from forum.permissions.topics import check_can_reply
+from forum.services import live, search
 from forum.services.access import access_post_by_id, access_topic_by_id
 from forum.services.cooking import cook_source
 from forum.services.participation import check_can_participate
+from forum.services.posting import Reply, publish_post, recooked
 from forum.services.references import record_references
-from forum.services.storing import insert_post
-from forum.services.watching import watch_topic_in
 from forum.viewer import Viewer
-
-
-def can_reply(viewer: Viewer | None, topic: Topic) -> bool:
-    return viewer is not None and topic.deleted_at is None and (not topic.locked or viewer.is_staff)
-
-
-def check_can_reply(viewer: Viewer | None, topic: Topic) -> None:
-    if viewer is None:
-        raise NotAuthenticated()
-    if topic.deleted_at is not None:
-        raise NotFound()
-    if topic.locked and not viewer.is_staff:
-        raise Forbidden(N_("This topic is locked; it takes no new replies."), code="topic_locked")
-
-
-def can_edit(viewer: Viewer | None, post: Post) -> bool:
-    if viewer is None or post.deleted_at is not None:
-        return False
-    return viewer.is_moderator or (post.author_id == viewer.id and post.hidden_at is None)
-
-
-def check_visible_post(post: Post) -> None:
-    """Deleted and hidden posts cannot be liked, quoted, replied to or accepted."""
-    if post.deleted_at is not None or post.hidden_at is not None:
-        raise NotFound(N_("That post is deleted or hidden."))
-
-
-async def _recook_if_changed(viewer: Viewer, cooked, draft: events.PostDraft):
-    """A POST_WRITING handler may alter the text (moderation masks censored words); cook what is stored."""
-    return cooked if draft.source == cooked.source else await cook_source(viewer, draft.source)
-
-
-async def _reasons_for_reply(conn, topic: Topic, reply_to: Post | None, cooked) -> dict[int, set]:
-    reasons: dict[int, set] = {}
-
-    def add(user_id, kind):
-        if user_id is not None:
-            reasons.setdefault(user_id, set()).add(kind)
-
-    for user_id in await notifications.watchers_of_topic(topic.id, conn):
-        add(user_id, NotificationKind.WATCHED_TOPIC)
-    add(topic.author_id, NotificationKind.REPLY)
-    if reply_to is not None:
-        add(reply_to.author_id, NotificationKind.REPLY)
-    for user_id in cooked.mentioned_user_ids:
-        add(user_id, NotificationKind.MENTION)
-    for _post_id, author_id in cooked.quoted_posts:
-        add(author_id, NotificationKind.QUOTE)
-    return reasons
 
 
 async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply_to: int | None = None) -> Post:
     topic = await access_topic_by_id(viewer, topic_id)
-    check_can_reply(viewer, topic)
+    check_can_reply(viewer, TopicFacts.of(topic))
     parent = None
     if reply_to is not None:
         parent = await Post.filter(id=reply_to, topic_id=topic.id).first()
         if parent is None:
             raise ValidationFailed(fields={"reply_to": N_("You can only reply to a post in this topic.")})
-        check_visible_post(parent)
+        check_visible_post(PostFacts.of(parent))
     cooked = await cook_source(viewer, body)
-    text = search.body_text(cooked.html)  # parsed before the write lock is taken
-    now = datetime.now(UTC)
-    async with write_transaction() as conn:
-        await check_can_participate(viewer, conn, action="post")
-        draft = events.PostDraft(viewer.id, topic.id, cooked.source, False)
-        await events.emit(events.POST_WRITING, draft)
-        if draft.source != cooked.source:  # a handler masked words: cook and index what is stored
-            cooked = await cook_source(viewer, draft.source)
-            text = search.body_text(cooked.html)
-        held = draft.hold_reason is not None
-        row = await db.fetch_one(
-            "UPDATE topic SET last_number = last_number + 1, post_count = post_count + 1, last_posted_at = ?, "
-            "version = version + 1 WHERE id = ? AND deleted_at IS NULL RETURNING last_number, locked",
-            [db.time_param(now, conn), topic.id], conn)
-        if row is None:
-            raise NotFound()
-        if row["locked"] and not viewer.is_staff:  # locked while we were cooking
-            raise Forbidden(N_("This topic is locked; it takes no new replies."), code="topic_locked")
-        post = await insert_post(conn, topic_id=topic.id, number=row["last_number"], author_id=viewer.id,
-                                 reply_to_id=parent.id if parent else None, source=cooked.source,
-                                 cooked=cooked.html, now=now, hold_reason=draft.hold_reason)
-        await record_references(conn, post.id, cooked)
-        await db.execute("UPDATE category SET post_count = post_count + 1 WHERE id = ?", [topic.category_id], conn)
-        if not held:  # a post held for review stays out of search and notifications until it is restored
-            await search.index_post(post.id, title="", cooked=cooked.html, conn=conn, text=text)
-            reasons = await _reasons_for_reply(conn, topic, parent, cooked)
-            await notifications.notify_post(conn, actor_id=viewer.id, topic_id=topic.id, post_id=post.id,
-                                            reasons=reasons, now=now)
-        await watch_topic_in(conn, viewer.id, topic.id, now=now)
-        await events.emit(events.POST_CREATED, events.PostEvent(post.id, topic.id, viewer.id, conn))
+    return await publish_post(viewer, cooked, Reply(topic, parent))
+
+
+async def access_post_to_edit(viewer: Viewer | None, post_id: int) -> Post:
+    """The post, if the viewer may edit it now: what the edit form shows, and what the save checks again."""
+    post = await access_post_by_id(viewer, post_id)
+    check_can_edit(viewer, TopicFacts.of(post.topic), PostFacts.of(post))
     return post
 
 
 async def edit_post(viewer: Viewer | None, post_id: int, *, body: str) -> Post:
-    post = await access_post_by_id(viewer, post_id)
-    if viewer is None:
-        raise NotAuthenticated()
-    if not can_edit(viewer, post):
-        raise Forbidden(N_("You can only edit your own posts."))
-    if post.topic.locked and not viewer.is_staff:
-        raise Forbidden(N_("This topic is locked; it takes no new replies."), code="topic_locked")
+    post = await access_post_to_edit(viewer, post_id)
     cooked = await cook_source(viewer, body)
     if cooked.source == post.source:
         return post
@@ -127,7 +51,7 @@ async def edit_post(viewer: Viewer | None, post_id: int, *, body: str) -> Post:
         await check_can_participate(viewer, conn, action="edit")
         draft = events.PostDraft(viewer.id, post.topic_id, cooked.source, True)
         await events.emit(events.POST_WRITING, draft)
-        cooked = await _recook_if_changed(viewer, cooked, draft)
+        cooked = await recooked(viewer, cooked, draft)
         hold = {"hidden_at": datetime.now(UTC), "hidden_reason": draft.hold_reason} if draft.hold_reason else {}
         last = await PostRevision.filter(post_id=post.id).using_db(conn).order_by("-number").first()
         await PostRevision.create(post_id=post.id, number=(last.number if last else 0) + 1, editor_id=viewer.id,
@@ -151,13 +75,10 @@ async def edit_post(viewer: Viewer | None, post_id: int, *, body: str) -> Post:
 async def delete_post(viewer: Viewer | None, post_id: int) -> Post:
     """Soft delete: the post shows "deleted". Deleting a topic's first post deletes the topic."""
     post = await access_post_by_id(viewer, post_id)
-    if viewer is None:
-        raise NotAuthenticated()
+    check_can_delete(viewer, PostFacts.of(post))
     if post.deleted_at is not None:
         return post
-    by_moderator = viewer.is_moderator and post.author_id != viewer.id
-    if post.author_id != viewer.id and not viewer.is_moderator:
-        raise Forbidden(N_("You can only delete your own posts."))
+    by_moderator = post.author_id != viewer.id
     now = datetime.now(UTC)
     async with write_transaction() as conn:
         await Post.filter(id=post.id).using_db(conn).update(deleted_at=now, deleted_by_moderator=by_moderator)
@@ -183,9 +104,6 @@ async def delete_post(viewer: Viewer | None, post_id: int) -> Post:
 async def revisions(viewer: Viewer | None, post_id: int) -> list[dict]:
     """The author and moderators may read a post's history."""
     post = await access_post_by_id(viewer, post_id)
-    if viewer is None:
-        raise NotAuthenticated()
-    if post.author_id != viewer.id and not viewer.is_moderator:
-        raise NotFound()
+    check_can_read_history(viewer, PostFacts.of(post))
     return await (PostRevision.filter(post_id=post.id).order_by("number")
                   .values("number", "source", "created_at", "editor__profile__username"))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 
-from forum.api.schema import text_is_clean
 from forum.db import write_transaction
 from forum.errors import N_, ValidationFailed
 from forum.models import Profile
 from forum.services import name_claims
 from forum.services.participation import check_can_participate
+from forum.services.text import text_is_clean
 from forum.viewer import Viewer
 
 MAX_DISPLAY_NAME, MAX_BIO = 64, 2000

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from forum import db
+from forum.permissions.facts import SOLVED_SQL, UNSOLVED_SQL, is_solved
 from forum.services.permissions import readable_levels
 from forum.viewer import Viewer
 
@@ -25,8 +26,10 @@ WHERE t.id = ?
 
 POSTS_SQL = """
 SELECT p.id, p.number, p.author_id, p.reply_to_id, rp.number AS reply_to_number, p.cooked, p.created_at,
-       p.edited_at, p.like_count, p.deleted_at, p.hidden_at, p.hidden_reason, pr.username, pr.display_name
+       p.edited_at, p.like_count, p.deleted_at, p.hidden_at, p.hidden_reason, pr.username, pr.display_name,
+       a.role AS author_role
 FROM post p LEFT JOIN profile pr ON pr.user_id = p.author_id LEFT JOIN post rp ON rp.id = p.reply_to_id
+LEFT JOIN account a ON a.id = p.author_id
 WHERE p.topic_id = ? AND p.number BETWEEN ? AND ?
 ORDER BY p.number
 """
@@ -129,10 +132,8 @@ def _filter_sql(flt: TopicFilter) -> tuple[str, list]:
     if flt.kind:
         sql += " AND t.kind = ?"
         params.append(flt.kind)
-    if flt.solved is True:
-        sql += " AND t.kind = 'question' AND t.accepted_post_id IS NOT NULL"
-    elif flt.solved is False:
-        sql += " AND t.kind = 'question' AND t.accepted_post_id IS NULL"
+    if flt.solved is not None:
+        sql += " AND " + (SOLVED_SQL if flt.solved else UNSOLVED_SQL)
     return sql, params
 
 
@@ -147,6 +148,7 @@ async def _with_unread(viewer: Viewer | None, rows: list[dict]) -> list[dict]:
     for row in rows:
         _fix_dates(row, "last_posted_at", "created_at")
         _bools(row, "pinned", "pinned_globally", "locked")
+        row["solved"] = is_solved(row["kind"], row["accepted_post_id"])
         row["unread"] = 0
         row["new"] = False
     if viewer is None or not rows:

@@ -38,7 +38,7 @@ from datetime import datetime
 from itertools import islice
 
 from forum import db, markup
-from forum.models import TopicKind
+from forum.permissions.facts import SOLVED_SQL, UNSOLVED_SQL
 from forum.services.permissions import readable_levels
 from forum.services.usernames import username_key
 from forum.viewer import Viewer
@@ -295,9 +295,7 @@ def _filters(viewer: Viewer | None, category: str | None, author: str | None,
         where.append("p.author_id = (SELECT user_id FROM profile WHERE username_key = ?)")
         params.append(username_key(author))
     if solved is not None:
-        where.append("t.kind = ?")
-        where.append("t.accepted_post_id IS NOT NULL" if solved else "t.accepted_post_id IS NULL")
-        params.append(TopicKind.QUESTION.value)
+        where.append(SOLVED_SQL if solved else UNSOLVED_SQL)
     return " AND ".join(where), params
 
 

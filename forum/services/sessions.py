@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from forum import db
 from forum.models import Session
 from forum.security import hash_token, new_token
 from forum.viewer import SESSION_LIFETIME
@@ -31,9 +30,3 @@ async def end_all_sessions(user_id: int, *, keep: str | None = None) -> int:
         query = query.exclude(token_hash=hash_token(keep))
     return await query.delete()
 
-
-async def purge_expired(now: datetime | None = None) -> int:
-    """Deletes expired sessions in short batches; part of `forum purge` (services/retention.py)."""
-    from forum.services.retention import delete_batches
-
-    return await delete_batches("session", "expires_at <= ?", [db.time_param(now or datetime.now(UTC))])

@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, datetime
 
 from tortoise.expressions import F
 
-from forum import db, events
-from forum.api.schema import text_is_clean
+from forum import events
 from forum.db import write_transaction
-from forum.errors import N_, Forbidden, NotFound, ValidationFailed
+from forum.errors import N_, NotFound, ValidationFailed
 from forum.models import (
     Category,
-    NotificationKind,
     Post,
     Topic,
     TopicKind,
 )
-from forum.services import notifications, search
+from forum.permissions.topics import check_can_manage_topic, check_can_start_topic, check_training_in
+from forum.services import search
 from forum.services.access import access_category_by_slug, access_topic_by_id
 from forum.services.cooking import cook_source
-from forum.services.participation import check_can_participate
-from forum.services.permissions import check_can_start_topic, check_staff
-from forum.services.references import record_references
+from forum.services.posting import NewTopic, publish_post
 from forum.services.slugs import slugify
-from forum.services.storing import insert_post
+from forum.services.text import text_is_clean
 from forum.viewer import Viewer
 
 TITLE_MIN, TITLE_MAX = 5, 200
@@ -63,42 +59,9 @@ async def create_topic(viewer: Viewer | None, *, category: str, title: str, body
         errors.update(exc.fields)
     if errors:
         raise ValidationFailed(fields=errors)
-    text = search.body_text(cooked.html)  # parsed before the write lock is taken
-    now = datetime.now(UTC)
-    async with write_transaction() as conn:
-        await check_can_participate(viewer, conn, action="post")
-        draft = events.PostDraft(author_id=viewer.id, topic_id=None, source=cooked.source, is_edit=False,
-                                 title=title)
-        await events.emit(events.POST_WRITING, draft)
-        if draft.source != cooked.source:  # a handler masked words; store what it left
-            cooked = await cook_source(viewer, draft.source)
-            text = search.body_text(cooked.html)
-        held = draft.hold_reason is not None
-        topic = await Topic.create(category_id=category_obj.id, author_id=viewer.id, title=title, slug=slugify(title),
-                                   kind=topic_kind, post_count=1, last_number=1, last_posted_at=now, using_db=conn)
-        post = await insert_post(conn, topic_id=topic.id, number=1, author_id=viewer.id, reply_to_id=None,
-                                 source=cooked.source, cooked=cooked.html, now=now, hold_reason=draft.hold_reason)
-        await record_references(conn, post.id, cooked)
-        await db.execute("UPDATE category SET topic_count = topic_count + 1, post_count = post_count + 1 "
-                         "WHERE id = ?", [category_obj.id], conn)
-        if not held:  # a post held for review stays out of search until it is restored
-            await search.index_post(post.id, title=title, cooked=cooked.html, conn=conn, text=text)
-        from forum.services.watching import watch_topic_in
-
-        await watch_topic_in(conn, viewer.id, topic.id, now=now)
-        reasons: dict[int, set] = {}
-        for user_id in cooked.mentioned_user_ids:
-            reasons.setdefault(user_id, set()).add(NotificationKind.MENTION)
-        for _post_id, author_id in cooked.quoted_posts:
-            reasons.setdefault(author_id, set()).add(NotificationKind.QUOTE)
-        for row in await db.fetch_all("SELECT user_id FROM category_watch WHERE category_id = ?", [category_obj.id],
-                                      conn):
-            reasons.setdefault(row["user_id"], set()).add(NotificationKind.WATCHED_CATEGORY)
-        if not held:
-            await notifications.notify_post(conn, actor_id=viewer.id, topic_id=topic.id, post_id=post.id,
-                                            reasons=reasons, now=now)
-        await events.emit(events.POST_CREATED, events.PostEvent(post.id, topic.id, viewer.id, conn))
-    return topic, post
+    place = NewTopic(category_obj.id, title, topic_kind)
+    post = await publish_post(viewer, cooked, place)
+    return place.topic, post
 
 
 async def update_topic(viewer: Viewer | None, topic_id: int, *, pinned: bool | None = None,
@@ -106,7 +69,7 @@ async def update_topic(viewer: Viewer | None, topic_id: int, *, pinned: bool | N
                        category: str | None = None) -> Topic:
     """Staff and moderators pin, lock, rename and move topics."""
     topic = await access_topic_by_id(viewer, topic_id)
-    check_staff(viewer)
+    check_can_manage_topic(viewer)
     changes: dict = {}
     if pinned is not None:
         changes["pinned"] = pinned
@@ -123,8 +86,7 @@ async def update_topic(viewer: Viewer | None, topic_id: int, *, pinned: bool | N
             target = await access_category_by_slug(viewer, category)
         except NotFound:
             raise ValidationFailed(fields={"category": N_("No such category.")}) from None
-        if topic.kind == TopicKind.TRAINING and target.start_topics.value != "staff":
-            raise Forbidden(N_("Training topics belong in staff-led categories."), code="training_needs_staff_category")
+        check_training_in(topic.kind, target.start_topics)
         changes["category_id"] = target.id
     if not changes:
         return topic

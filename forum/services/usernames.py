@@ -11,7 +11,9 @@ import re
 import unicodedata
 
 from forum.errors import N_, ValidationFailed
-from forum.services.name_claims import name_skeleton
+from forum.models import Profile
+from forum.services import name_claims
+from forum.services.name_claims import RESERVED, name_skeleton
 
 MIN_LENGTH, MAX_LENGTH = 3, 32
 _ALLOWED = re.compile(r"^[^\W_][\w.\-]*[^\W_]$|^[^\W_]$")
@@ -23,8 +25,6 @@ _HOMOGLYPHS = str.maketrans({
     "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
     "υ": "u", "χ": "x", "ω": "w", "ζ": "z",
 })
-RESERVED = {"admin", "administrator", "moderator", "mod", "staff", "system", "forum", "api", "static",
-            "support", "tidligere-medlem", "former-member", "anonymous", "anonym"}
 
 
 def normalize(raw: str) -> str:
@@ -45,7 +45,7 @@ def _scripts(name: str) -> set[str]:
 
 
 def _reserved_lookalike(name: str) -> bool:
-    from forum.services.name_claims import RESERVED_SKELETONS
+    from forum.services.name_claims import RESERVED_SKELETONS  # noqa: I001 (computed once name_claims is loaded)
 
     return name_skeleton(name) in RESERVED_SKELETONS
 
@@ -66,3 +66,11 @@ def validate_username(raw: str) -> str:
     if username_key(name) in RESERVED or _reserved_lookalike(name):
         raise ValidationFailed(fields={"username": N_("That username is reserved.")})
     return name
+
+
+USERNAME_TAKEN = N_("That username is taken or looks too much like one that is.")
+
+
+async def handle_available(username: str, conn=None) -> bool:
+    return not (await Profile.filter(username_key=username_key(username)).using_db(conn).exists()
+                or await name_claims.handle_claimed(username, conn))

@@ -426,10 +426,11 @@
     });
   }
 
-  /* Moderators' queue: when cases open or close elsewhere, say so and offer a reload (server-sent events). */
+  /* A live counter (moderation's queue): when it changes elsewhere, say so and offer a reload (server-sent
+     events). The page names its stream and the page to reload; the script knows neither. */
   function liveQueue(region) {
     var known = parseInt(region.getAttribute("data-live-queue"), 10) || 0;
-    var source = new EventSource("/mod/_events");
+    var source = new EventSource(region.getAttribute("data-events"));
     source.addEventListener("queue", function (event) {
       var data = null;
       try { data = JSON.parse(event.data); } catch (e) { return; }
@@ -437,7 +438,7 @@
       if (count === known) { return; }
       region.textContent = t("queue_changed", {count: count}) + " ";
       var link = document.createElement("a");
-      link.href = "/mod";
+      link.href = region.getAttribute("data-reload");
       link.textContent = t("reload");
       region.append(link);
       region.classList.add("is-shown");

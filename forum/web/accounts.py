@@ -82,22 +82,6 @@ async def logout_everywhere(request: Request) -> Response:
     return response
 
 
-async def change_password(request: Request) -> Response:
-    viewer = require_viewer(request)
-    form = await read_form(request)
-    try:
-        await accounts.change_password(request.app.state.passwords, viewer.id,
-                                       current=field(form, "current_password"), new=field(form, "new_password"))
-    except ValidationFailed as exc:
-        from forum.web.settings import settings_page_context
-
-        context = await settings_page_context(request, viewer)
-        context["password_errors"] = exc.fields
-        return render(request, "settings.html", context, status=400)
-    await sessions.end_all_sessions(viewer.id, keep=viewer.session_token)
-    return RedirectResponse(request.app.url_path_for("settings") + "?saved=password", status_code=303)
-
-
 async def choose_language(request: Request) -> Response:
     """Works signed in (saved on the account) and signed out (a cookie)."""
     form = await read_form(request)
@@ -117,6 +101,5 @@ routes = [
     Route("/login", login_page, methods=["GET", "POST"], name="login"),
     Route("/logout", logout, methods=["POST"], name="logout"),
     Route("/logout/everywhere", logout_everywhere, methods=["POST"], name="logout_everywhere"),
-    Route("/settings/password", change_password, methods=["POST"], name="change_password"),
     Route("/language", choose_language, methods=["POST"], name="choose_language"),
 ]

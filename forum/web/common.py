@@ -10,9 +10,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, NoMatchFound, Route
 
-from forum.api.schema import text_is_clean
 from forum.errors import N_, BadRequest, CsrfFailed, NotAuthenticated
 from forum.security import ANON_COOKIE, csrf_matches, csrf_token, new_token
+from forum.services.reads import POSTS_PER_PAGE
+from forum.services.text import text_is_clean
 from forum.viewer import Viewer
 
 MAX_FORM_FIELDS = 50
@@ -100,6 +101,13 @@ def path_for(request: Request, name: str, query: dict | None = None, **params) -
         if clean:
             path += "?" + urlencode(clean)
     return path
+
+
+def post_url(request: Request, post) -> str:
+    """Where a post is shown: its topic's page that holds it, at its anchor (`post.topic` loaded)."""
+    page = (post.number - 1) // POSTS_PER_PAGE + 1
+    return path_for(request, "topic", {"page": page} if page > 1 else None, topic_id=post.topic_id,
+                    slug=post.topic.slug) + f"#post-{post.number}"
 
 
 def redirect(request: Request, name: str, **params) -> RedirectResponse:

@@ -6,17 +6,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from forum.errors import Forbidden, ValidationFailed
-from forum.services import answers, likes, posts, reads
+from forum.errors import ValidationFailed
+from forum.services import answers, likes, posts
 from forum.services.access import access_post_by_id
-from forum.web.common import field, path_for, read_form, render, require_viewer
+from forum.web.common import field, path_for, post_url, read_form, render, require_viewer
 from forum.web.drafts import warnings_to_confirm
-
-
-def post_url(request: Request, post) -> str:
-    page = (post.number - 1) // reads.POSTS_PER_PAGE + 1
-    return path_for(request, "topic", {"page": page} if page > 1 else None, topic_id=post.topic_id,
-                    slug=post.topic.slug) + f"#post-{post.number}"
 
 
 async def permalink(request: Request) -> Response:
@@ -26,9 +20,7 @@ async def permalink(request: Request) -> Response:
 
 async def edit(request: Request) -> Response:
     viewer = require_viewer(request)
-    post = await access_post_by_id(viewer, request.path_params["post_id"])
-    if not posts.can_edit(viewer, post):
-        raise Forbidden()
+    post = await posts.access_post_to_edit(viewer, request.path_params["post_id"])
     body, errors = post.source, {}
     if request.method == "POST":
         form = await read_form(request)

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from forum.errors import ValidationFailed
 from forum.models import Profile
 from forum.security import SESSION_COOKIE
-from forum.services import consent, erasure, profiles, withdrawal
+from forum.services import accounts, consent, erasure, profiles, sessions, withdrawal
 from forum.services import export as data_export
 from forum.viewer import Viewer
 from forum.web.common import field, json_download, read_form, render, require_viewer
@@ -38,6 +38,20 @@ async def save_profile(request: Request) -> Response:
         context.update(profile=values, profile_errors=exc.fields)
         return render(request, "settings.html", context, status=400)
     return RedirectResponse(request.app.url_path_for("settings") + "?saved=profile", status_code=303)
+
+
+async def change_password(request: Request) -> Response:
+    viewer = require_viewer(request)
+    form = await read_form(request)
+    try:
+        await accounts.change_password(request.app.state.passwords, viewer.id,
+                                       current=field(form, "current_password"), new=field(form, "new_password"))
+    except ValidationFailed as exc:
+        context = await settings_page_context(request, viewer)
+        context["password_errors"] = exc.fields
+        return render(request, "settings.html", context, status=400)
+    await sessions.end_all_sessions(viewer.id, keep=viewer.session_token)
+    return RedirectResponse(request.app.url_path_for("settings") + "?saved=password", status_code=303)
 
 
 async def settings_page(request: Request) -> Response:
@@ -86,6 +100,7 @@ async def erase_page(request: Request) -> Response:
 routes = [
     Route("/settings", settings_page, methods=["GET"], name="settings"),
     Route("/settings/profile", save_profile, methods=["POST"], name="save_profile"),
+    Route("/settings/password", change_password, methods=["POST"], name="change_password"),
     Route("/settings/withdraw", withdraw_page, methods=["GET", "POST"], name="withdraw_consent"),
     Route("/settings/export", export_download, methods=["GET"], name="export_data"),
     Route("/settings/erase", erase_page, methods=["GET", "POST"], name="erase_account"),

@@ -8,10 +8,12 @@ from starlette.routing import Route
 
 from forum.errors import DomainError, ValidationFailed
 from forum.params import cursor_param, optional_id, page_param
+from forum.permissions.facts import PostFacts
+from forum.permissions.posts import check_visible_post
 from forum.services import reads, topics
 from forum.services.access import access_category_by_slug, access_post_by_id
 from forum.services.permissions import can_start_topic
-from forum.services.posts import check_visible_post, create_reply
+from forum.services.posts import create_reply
 from forum.services.topic_page import load_topic_page
 from forum.services.watching import set_category_watch, set_topic_watch
 from forum.web.common import field, path_for, read_form, render, require_viewer
@@ -66,7 +68,7 @@ async def composer_prefill(request: Request, viewer) -> dict:
             continue
         try:
             post = await access_post_by_id(viewer, post_id)
-            check_visible_post(post)
+            check_visible_post(PostFacts.of(post))
         except DomainError:
             continue
         if post.topic_id != request.path_params["topic_id"]:
