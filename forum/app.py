@@ -24,13 +24,14 @@ from forum.hub import hub
 from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
 from forum.security import SecurityHeadersMiddleware
-from forum.services import live, search
+from forum.services import live, mail_worker, outbox, search, verification
 from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
 from forum.web import accounts as web_accounts
 from forum.web import admin, consent, health, home, people, posts, topics
 from forum.web import live as web_live
+from forum.web import mail as web_mail
 from forum.web import password as web_password
 from forum.web import settings as web_settings
 from forum.web.errors import EXCEPTION_HANDLERS
@@ -44,6 +45,7 @@ def routes() -> list[Route | Mount]:
         *web_accounts.routes,
         *web_password.routes,
         *web_settings.routes,
+        *web_mail.routes,
         *web_live.routes,  # before topics: /t/{id}/{slug} would match /t/{id}/_events
         *topics.routes,
         *posts.routes,
@@ -70,9 +72,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette):
         async with RegisterTortoise(app, config=db.tortoise_config(settings.database_url, settings)):
             await hub.start(settings.database_url)  # PostgreSQL: this process's one LISTEN connection
+            worker = mail_worker.start(app) if settings.mail_worker else None
             try:
                 yield
             finally:
+                if worker is not None:
+                    await mail_worker.stop_worker(*worker)
                 await hub.stop()
 
     app = Starlette(
@@ -93,4 +98,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     search.configure(settings.search_recent_posts)
     moderation.install(app)
     live.install()
+    outbox.configure(settings)
+    outbox.install()
+    verification.install(settings)
     return app

@@ -19,6 +19,7 @@ from forum.models.content import (
     TopicRead,
     TopicWatch,
 )
+from forum.models.mail import EmailToken, MailKind, MailOutbox, MailPreference, MailStatus
 from forum.models.security import PasswordResetToken, SignInThrottle
 
 __all__ = [
@@ -26,4 +27,5 @@ __all__ = [
     "Category", "CategoryWatch", "Notification", "NotificationKind", "Post", "PostLike", "PostMention",
     "PostQuote", "PostRevision", "Profile", "ReadAccess", "Role", "Session", "StartTopics", "Topic",
     "TopicKind", "TopicRead", "TopicWatch", "User", "PasswordResetToken", "SignInThrottle",
+    "EmailToken", "MailKind", "MailOutbox", "MailPreference", "MailStatus",
 ]

@@ -75,7 +75,7 @@ def site(browser_tools, tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORUM_")}
     env.update(FORUM_DATABASE_URL=database_url, FORUM_SECRET_KEY="browser-suite-secret-" + "x" * 40,
                FORUM_ARGON2_PROFILE="cheapest", FORUM_RATE_LIMITS="off", FORUM_DEFAULT_LOCALE="nb",
-               FORUM_SECURE_COOKIES="off")
+               FORUM_SECURE_COOKIES="off", FORUM_EMAIL_VERIFICATION="off")
     seeded = subprocess.run([sys.executable, str(HERE / "seed.py"), database_url], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     if seeded.returncode != 0:
