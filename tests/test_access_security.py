@@ -13,7 +13,7 @@ from forum.models import PasswordResetToken, Session, SignInThrottle, User
 from forum.security import SESSION_COOKIE, hash_token
 from forum.services import throttle
 from tests.conftest import PASSWORD, Client, unique
-from tests.mailbox import Inbox, deliver, link
+from tests.mail_helpers import Inbox, deliver, link
 
 
 def client_at(app, address: str) -> Client:

@@ -87,7 +87,7 @@ class MailWorker:
         text, html = self._render(composed)
         return composed, text, html
 
-    async def deliver(self, row: dict, token: str, deadline: float) -> str:
+    async def deliver(self, row: dict, token: str, deadline: float, now: datetime | None = None) -> str:
         previous = i18n.get_locale()
         try:
             try:
@@ -97,7 +97,8 @@ class MailWorker:
                 return "dropped"
             except Exception as exc:  # a bug composing one mail must not stop the others
                 log.exception("composing mail %s failed", row["id"])
-                return await outbox.record_failure(row, token, f"compose: {type(exc).__name__}", permanent=False)
+                return await outbox.record_failure(row, token, f"compose: {type(exc).__name__}", permanent=False,
+                                                  now=now)
             to = row["to_address"]
             if not to:
                 account = await recipient(composed.user_id or row["user_id"])
@@ -115,10 +116,10 @@ class MailWorker:
             await asyncio.wait_for(self.transport.send(message), timeout=remaining - 1)
         except mail.PermanentFailure as exc:
             log.warning("mail %s refused: %s", row["id"], exc)
-            return await outbox.record_failure(row, token, str(exc), permanent=True)
+            return await outbox.record_failure(row, token, str(exc), permanent=True, now=now)
         except (mail.TransientFailure, TimeoutError) as exc:
             log.warning("mail %s not sent yet: %s", row["id"], exc or "timed out")
-            return await outbox.record_failure(row, token, str(exc) or "timed out", permanent=False)
+            return await outbox.record_failure(row, token, str(exc) or "timed out", permanent=False, now=now)
         await outbox.record_sent(row["id"], token)
         return "sent"
 
@@ -129,7 +130,7 @@ class MailWorker:
         done: dict[str, int] = {}
         try:
             for row in rows:
-                outcome = await self.deliver(row, token, deadline)
+                outcome = await self.deliver(row, token, deadline, now)
                 done[outcome] = done.get(outcome, 0) + 1
         finally:
             if rows:

@@ -177,6 +177,7 @@ async def record_failure(row: dict, token: str, error: str, *, permanent: bool, 
     await db.execute("UPDATE mail_outbox SET not_before = ?, lease_until = NULL, lease_token = NULL, last_error = ? "
                      "WHERE id = ? AND lease_token = ?",
                      [db.time_param(now + timedelta(seconds=wait)), error[:255], row["id"], token])
+    row["not_before"] = now + timedelta(seconds=wait)
     return MailStatus.PENDING.value
 
 
