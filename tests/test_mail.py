@@ -462,3 +462,18 @@ async def test_a_rolled_back_write_queues_no_mail(make_user):
             assert await MailOutbox.filter(user_id=user.user["id"]).using_db(conn).count() == before + 1
             raise RuntimeError("the event failed")
     assert await MailOutbox.filter(user_id=user.user["id"]).count() == before
+
+
+async def test_the_first_reply_to_a_question_offers_reply_mail_once(make_user, category):
+    asker = await make_user()
+    helper = await make_user()
+    question = await new_topic(asker, category.slug, kind="question")
+    before = await asker.get("/notifications")
+    assert 'id="h-mail-offer"' not in before.text  # nothing answered yet
+    await new_reply(helper, question["id"], "Prøv dette")
+    offered = await asker.get("/notifications")
+    assert 'id="h-mail-offer"' in offered.text
+    assert 'id="h-mail-offer"' not in (await asker.get("/notifications")).text  # once
+    response = await asker.post_form("/settings/mail/offer", {"answer": "yes"}, token_from="/notifications")
+    assert response.status_code == 303
+    assert (await MailPreference.get(user_id=asker.user["id"])).reply

@@ -111,10 +111,22 @@ async def mark_offered(conn, user_id: int) -> None:
         await MailPreference.create(user_id=user_id, offered_at=datetime.now(UTC), using_db=conn)
 
 
-async def preferences_of(conn, user_ids: list[int]) -> dict[int, dict]:
-    rows = await db.fetch_in(f"SELECT user_id, {', '.join(KINDS)} FROM mail_preference WHERE user_id IN ({{in}})",
-                             sorted(set(user_ids)), conn)
-    return {r["user_id"]: r for r in rows}
+async def take_reply_offer(user_id: int) -> bool:
+    """The first reply to a member's question offers mail about replies, once: True when the offer is to be shown
+    now (and it is then marked shown). Nothing is offered to a member who already takes that mail."""
+    from forum.db import write_transaction
+
+    choices = await mail_choices(user_id)
+    if choices.offered or choices.kinds["reply"]:
+        return False
+    replied = await db.fetch_one("SELECT 1 AS x FROM notification n JOIN topic t ON t.id = n.topic_id "
+                                 "WHERE n.user_id = ? AND n.kind = 'reply' AND t.kind = 'question' "
+                                 "AND t.author_id = ? LIMIT 1", [user_id, user_id])
+    if replied is None:
+        return False
+    async with write_transaction() as conn:
+        await mark_offered(conn, user_id)
+    return True
 
 
 # -- the signed one-click unsubscribe link (works without signing in) ----------------------------------------------

@@ -75,23 +75,33 @@ async def enqueue(conn, kind: MailKind, *, user_id: int | None = None, to_addres
 
 async def notifications_written(conn, rows: list[tuple[int, str, int | None, int | None]],
                                 now: datetime | None = None) -> int:
-    """Notifications just written (user, kind, topic, post): queue a mail for each recipient who takes that
-    kind. One read of the recipients' choices and one bulk insert, inside the write's transaction; whether
-    the notification is still unread, and what the recipient may read, is decided when the mail is sent."""
-    from forum.services.mail_choices import KIND_OF_NOTIFICATION, preferences_of
+    """Notifications just written (user, kind, topic, post): queue a mail for each recipient who takes that kind.
+    One statement per 500 recipients, inside the write's transaction: the rows are joined to the recipients'
+    choices in the database. Whether the notification is still unread, and what the recipient may read, is
+    decided when the mail is sent."""
+    from forum.services.mail_choices import KIND_OF_NOTIFICATION
 
     wanted = [r for r in rows if r[1] in KIND_OF_NOTIFICATION]
     if not wanted:
         return 0
-    prefs = await preferences_of(conn, [r[0] for r in wanted])
-    if not prefs:
-        return 0
     now = now or datetime.now(UTC)
-    out = [_row(conn, MailKind.NOTIFICATION.value, user_id, "", topic_id, post_id, kind, CONFIG.delay, now)
-           for user_id, kind, topic_id, post_id in wanted
-           if user_id in prefs and db.as_bool(prefs[user_id][KIND_OF_NOTIFICATION[kind]])]
-    await db.execute_many(INSERT, out, conn)
-    return len(out)
+    sqlite = conn.capabilities.dialect == "sqlite"
+    at = "?" if sqlite else "CAST(? AS TIMESTAMP WITH TIME ZONE)"
+    choice = " ".join(f"WHEN '{kind}' THEN m.{column}" for kind, column in KIND_OF_NOTIFICATION.items())
+    times = [db.time_param(now + timedelta(seconds=CONFIG.delay), conn),
+             db.time_param(now + timedelta(seconds=CONFIG.delay + CONFIG.retry_window), conn), db.time_param(now, conn)]
+    queued = 0
+    for chunk in db.chunks(wanted, 500):
+        values = ", ".join(["(CAST(? AS INTEGER), CAST(? AS VARCHAR(24)), CAST(? AS INTEGER), CAST(? AS INTEGER))"]
+                           * len(chunk))
+        queued += await db.execute(
+            f"WITH v (user_id, kind, topic_id, post_id) AS (VALUES {values}) "
+            "INSERT INTO mail_outbox (kind, user_id, to_address, topic_id, post_id, detail, message_id, status, "
+            "attempts, not_before, give_up_at, last_error, created_at) "
+            f"SELECT 'notification', v.user_id, '', v.topic_id, v.post_id, v.kind, '', 'pending', 0, {at}, {at}, '', "
+            f"{at} FROM v JOIN mail_preference m ON m.user_id = v.user_id WHERE CASE v.kind {choice} ELSE FALSE END",
+            [x for row in chunk for x in row] + times, conn)
+    return queued
 
 
 async def drop_activity_mail(conn, user_id: int, *, kinds: list[str], digest: bool) -> int:

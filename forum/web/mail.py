@@ -56,6 +56,17 @@ async def save_mail_settings(request: Request) -> Response:
     return RedirectResponse(request.app.url_path_for("settings") + "?saved=mail#mail", status_code=303)
 
 
+async def reply_mail_offer(request: Request) -> Response:
+    """The one-time offer after the first reply to a question: yes turns on mail about replies."""
+    viewer = require_viewer(request)
+    form = await read_form(request)
+    if field(form, "answer") == "yes":
+        async with write_transaction() as conn:
+            await mail_choices.set_mail_choice(conn, viewer.id, kinds={"reply": True}, channel="offer",
+                                               locale=request.state.locale)
+    return RedirectResponse(request.app.url_path_for("notifications"), status_code=303)
+
+
 async def change_email(request: Request) -> Response:
     viewer = require_viewer(request)
     form = await read_form(request)
@@ -76,5 +87,6 @@ routes = [
     Route("/email/confirm/{token}", confirm_email, methods=["GET", "POST"], name="confirm_email"),
     Route("/mail/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"], name="mail_unsubscribe"),
     Route("/settings/mail", save_mail_settings, methods=["POST"], name="save_mail_settings"),
+    Route("/settings/mail/offer", reply_mail_offer, methods=["POST"], name="reply_mail_offer"),
     Route("/settings/email", change_email, methods=["POST"], name="change_email"),
 ]
