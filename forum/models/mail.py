@@ -15,6 +15,7 @@ class MailKind(StrEnum):
     EMAIL_CHANGE = "email_change"        # confirm a new address before it replaces the old one
     NOTIFICATION = "notification"        # one notification (reply, mention, ...), rendered when it is sent
     DIGEST = "digest"                    # a daily or weekly digest, rendered when it is sent
+    FANOUT = "fanout"                    # a post's notifications: the worker turns it into one mail per recipient
 
 
 class MailStatus(StrEnum):

@@ -88,6 +88,9 @@ class MailWorker:
         return composed, text, html
 
     async def deliver(self, row: dict, token: str, deadline: float, now: datetime | None = None) -> str:
+        if row["kind"] == MailKind.FANOUT.value:
+            await outbox.expand_fanout(row, token)
+            return "expanded"
         previous = i18n.get_locale()
         try:
             try:

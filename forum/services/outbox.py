@@ -12,6 +12,7 @@ server accepted in the moment between its "250 OK" and the worker's commit.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -75,32 +76,56 @@ async def enqueue(conn, kind: MailKind, *, user_id: int | None = None, to_addres
 
 async def notifications_written(conn, rows: list[tuple[int, str, int | None, int | None]],
                                 now: datetime | None = None) -> int:
-    """Notifications just written (user, kind, topic, post): queue a mail for each recipient who takes that kind.
-    One statement per 500 recipients, inside the write's transaction: the rows are joined to the recipients'
-    choices in the database. Whether the notification is still unread, and what the recipient may read, is
-    decided when the mail is sent."""
+    """Notifications just written (user, kind, topic, post): one outbox row in the write's transaction holds
+    who was notified (ids and kinds, no text), so a reply to a topic with 1,000 watchers writes one small row;
+    the worker expands it into a mail for each recipient who takes that kind (`expand_fanout`). Whether the
+    notification is still unread, and what the recipient may read, is decided when each mail is sent."""
     from forum.services.mail_choices import KIND_OF_NOTIFICATION
 
-    wanted = [r for r in rows if r[1] in KIND_OF_NOTIFICATION]
+    wanted = [list(r) for r in rows if r[1] in KIND_OF_NOTIFICATION]
     if not wanted:
         return 0
     now = now or datetime.now(UTC)
-    sqlite = conn.capabilities.dialect == "sqlite"
-    at = "?" if sqlite else "CAST(? AS TIMESTAMP WITH TIME ZONE)"
-    choice = " ".join(f"WHEN '{kind}' THEN m.{column}" for kind, column in KIND_OF_NOTIFICATION.items())
-    times = [db.time_param(now + timedelta(seconds=CONFIG.delay), conn),
-             db.time_param(now + timedelta(seconds=CONFIG.delay + CONFIG.retry_window), conn), db.time_param(now, conn)]
+    await db.execute("INSERT INTO mail_outbox (kind, user_id, to_address, topic_id, post_id, detail, message_id, "
+                     "body_text, status, attempts, not_before, give_up_at, last_error, created_at) "
+                     "VALUES (?, NULL, '', ?, ?, '', '', ?, 'pending', 0, ?, ?, '', ?)",
+                     [MailKind.FANOUT.value, wanted[0][2], wanted[0][3], json.dumps(wanted, separators=(",", ":")),
+                      db.time_param(now, conn), db.time_param(now + timedelta(seconds=CONFIG.retry_window), conn),
+                      db.time_param(now, conn)], conn)
+    db.after_commit(conn, _wake_soon)
+    return 1
+
+
+async def expand_fanout(row: dict, token: str) -> int:
+    """One mail per recipient who takes that kind, joined to their choices in the database (one statement per
+    500 recipients), and the fan-out row marked done, in one transaction: expanded once, whoever claims it."""
+    from forum.services.mail_choices import KIND_OF_NOTIFICATION
+
+    recipients = json.loads(row["body_text"] or "[]")
+    created = row["created_at"]
     queued = 0
-    for chunk in db.chunks(wanted, 500):
-        values = ", ".join(["(CAST(? AS INTEGER), CAST(? AS VARCHAR(24)), CAST(? AS INTEGER), CAST(? AS INTEGER))"]
-                           * len(chunk))
-        queued += await db.execute(
-            f"WITH v (user_id, kind, topic_id, post_id) AS (VALUES {values}) "
-            "INSERT INTO mail_outbox (kind, user_id, to_address, topic_id, post_id, detail, message_id, status, "
-            "attempts, not_before, give_up_at, last_error, created_at) "
-            f"SELECT 'notification', v.user_id, '', v.topic_id, v.post_id, v.kind, '', 'pending', 0, {at}, {at}, '', "
-            f"{at} FROM v JOIN mail_preference m ON m.user_id = v.user_id WHERE CASE v.kind {choice} ELSE FALSE END",
-            [x for row in chunk for x in row] + times, conn)
+    async with db.write_transaction() as conn:
+        sqlite = conn.capabilities.dialect == "sqlite"
+        at = "?" if sqlite else "CAST(? AS TIMESTAMP WITH TIME ZONE)"
+        choice = " ".join(f"WHEN '{kind}' THEN m.{column}" for kind, column in KIND_OF_NOTIFICATION.items())
+        times = [db.time_param(created + timedelta(seconds=CONFIG.delay), conn),
+                 db.time_param(created + timedelta(seconds=CONFIG.delay + CONFIG.retry_window), conn),
+                 db.time_param(created, conn)]
+        for chunk in db.chunks(recipients, 500):
+            values = ", ".join(["(CAST(? AS INTEGER), CAST(? AS VARCHAR(24)), CAST(? AS INTEGER), "
+                                "CAST(? AS INTEGER))"] * len(chunk))
+            queued += await db.execute(
+                f"WITH v (user_id, kind, topic_id, post_id) AS (VALUES {values}) "
+                "INSERT INTO mail_outbox (kind, user_id, to_address, topic_id, post_id, detail, message_id, status, "
+                "attempts, not_before, give_up_at, last_error, created_at) "
+                f"SELECT 'notification', v.user_id, '', v.topic_id, v.post_id, v.kind, '', 'pending', 0, {at}, {at}, "
+                f"'', {at} FROM v JOIN mail_preference m ON m.user_id = v.user_id "
+                f"WHERE CASE v.kind {choice} ELSE FALSE END",
+                [x for r in chunk for x in r] + times, conn)
+        if not await _finish(row["id"], token, MailStatus.SENT, f"expanded into {queued} mails", conn):
+            raise RuntimeError("the fan-out's lease was lost")  # rolls the children back: another worker has it
+    if queued:
+        _wake_soon()
     return queued
 
 
