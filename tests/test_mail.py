@@ -478,3 +478,51 @@ async def test_the_first_reply_to_a_question_offers_reply_mail_once(make_user, c
     response = await asker.post_form("/settings/mail/offer", {"answer": "yes"}, token_from="/notifications")
     assert response.status_code == 303
     assert (await MailPreference.get(user_id=asker.user["id"])).reply
+
+
+def test_the_mail_migration_marks_existing_accounts_confirmed_and_goes_back(tmp_path):
+    """0015 adds the outbox, the choices, the links and `account.email_verified_at`: accounts made before it
+    count as confirmed (they signed in before). Back to 0010 the tables and the column go; forward again works."""
+    import sqlite3
+
+    from tests.conftest import migrate_in_a_process
+
+    path = tmp_path / "mail.sqlite3"
+    url = f"sqlite:///{path}"
+    migrate_in_a_process(url, "models.0010_audit_reason_scrub")
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO account (email, password_hash, role, created_at) "
+                 "VALUES ('old@example.test', 'x', 'member', '2026-01-01 00:00:00+00:00')")
+    conn.commit()
+    conn.close()
+    migrate_in_a_process(url, None)
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT email_verified_at FROM account").fetchall() == [("2026-01-01 00:00:00+00:00",)]
+    tables = "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN " \
+             "('mail_outbox', 'mail_preference', 'email_token') ORDER BY name"
+    assert conn.execute(tables).fetchall() == [("email_token",), ("mail_outbox",), ("mail_preference",)]
+    conn.close()
+    migrate_in_a_process(url, "models.0010_audit_reason_scrub")
+    conn = sqlite3.connect(path)
+    assert conn.execute(tables).fetchall() == []
+    assert "email_verified_at" not in [r[1] for r in conn.execute("PRAGMA table_info(account)")]
+    conn.close()
+    migrate_in_a_process(url, None)
+
+
+async def test_erasure_deletes_the_members_mail_choices_and_links(make_user, category, smtp):
+    leaving = await mail_user(make_user, "reply")
+    other = await make_user()
+    await _cause("reply", recipient=leaving, other=other, moderator=None, category=category)
+    await leaving.post_form("/settings/email", {"new_email": f"{unique('n')}@example.test", "password": PASSWORD},
+                            token_from="/settings")
+    await deliver(smtp.app)
+    assert await EmailToken.filter(user_id=leaving.user["id"]).exists()
+    response = await leaving.api("DELETE", "/api/v1/me", {"password": PASSWORD})
+    assert response.status_code == 200, response.text
+    assert not await MailOutbox.filter(user_id=leaving.user["id"]).exists()
+    assert not await MailPreference.filter(user_id=leaving.user["id"]).exists()
+    assert not await EmailToken.filter(user_id=leaving.user["id"]).exists()
+    smtp.clear()
+    await deliver(smtp.app, later=LATER)
+    assert smtp.to(leaving.user["email"]) == []
