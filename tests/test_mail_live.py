@@ -147,3 +147,35 @@ async def test_a_process_killed_during_a_send_burst_loses_and_duplicates_nothing
     finally:
         forum.stop_all()
         controller.stop()
+
+
+async def test_the_embedded_default_writes_a_maildir_and_forum_mail_worker_delivers_alone(tmp_path):
+    """No FORUM_SMTP_URL (make run): the confirmation mail is a file beside the database, named in the log. With
+    FORUM_MAIL_WORKER=off the server sends nothing; `forum mail-worker` does, and stops cleanly on SIGTERM."""
+    import subprocess
+    import sys
+
+    forum = LiveForum(tmp_path, None, FORUM_MAIL_DELAY_SECONDS="0", FORUM_MAIL_WORKER="off",
+                      FORUM_EMAIL_VERIFICATION="on")
+    try:
+        forum.prepare()
+        _, base = forum.start()
+        [email] = await _register([base], 1)
+        await asyncio.sleep(1.5)
+        [(pending,)] = await forum.query("SELECT COUNT(*) FROM mail_outbox WHERE status = 'pending'")
+        assert pending == 1  # the server's own worker is off
+        log = tmp_path / "worker.log"
+        worker = subprocess.Popen(  # noqa: ASYNC220 (the CLI as an operator starts it)
+            [sys.executable, "-m", "forum.cli", "mail-worker"], cwd=tmp_path, env=forum.env(),
+            stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            await _settled(forum, within=30)
+        finally:
+            os.killpg(worker.pid, signal.SIGTERM)
+            assert worker.wait(timeout=20) == 0, log.read_text()  # noqa: ASYNC101
+        [file] = list((tmp_path / "live.sqlite3.maildir" / "new").iterdir())
+        content = file.read_text()
+        assert f"To: {email}" in content and "/email/confirm/" in content
+        assert str(file) in log.read_text()
+    finally:
+        forum.stop_all()
