@@ -526,3 +526,21 @@ async def test_erasure_deletes_the_members_mail_choices_and_links(make_user, cat
     smtp.clear()
     await deliver(smtp.app, later=LATER)
     assert smtp.to(leaving.user["email"]) == []
+
+
+async def test_purge_deletes_finished_mail_records_after_the_retry_window(make_user, smtp):
+    from forum.services import retention
+    from forum.settings import Retention
+
+    user = await make_user()
+    await user.api("POST", "/api/v1/password/forgot", {"email": user.user["email"]})
+    await deliver(smtp.app)
+    row = await MailOutbox.filter(kind="reset_request", user_id=user.user["id"]).first()
+    assert row.status == "sent" and row.body_text is None and row.to_address == ""
+    soon = row.done_at + timedelta(hours=1)
+    await retention.purge(Retention(), soon)
+    assert await MailOutbox.exists(id=row.id)  # kept (no body, no address) within the retry window
+    later = row.done_at + timedelta(seconds=outbox.CONFIG.retry_window + 60)
+    counts = await retention.purge(Retention(), later)
+    assert counts["mail_records"] >= 1 and not await MailOutbox.exists(id=row.id)
+    assert (await retention.purge(Retention(), later))["mail_records"] == 0
