@@ -151,6 +151,11 @@ async def claim(limit: int, now: datetime | None = None) -> tuple[str, list[dict
     """Takes up to `limit` due rows under a fresh lease; returns the lease token and the rows."""
     now = now or datetime.now(UTC)
     token = secrets.token_hex(12)
+    due = await db.fetch_one("SELECT id FROM mail_outbox WHERE status = 'pending' AND not_before <= ? "
+                             "AND (lease_until IS NULL OR lease_until < ?) LIMIT 1",
+                             [db.time_param(now), db.time_param(now)])
+    if due is None:  # an idle poll reads only: no write lock taken every second (SQLite has one writer)
+        return token, []
     async with db.write_transaction() as conn:
         sqlite = conn.capabilities.dialect == "sqlite"
         at = db.time_param(now, conn)
