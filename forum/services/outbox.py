@@ -28,7 +28,6 @@ class Config:
     delay: float = 300.0            # an unread notification is mailed after this many seconds
     retry_window: float = 24 * 3600.0
     lease: float = 120.0
-    enabled: bool = True
 
 
 CONFIG = Config()
