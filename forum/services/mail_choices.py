@@ -66,11 +66,14 @@ async def mail_allowed(conn, user_id: int) -> bool:
     """May this member get activity mail at all right now: a confirmed address and forum participation consent
     (withdrawing participation stops mail at once). The per-kind choice is checked beside it. The coordinator
     wires this to the ledger's mail purpose (issue 24)."""
-    from forum.services.consent import ConsentStatus, consent_status
+    from forum.models import Role
+    from forum.services.consent import ConsentStatus, consent_status, on_employment_basis
 
-    row = await db.fetch_one("SELECT email_verified_at FROM account WHERE id = ?", [user_id], conn)
+    row = await db.fetch_one("SELECT email_verified_at, role FROM account WHERE id = ?", [user_id], conn)
     if row is None or row["email_verified_at"] is None:
         return False
+    if on_employment_basis(Role(row["role"])):  # staff take part on the employment basis (issue 24), not consent
+        return True
     return await consent_status(user_id, conn) == ConsentStatus.GRANTED
 
 
