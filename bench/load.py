@@ -119,7 +119,8 @@ def start_forum(database: Path, log_dir: Path, *, rate_limits: bool, workers: in
     """`forum serve --workers 2`: the production entry point, its settings from the environment."""
     port = free_port()
     env = {**os.environ, "FORUM_DATABASE_URL": f"sqlite:///{database}", "FORUM_SECRET_KEY": secret_key(),
-           "FORUM_RATE_LIMITS": "on" if rate_limits else "off", "FORUM_DEBUG": "off"}
+           "FORUM_RATE_LIMITS": "on" if rate_limits else "off", "FORUM_DEBUG": "off",
+           "FORUM_EMAIL_VERIFICATION": "off"}
     env.pop("FORUM_ARGON2_PROFILE", None)
     return _start("forum", [_bin("forum"), "serve", "--workers", str(workers), "--host", "127.0.0.1",
                             "--port", str(port)], env, port, log_dir)

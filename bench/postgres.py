@@ -122,7 +122,8 @@ def start_forum(database_url: str, *, rate_limits: bool) -> load.Server:
     """`forum serve --workers 2`, as bench/load.py starts it, on any database URL."""
     port = load.free_port()
     env = {**os.environ, "FORUM_DATABASE_URL": database_url, "FORUM_SECRET_KEY": load.secret_key(),
-           "FORUM_RATE_LIMITS": "on" if rate_limits else "off", "FORUM_DEBUG": "off"}
+           "FORUM_RATE_LIMITS": "on" if rate_limits else "off", "FORUM_DEBUG": "off",
+           "FORUM_EMAIL_VERIFICATION": "off"}
     env.pop("FORUM_ARGON2_PROFILE", None)
     return load._start("forum", [load._bin("forum"), "serve", "--workers", "2", "--host", "127.0.0.1",
                                  "--port", str(port)], env, port, CACHE / "logs")

@@ -25,13 +25,14 @@ from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
 from forum.security import SecurityHeadersMiddleware
 from forum.services import consent as consent_service
-from forum.services import live, oidc, search, withdrawal_scope
+from forum.services import live, mail_worker, oidc, outbox, search, verification, withdrawal_scope
 from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
 from forum.web import accounts as web_accounts
 from forum.web import admin, consent, health, home, people, posts, topics
 from forum.web import live as web_live
+from forum.web import mail as web_mail
 from forum.web import oidc as web_oidc
 from forum.web import password as web_password
 from forum.web import settings as web_settings
@@ -46,6 +47,7 @@ def routes() -> list[Route | Mount]:
         *web_accounts.routes,
         *web_password.routes,
         *web_settings.routes,
+        *web_mail.routes,
         *web_oidc.routes,
         *web_live.routes,  # before topics: /t/{id}/{slug} would match /t/{id}/_events
         *topics.routes,
@@ -73,9 +75,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette):
         async with RegisterTortoise(app, config=db.tortoise_config(settings.database_url, settings)):
             await hub.start(settings.database_url)  # PostgreSQL: this process's one LISTEN connection
+            worker = mail_worker.start(app) if settings.mail_worker else None
             try:
                 yield
             finally:
+                if worker is not None:
+                    await mail_worker.stop_worker(*worker)
                 await hub.stop()
 
     app = Starlette(
@@ -102,4 +107,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     moderation.install(app)
     live.install()
     oidc.install()
+    outbox.configure(settings)
+    outbox.install()
+    verification.install(settings)
     return app

@@ -1,4 +1,4 @@
-"""The `forum` command: serve, migrate, create-admin, demo, policy, receipts, backup, purge."""
+"""The `forum` command: serve, migrate, create-admin, demo, policy, receipts, backup, purge, mail-worker."""
 
 from __future__ import annotations
 
@@ -59,7 +59,8 @@ def cmd_create_admin(args) -> int:
     async def work() -> int:
         try:
             user = await accounts.register(Passwords(settings.argon2_profile), username=args.username,
-                                           email=args.email, password=password, role=Role.ADMIN)
+                                           email=args.email, password=password, role=Role.ADMIN,
+                                           verified=True)
             await record_employment_basis(user.id, Role.ADMIN)
         except DomainError as exc:
             details = "; ".join(gettext(v) for v in exc.fields.values()) or gettext(exc.message)
@@ -144,6 +145,27 @@ def cmd_purge(args) -> int:
     return asyncio.run(_with_orm(settings.database_url, work))
 
 
+def cmd_mail_worker(args) -> int:
+    """The outbox's worker on its own, for deployments that run `forum serve` with FORUM_MAIL_WORKER=off."""
+    import signal
+
+    from forum.app import create_app
+    from forum.services import mail_worker
+
+    settings = load_settings()
+    app = create_app(settings)  # not served: its routes build the links in mails, its templates the HTML part
+
+    async def work() -> int:
+        task, stop = mail_worker.start(app)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await task  # ends after the mail being sent when a signal sets `stop`
+        return 0
+
+    return asyncio.run(_with_orm(settings.database_url, work))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forum", description="Community forum")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -176,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="online backup of the SQLite database to PATH")
     backup.add_argument("path")
     backup.set_defaults(func=cmd_backup)
+    sub.add_parser("mail-worker", help="deliver the mail outbox (forum serve does it too, unless "
+                   "FORUM_MAIL_WORKER=off)").set_defaults(func=cmd_mail_worker)
     sub.add_parser("purge", help="delete expired sessions and records past retention").set_defaults(func=cmd_purge)
     return parser
 

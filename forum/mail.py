@@ -1,57 +1,151 @@
-"""Outgoing mail (password resets) over SMTP with aiosmtplib. FORUM_SMTP_URL: smtp://[user:pass@]host:port.
+"""Putting a mail on the wire: the message itself (multipart text + HTML, with the headers a mail client and a
+mail provider expect) and the two transports, SMTP (FORUM_SMTP_URL, aiosmtplib) and a local maildir.
 
-`smtps://` uses TLS from the start, `smtp://…?starttls=on` upgrades. With no URL set, mail is logged as not
-sent (the forum still answers every request the same way).
+FORUM_SMTP_URL: smtp://[user:pass@]host:port; `smtps://` uses TLS from the start, `smtp://…?starttls=on`
+upgrades, `?from=` sets the sender. Without it (the embedded default) mail goes to a maildir beside the database
+and the log names each file, so a newcomer can open a confirmation mail. What to send and when is the outbox's
+business (forum/services/outbox.py); this module only sends one message when asked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from email.message import EmailMessage
+import mailbox
+from datetime import UTC, datetime
+from email.charset import Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
 log = logging.getLogger("forum.mail")
 SENDER = "forum@localhost"
-_pending: set[asyncio.Task] = set()
+SMTP_TIMEOUT = 20
 
 
-async def send(smtp_url: str, *, to: str, subject: str, text: str, sender: str | None = None) -> bool:
-    if not smtp_url:
-        log.warning("FORUM_SMTP_URL is not set; a mail to a user was not sent (%s)", subject)
-        return False
-    url = urlsplit(smtp_url)
-    options = parse_qs(url.query)
-    message = EmailMessage()
-    message["From"] = sender or options.get("from", [SENDER])[0]
+class PermanentFailure(Exception):
+    """The server refused the mail for good (5xx): trying again will not help."""
+
+
+class TransientFailure(Exception):
+    """The server was unreachable, slow or said "try later" (4xx)."""
+
+
+def new_message_id(domain: str) -> str:
+    return make_msgid(idstring="forum", domain=domain)
+
+
+# 8-bit UTF-8 bodies (short lines), so a mail in the maildir reads as it is and its links can be clicked
+UTF8 = Charset("utf-8")
+UTF8.body_encoding = None
+
+
+def build_message(*, sender: str, to: str, subject: str, text: str, html: str | None, message_id: str,
+                  headers: dict[str, str] | None = None, when: datetime | None = None) -> Message:
+    """multipart/alternative (text, then HTML), UTF-8. Built with the email package's classic API: its modern
+    header registry cost more CPU than everything else a worker does per mail."""
+    message: Message = MIMEMultipart("alternative") if html else MIMEText(text, "plain", UTF8)
+    if html:
+        message.attach(MIMEText(text, "plain", UTF8))
+        message.attach(MIMEText(html, "html", UTF8))
+    message["From"] = sender
     message["To"] = to
-    message["Subject"] = subject
-    message.set_content(text)
-    await aiosmtplib.send(message, hostname=url.hostname or "127.0.0.1", port=url.port or 25,
-                          username=unquote(url.username) if url.username else None,
-                          password=unquote(url.password) if url.password else None,
-                          use_tls=url.scheme == "smtps", start_tls=options.get("starttls") == ["on"] or None,
-                          timeout=20)
-    return True
+    message["Subject"] = Header(subject, "utf-8").encode() if not subject.isascii() else subject
+    message["Date"] = format_datetime(when or datetime.now(UTC))
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    for name, value in (headers or {}).items():
+        message[name] = value
+    return message
 
 
-def send_later(smtp_url: str, **kwargs) -> None:
-    """Sends without making the request wait, so how long an answer takes says nothing about the address."""
+class SmtpTransport:
+    """One connection per batch of mails (so a worker sends many per second), reopened when it drops."""
 
-    async def run() -> None:
+    def __init__(self, smtp_url: str) -> None:
+        url = urlsplit(smtp_url)
+        options = parse_qs(url.query)
+        self.sender = options.get("from", [SENDER])[0]
+        self._kwargs = dict(hostname=url.hostname or "127.0.0.1", port=url.port or 25,
+                            username=unquote(url.username) if url.username else None,
+                            password=unquote(url.password) if url.password else None,
+                            use_tls=url.scheme == "smtps", start_tls=options.get("starttls") == ["on"] or None,
+                            timeout=SMTP_TIMEOUT)
+        self._client: aiosmtplib.SMTP | None = None
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._client is None or not self._client.is_connected:
+            client = aiosmtplib.SMTP(**self._kwargs)
+            await client.connect()
+            self._client = client
+        return self._client
+
+    async def send(self, message: Message) -> str:
         try:
-            await send(smtp_url, **kwargs)
-        except Exception:  # a mail server that is down must not surface as an error to anyone
-            log.exception("sending mail failed")
+            client = await self._connected()
+            await client.sendmail(self.sender, [message["To"]], message.as_bytes())
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            await self._reset()
+            raise (PermanentFailure if all(c >= 500 for c in codes) else TransientFailure)(
+                f"recipient refused: {codes}") from None
+        except aiosmtplib.SMTPResponseException as exc:
+            await self._reset()
+            raise (PermanentFailure if exc.code >= 500 else TransientFailure)(
+                f"{exc.code} {exc.message}"[:200]) from None
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            await self._reset()
+            raise TransientFailure(f"{type(exc).__name__}: {exc}"[:200]) from None
+        return "smtp"
 
-    task = asyncio.get_running_loop().create_task(run())
-    _pending.add(task)
-    task.add_done_callback(_pending.discard)
+    async def _reset(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 (a broken connection is dropped either way)
+                pass
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            try:
+                await client.quit()
+            except (TimeoutError, aiosmtplib.SMTPException, OSError):
+                client.close()
 
 
-async def drain() -> None:
-    """Waits for mail still being sent (tests, and the lifespan's shutdown)."""
-    while _pending:
-        await asyncio.gather(*list(_pending), return_exceptions=True)
+class MaildirTransport:
+    """The embedded default: every mail becomes a file in `<maildir>/new`, written atomically (tmp, then new)."""
+
+    def __init__(self, path: Path, sender: str = SENDER) -> None:
+        self.path = path
+        self.sender = sender
+
+    async def send(self, message: Message) -> str:
+        def write() -> str:
+            box = mailbox.Maildir(str(self.path), create=True)
+            key = box.add(message)
+            return str(self.path / "new" / key)
+
+        try:
+            file = await asyncio.to_thread(write)
+        except OSError as exc:
+            raise TransientFailure(f"maildir: {exc}"[:200]) from None
+        log.info("mail to %s written to %s", message["To"], file)
+        return file
+
+    async def close(self) -> None:
+        return None
+
+
+def transport_for(settings) -> SmtpTransport | MaildirTransport:
+    if settings.smtp_url:
+        return SmtpTransport(settings.smtp_url)
+    return MaildirTransport(settings.maildir)

@@ -199,10 +199,25 @@ class Settings:
     controller_phone: str = ""
     jurisdiction: str = "NO"
     employment_roles: tuple[str, ...] = ("staff", "admin")
+    email_verification: bool = True      # sign-in waits until the address is confirmed
+    mail_worker: bool = True             # `forum serve` delivers the outbox (off: run `forum mail-worker` apart)
+    mail_dir: str = ""                   # without FORUM_SMTP_URL mail goes to this maildir (default: beside the db)
+    mail_delay: float = 300.0            # seconds an unread notification waits before it is mailed
+    mail_retry_hours: float = 24.0       # delivery is retried with backoff this long, then given up and recorded
+    mail_lease: float = 120.0            # seconds a worker holds a claimed mail; a dead worker's mail waits this long
 
     @property
     def sqlite(self) -> bool:
         return is_sqlite(self.database_url)
+
+    @property
+    def maildir(self) -> Path:
+        if self.mail_dir:
+            return Path(self.mail_dir)
+        if self.sqlite:
+            db = sqlite_path(self.database_url)
+            return db.with_name(db.name + ".maildir")
+        return Path("forum.maildir")
 
     @property
     def base_url(self) -> str:
@@ -274,6 +289,12 @@ def load_settings(**overrides) -> Settings:
         controller_phone=os.environ.get("FORUM_CONTROLLER_PHONE", "").strip(),
         jurisdiction=_country("FORUM_JURISDICTION", "NO"),
         employment_roles=_roles("FORUM_EMPLOYMENT_ROLES", ("staff", "admin")),
+        email_verification=_bool("FORUM_EMAIL_VERIFICATION", True),
+        mail_worker=_bool("FORUM_MAIL_WORKER", True),
+        mail_dir=os.environ.get("FORUM_MAIL_DIR", ""),
+        mail_delay=_float("FORUM_MAIL_DELAY_SECONDS", 300.0, 0, 86400, "a number of seconds"),
+        mail_retry_hours=_float("FORUM_MAIL_RETRY_HOURS", 24.0, 0, 720, "a number of hours", low_open=True),
+        mail_lease=_float("FORUM_MAIL_LEASE_SECONDS", 120.0, 5, 3600, "a number of seconds"),
     )
     if values["db_pool_min"] > values["db_pool_max"]:
         raise SettingsError("FORUM_DB_POOL_MIN must not be larger than FORUM_DB_POOL_MAX")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from forum.services import search
 from forum.settings import load_settings
 
 TEST_SECRET = "test-secret-key-" + "x" * 40
+pytest_plugins = ["tests.mail_helpers"]  # the `smtp` fixture: a real local SMTP server
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -37,9 +39,11 @@ def database_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def settings(database_url):
-    # rate limits off: tests post and flag quickly; tests/test_moderation_limits.py turns them on where it checks them
+    # rate limits off: tests post and flag quickly; tests/test_moderation_limits.py turns them on where it checks them.
+    # Email verification off: fixtures register and sign in at once (tests/test_mail_accounts.py turns it on).
+    # No background mail worker: tests deliver the outbox when they choose (tests/mailbox.py).
     return load_settings(database_url=database_url, secret_key=TEST_SECRET, argon2_profile="cheapest",
-                         default_locale="nb", rate_limits=False)
+                         default_locale="nb", rate_limits=False, email_verification=False, mail_worker=False)
 
 
 def _per_request_state(app):
@@ -132,6 +136,8 @@ def make_user(app, client_factory):
         response = await client.api("POST", "/api/v1/users", {"username": username, "email": email,
                                                               "password": password})
         assert response.status_code == 201, response.text
+        # the address counts as confirmed (tests/test_mail.py follows the mailed link instead)
+        await User.filter(email=email).update(email_verified_at=datetime.now(UTC))
         if role != Role.MEMBER:
             await User.filter(email=email).update(role=role)
         response = await client.api("POST", "/api/v1/session", {"email": email, "password": password})

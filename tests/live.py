@@ -62,7 +62,8 @@ class LiveForum:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FORUM_")}
         env.update(FORUM_DATABASE_URL=self.database_url, FORUM_SECRET_KEY=SECRET, FORUM_ARGON2_PROFILE="cheapest",
-                   FORUM_RATE_LIMITS="off", FORUM_DEFAULT_LOCALE="en", PYTHONUNBUFFERED="1")
+                   FORUM_RATE_LIMITS="off", FORUM_DEFAULT_LOCALE="en", PYTHONUNBUFFERED="1",
+                   FORUM_EMAIL_VERIFICATION="off")
         env.update(self.extra_env)
         return env
 

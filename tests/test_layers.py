@@ -27,12 +27,22 @@ PENDING_PARAMS = {("forum.api.content", "forum.web.topics"), ("forum.web.home", 
 # issue 23 (merged 2026-12-01): the sign-in and settings pages take their OpenID Connect parts (login_context,
 # provider_logout_url, settings_context, erase_context) from the handler module web/oidc.py; they belong in a
 # page-helper module of their own
-PENDING_OIDC = {("forum.web.accounts", "forum.web.oidc"), ("forum.web.settings", "forum.web.oidc")}
+PENDING_OIDC = {("forum.web.accounts", "forum.web.oidc"), ("forum.web.settings", "forum.web.oidc"),
+                # issue 21 (merged 2026-12-01): the address-change form re-renders the settings page with its
+                # context builder; it belongs in a page-helper module both handlers import
+                ("forum.web.mail", "forum.web.settings")}
 # issue 18b (merged 2026-12-01): the viewer's unread count and the live stream's count take their SQL from
 # services/notifications.py (function-level imports), which imports live and the permissions that import the
 # viewer. The count belongs in a module of its own that neither imports; until then these two edges are known.
 PENDING_CYCLE_EDGES = {("forum.viewer", "forum.services.notifications"),
-                       ("forum.services.live", "forum.services.notifications")}
+                       ("forum.services.live", "forum.services.notifications"),
+                       # issue 21 (merged 2026-12-01): mail_compose dispatches to the digest and confirmation
+                       # composers, which take Composed/Drop from it; the outbox reads the kind map of mail_choices,
+                       # which drops queued mail through the outbox. The shared types and the map belong in a
+                       # module of their own.
+                       ("forum.services.mail_compose", "forum.services.digests"),
+                       ("forum.services.mail_compose", "forum.services.verification"),
+                       ("forum.services.outbox", "forum.services.mail_choices")}
 
 
 @cache

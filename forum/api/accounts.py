@@ -9,7 +9,7 @@ from forum.api.endpoint import Doc, api_route, json_response, read_json, require
 from forum.api.schema import Bool, Int, Obj, Str
 from forum.models import Profile, User
 from forum.security import SESSION_COOKIE, csrf_token
-from forum.services import accounts, erasure, oidc, profiles, sessions
+from forum.services import accounts, erasure, oidc, profiles, sessions, verification
 from forum.services import export as data_export
 from forum.settings import LOCALES
 from forum.viewer import SESSION_LIFETIME, Viewer
@@ -48,11 +48,14 @@ def _viewer_json(viewer: Viewer) -> dict:
 
 
 async def create_user(request: Request) -> Response:
+    """201 with the handle whether or not the address had an account, and `id` null in both cases (an id would
+    tell the two apart); the id comes with sign-in, after the address is confirmed."""
     data = await read_json(request, NEW_USER)
     oidc.check_registration_open(request.app.state.settings.oidc)
-    user = await accounts.register(request.app.state.passwords, username=data["username"], email=data["email"],
-                                   password=data["password"], locale=request.state.locale)
-    return json_response({"id": user.id, "username": (await Profile.get(user_id=user.id)).username}, 201)
+    done = await verification.register_member(request.app.state.passwords, username=data["username"],
+                                              email=data["email"], password=data["password"],
+                                              locale=request.state.locale)
+    return json_response({"id": None, "username": done.username}, 201)
 
 
 async def session(request: Request) -> Response:
@@ -125,13 +128,16 @@ async def password(request: Request) -> Response:
 
 routes = [
     api_route("/api/v1/users", create_user, methods=["POST"], name="api_create_user",
-              doc=Doc("Register an account with its forum handle", body=NEW_USER, status=201,
-                      response=Obj({"id": Int(), "username": Str()}), errors=(400, 403, 409))),
+              doc=Doc("Register an account with its forum handle. The answer is the same whether or not the address "
+                      "already has an account (its owner is mailed instead), so `id` is always null; a confirmation "
+                      "link is mailed, and sign-in waits for it (FORUM_EMAIL_VERIFICATION)", body=NEW_USER,
+                      status=201, response=Obj({"id": Int(nullable=True), "username": Str()}), errors=(400, 403, 409))),
     api_route("/api/v1/session", session, methods=["GET", "POST", "DELETE"], name="api_session", doc={
         "GET": Doc("The signed-in user", response=Obj({"user": USER}), auth=True, errors=(401,)),
         "POST": Doc("Sign in by email; sets the session cookie and returns the CSRF token. Repeated failures make "
-                    "the account and the client address wait: 429 sign_in_throttled with Retry-After",
-                    body=SIGN_IN, response=SESSION, errors=(400, 401, 429)),
+                    "the account and the client address wait: 429 sign_in_throttled with Retry-After; 403 "
+                    "email_unconfirmed before the address is confirmed", body=SIGN_IN, response=SESSION,
+                    errors=(400, 401, 403, 429)),
         "DELETE": Doc("Sign out", auth=True, response=Obj({"signed_out": Bool()}), errors=(401, 403)),
     }),
     api_route("/api/v1/sessions", all_sessions, methods=["DELETE"], name="api_all_sessions",

@@ -15,9 +15,7 @@ RESET = Obj({"token": Str(max_length=128), "new_password": Str(max_length=1024)}
 
 async def forgot(request: Request) -> Response:
     data = await read_json(request, FORGOT)
-    settings = request.app.state.settings
-    await password_reset.request_reset(data["email"], smtp_url=settings.smtp_url, base_url=settings.base_url,
-                                       locale=request.state.locale)
+    await password_reset.request_reset(data["email"], locale=request.state.locale)
     return json_response({"sent": True}, 202)
 
 

@@ -27,6 +27,7 @@ from forum.models.content import (
     TopicRead,
     TopicWatch,
 )
+from forum.models.mail import EmailToken, MailKind, MailOutbox, MailPreference, MailStatus
 from forum.models.oidc import OidcIdentity, OidcLoginAttempt, OidcSession
 from forum.models.security import PasswordResetToken, SignInThrottle
 
@@ -36,5 +37,6 @@ __all__ = [
     "Category", "CategoryWatch", "Notification", "NotificationKind", "Post", "PostLike", "PostMention",
     "PostQuote", "PostRevision", "Profile", "ReadAccess", "Role", "Session", "StartTopics", "Topic",
     "TopicKind", "TopicRead", "TopicWatch", "User", "PasswordResetToken", "SignInThrottle",
+    "EmailToken", "MailKind", "MailOutbox", "MailPreference", "MailStatus",
     "OidcIdentity", "OidcLoginAttempt", "OidcSession",
 ]

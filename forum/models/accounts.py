@@ -22,6 +22,8 @@ class User(Model):
     role = fields.CharEnumField(Role, max_length=16, default=Role.MEMBER)
     locale = fields.CharField(max_length=8, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # when the address was confirmed (a link mailed to it); null: not yet, and sign-in waits for it
+    email_verified_at = fields.DatetimeField(null=True)
 
     profile: fields.ReverseRelation[Profile]
 

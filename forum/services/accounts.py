@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -35,9 +36,9 @@ def check_password_rules(password: str, *, username: str | None, email: str | No
         raise ValidationFailed(fields={"password": N_("The password must not be your username or email.")})
 
 
-async def register(passwords: Passwords, *, username: str, email: str, password: str,
-                   locale: str | None = None, role: Role = Role.MEMBER) -> User:
-    """Creates the account and its forum profile together; consent is a separate, later step."""
+async def check_registration(*, username: str, email: str, password: str) -> tuple[str, str]:
+    """The registration's input rules (and a free handle); returns the normalised handle and address. Whether
+    the address has an account is not checked here: the public registration must not tell."""
     errors: dict[str, str] = {}
     name = address = ""
     try:
@@ -53,16 +54,33 @@ async def register(passwords: Passwords, *, username: str, email: str, password:
     check_password_rules(password, username=name, email=address)
     if not await handle_available(name):
         raise ValidationFailed(fields={"username": USERNAME_TAKEN})
+    return name, address
+
+
+async def create_account(conn, *, username: str, email: str, password_hash: str, locale: str | None = None,
+                         role: Role = Role.MEMBER, verified: bool = False) -> User:
+    """The account and its forum profile, inside the caller's transaction (IntegrityError when taken)."""
+    user = await User.create(email=email, password_hash=password_hash, role=role, locale=locale,
+                             email_verified_at=datetime.now(UTC) if verified else None, using_db=conn)
+    profile = await Profile.create(user=user, username=username, username_key=username_key(username),
+                                   display_name="", using_db=conn)
+    await name_claims.claim_handle(conn, profile.id, username)
+    return user
+
+
+async def register(passwords: Passwords, *, username: str, email: str, password: str,
+                   locale: str | None = None, role: Role = Role.MEMBER, verified: bool = False) -> User:
+    """Creates the account and its forum profile together, for the operator's tools (create-admin, demo), which
+    say when an address is known to be right (`verified`). The public registration is
+    services/verification.register_member, which answers alike for taken addresses."""
+    name, address = await check_registration(username=username, email=email, password=password)
     if await User.filter(email=address).exists():
         raise ValidationFailed(fields={"email": N_("An account with that email already exists. Sign in instead.")})
     password_hash = await passwords.hash(password)
     try:
         async with in_transaction() as conn:
-            user = await User.create(email=address, password_hash=password_hash, role=role, locale=locale,
-                                     using_db=conn)
-            profile = await Profile.create(user=user, username=name, username_key=username_key(name),
-                                           display_name="", using_db=conn)
-            await name_claims.claim_handle(conn, profile.id, name)
+            user = await create_account(conn, username=name, email=address, password_hash=password_hash,
+                                        locale=locale, role=role, verified=verified)
     except IntegrityError:
         raise Conflict(N_("That username or email was registered a moment ago. Choose another.")) from None
     return user

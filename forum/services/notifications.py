@@ -6,7 +6,7 @@ import functools
 from datetime import UTC, datetime
 
 from forum.models import Notification, NotificationKind
-from forum.services import live
+from forum.services import live, outbox
 from forum.services.permissions import readable_levels, readable_sql
 from forum.viewer import Viewer
 
@@ -32,6 +32,7 @@ async def notify_post(conn, *, actor_id: int, topic_id: int, post_id: int,
         await db.execute_many("INSERT INTO notification (user_id, kind, actor_id, topic_id, post_id, count, message, "
                               "created_at) VALUES (?, ?, ?, ?, ?, 1, '', ?)", rows, conn)
         await live.notifications_changed([row[0] for row in rows], conn)
+        await outbox.notifications_written(conn, [(r[0], r[1], topic_id, post_id) for r in rows], now)
     return len(rows)
 
 
@@ -64,6 +65,7 @@ async def notify_user(conn, *, user_id: int, kind: NotificationKind, topic_id: i
     await Notification.create(user_id=user_id, kind=kind, topic_id=topic_id, post_id=post_id, actor_id=actor_id,
                               message=message[:255], using_db=conn)
     await live.notifications_changed([user_id], conn)
+    await outbox.notifications_written(conn, [(user_id, kind.value, topic_id, post_id)])
 
 
 # What a user is shown of their notifications, in the list and in every count of it: none about a topic that

@@ -213,7 +213,7 @@ async def _identity_for_new_subject(conn, settings: OidcSettings, claims: dict, 
     handle = await _free_handle(claims, conn)
     try:
         user = await User.create(email=email, password_hash=NO_PASSWORD, role=Role.MEMBER, locale=locale,
-                                 using_db=conn)
+                                 email_verified_at=datetime.now(UTC) if verified else None, using_db=conn)
         profile = await Profile.create(user=user, username=handle, username_key=username_key(handle),
                                        display_name="", using_db=conn)
         await name_claims.claim_handle(conn, profile.id, handle)

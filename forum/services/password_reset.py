@@ -1,21 +1,19 @@
 """Password reset by email: single-use tokens that expire, stored only as SHA-256; a reset ends every session.
 
-Asking for a link answers the same whether or not the address has an account, and the mail is sent in the
-background so the time taken does not tell either.
+Asking for a link answers the same whether or not the address has an account, in content and in time: the
+request only writes one row to the mail outbox; the mail worker looks the address up and makes the token.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from forum import mail
 from forum.db import write_transaction
 from forum.errors import N_, ValidationFailed
-from forum.i18n import get_locale, gettext, set_locale
-from forum.models import PasswordResetToken, Profile, Session, User
+from forum.models import MailKind, PasswordResetToken, Profile, Session, User
 from forum.passwords import Passwords
 from forum.security import hash_token, new_token
-from forum.services import throttle
+from forum.services import outbox, throttle
 from forum.services.accounts import check_password_rules, normalize_email
 
 TOKEN_LIFETIME = timedelta(hours=1)
@@ -28,27 +26,31 @@ class InvalidResetToken(ValidationFailed):
     default_message = N_("This password reset link is not valid. It may have expired or been used already.")
 
 
-async def request_reset(email: str, *, smtp_url: str, base_url: str, locale: str) -> None:
+async def request_reset(email: str, *, locale: str) -> None:
+    """Writes one mail request to the outbox, the same for every well-formed address: whether it has an account,
+    and the token, are looked at by the mail worker, so the answer and its timing tell nothing."""
     address = normalize_email(email)  # a malformed address is a form error; a well-formed one reveals nothing
-    user = await User.filter(email=address).first()
-    if user is None:
-        return
+    async with write_transaction() as conn:
+        await outbox.enqueue(conn, MailKind.RESET_REQUEST, to_address=address, detail=locale)
+
+
+async def prepare_reset(conn, address: str) -> tuple[dict, str] | None:
+    """The mail worker's half: a fresh token for the address's account, unless it has none or already holds
+    MAX_LIVE_TOKENS live links (so the form cannot flood someone's inbox). Returns (account row, token)."""
+    from forum import db
+
+    account = await db.fetch_one("SELECT id, email, locale FROM account WHERE email = ?", [address], conn)
+    if account is None:
+        return None
     now = datetime.now(UTC)
-    if await PasswordResetToken.filter(user_id=user.id, used_at=None, expires_at__gt=now).count() >= MAX_LIVE_TOKENS:
-        return
+    live = await PasswordResetToken.filter(user_id=account["id"], used_at=None, expires_at__gt=now) \
+        .using_db(conn).count()
+    if live >= MAX_LIVE_TOKENS:
+        return None
     token = new_token()
-    await PasswordResetToken.create(user_id=user.id, token_hash=hash_token(token), expires_at=now + TOKEN_LIFETIME)
-    link = f"{base_url.rstrip('/')}/password/reset/{token}"
-    previous = get_locale()
-    set_locale(user.locale or locale)  # the mail goes out in the account's language
-    subject = gettext("Reset your forum password")
-    text = gettext(
-        "Someone (hopefully you) asked to reset the password of your forum account.\n\n"
-        "Choose a new password here within an hour:\n%(link)s\n\n"
-        "The link works once. If you did not ask for this, ignore this mail; your password stays as it is."
-    ) % {"link": link}
-    set_locale(previous)
-    mail.send_later(smtp_url, to=user.email, subject=subject, text=text)
+    await PasswordResetToken.create(user_id=account["id"], token_hash=hash_token(token),
+                                    expires_at=now + TOKEN_LIFETIME, using_db=conn)
+    return account, token
 
 
 async def _live_token(token: str) -> PasswordResetToken:

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from forum import i18n
 from forum.errors import Forbidden, NotAuthenticated, ValidationFailed
 from forum.security import LANG_COOKIE, SESSION_COOKIE
-from forum.services import accounts, oidc, sessions
+from forum.services import accounts, oidc, sessions, verification
 from forum.services.throttle import SignInThrottled
 from forum.settings import LOCALES
 from forum.viewer import SESSION_LIFETIME
@@ -30,13 +30,16 @@ async def register_page(request: Request) -> Response:
     form = await read_form(request)
     values = {"username": field(form, "username"), "email": field(form, "email")}
     try:
-        user = await accounts.register(request.app.state.passwords, username=values["username"],
-                                       email=values["email"], password=field(form, "password"),
-                                       locale=request.state.locale)
+        done = await verification.register_member(request.app.state.passwords, username=values["username"],
+                                                  email=values["email"], password=field(form, "password"),
+                                                  locale=request.state.locale)
     except ValidationFailed as exc:
         return render(request, "accounts/register.html", {"values": values, "errors": exc.fields}, status=400)
-    token = await sessions.start_session(user.id, replacing=request.state.cookies.get(SESSION_COOKIE))
-    return _signed_in(request, token, request.app.url_path_for("consent"))
+    if done.created and not request.app.state.settings.email_verification:  # imports, scripts, tests
+        token = await sessions.start_session(done.user_id, replacing=request.state.cookies.get(SESSION_COOKIE))
+        return _signed_in(request, token, request.app.url_path_for("consent"))
+    # the same page whether the address was new or had an account (its owner gets a mail saying so)
+    return render(request, "accounts/registered.html", {})
 
 
 async def login_page(request: Request) -> Response:

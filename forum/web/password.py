@@ -16,10 +16,8 @@ async def forgot_page(request: Request) -> Response:
         return render(request, "accounts/forgot.html", {"email": "", "errors": {}, "sent": False})
     form = await read_form(request)
     email = field(form, "email")
-    settings = request.app.state.settings
     try:
-        await password_reset.request_reset(email, smtp_url=settings.smtp_url, base_url=settings.base_url,
-                                           locale=request.state.locale)
+        await password_reset.request_reset(email, locale=request.state.locale)
     except ValidationFailed as exc:
         return render(request, "accounts/forgot.html", {"email": email, "errors": exc.fields, "sent": False},
                       status=400)

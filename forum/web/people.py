@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from forum.errors import NotFound
 from forum.params import id_field
-from forum.services import notifications, reads, search
+from forum.services import mail_choices, notifications, reads, search
 from forum.services.listing import visible_categories
 from forum.web.common import field, path_for, read_form, render, require_viewer
 
@@ -25,7 +25,8 @@ async def profile(request: Request) -> Response:
 async def notifications_page(request: Request) -> Response:
     viewer = require_viewer(request)
     items = await notifications.list_notifications(viewer)
-    return render(request, "notifications.html", {"items": items})
+    offer = await mail_choices.take_reply_offer(viewer.id)
+    return render(request, "notifications.html", {"items": items, "mail_offer": offer})
 
 
 async def mark_notifications_read(request: Request) -> Response:

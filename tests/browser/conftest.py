@@ -75,13 +75,14 @@ def site(browser_tools, tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORUM_")}
     env.update(FORUM_DATABASE_URL=database_url, FORUM_SECRET_KEY="browser-suite-secret-" + "x" * 40,
                FORUM_ARGON2_PROFILE="cheapest", FORUM_RATE_LIMITS="off", FORUM_DEFAULT_LOCALE="nb",
-               FORUM_SECURE_COOKIES="off")
+               FORUM_SECURE_COOKIES="off", FORUM_EMAIL_VERIFICATION="off", FORUM_MAIL_DELAY_SECONDS="1")
     seeded = subprocess.run([sys.executable, str(HERE / "seed.py"), database_url], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     if seeded.returncode != 0:
         pytest.fail(f"seeding the browser site failed:\n{seeded.stderr}", pytrace=False)
     data = json.loads(seeded.stdout.strip().splitlines()[-1])
     port = _free_port()
+    env["FORUM_PUBLIC_URL"] = f"http://127.0.0.1:{port}"  # links in mails (the maildir beside the database)
     log = folder / "server.log"
     with log.open("w") as out:
         server = subprocess.Popen(
