@@ -23,8 +23,8 @@ from forum.api import preview as api_preview
 from forum.hub import hub
 from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
-from forum.security import SecurityHeadersMiddleware
-from forum.services import live, search
+from forum.security import SecurityHeadersMiddleware, set_hash_key
+from forum.services import live, rate_limits, search
 from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
@@ -87,10 +87,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    set_hash_key(settings.secret_key)
     app.state.templates = make_templates()
     app.state.passwords = Passwords(settings.argon2_profile)
     app.state.openapi = None
     search.configure(settings.search_recent_posts)
+    rate_limits.configure(app)
     moderation.install(app)
     live.install()
     return app

@@ -14,6 +14,7 @@ from tortoise.exceptions import IntegrityError
 from forum.db import write_transaction
 from forum.errors import N_, Conflict, Forbidden, NotAuthenticated, RateLimited, ValidationFailed
 from forum.models import Post, User
+from forum.services import rate_limits
 from forum.services.access import access_post_by_id
 from forum.services.posts import check_visible_post
 from forum.viewer import Viewer
@@ -41,6 +42,7 @@ def check_flag_input(reason: str, note: str | None) -> tuple[FlagReason, str]:
 async def check_flag_rate(conn, user: User) -> None:
     if not config.rate_limits() or user.is_staff:
         return
+    await rate_limits.serialise(conn, "flag", user.id)  # parallel flags of one account count one after another
     now = datetime.now(UTC)
     recent = Flag.filter(reporter_id=user.id).using_db(conn)
     if (await recent.filter(created_at__gte=now - timedelta(hours=1)).count() >= config.FLAGS_PER_HOUR

@@ -37,8 +37,10 @@ async def test_preview_stores_nothing(participant):
     assert await Post.all().count() == before
 
 
-async def test_preview_needs_no_consent_but_a_signed_in_user(member, anon):
-    assert (await member.api("POST", "/api/v1/preview", {"source": "lest av et medlem"})).status_code == 200
+async def test_preview_needs_consent_like_posting(member, anon):
+    """Cooking is the costly part of a post: a preview passes the same gate (issue 18)."""
+    without = await member.api("POST", "/api/v1/preview", {"source": "lest av et medlem"})
+    assert without.status_code == 403 and without.json()["error"]["code"] == "consent_required"
     refused = await anon.api("POST", "/api/v1/preview", {"source": "anonym"})
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "not_authenticated"
 

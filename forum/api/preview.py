@@ -1,4 +1,4 @@
-"""Markdown preview for the composer: the same cooking and sanitiser as a saved post, nothing stored."""
+"""Markdown preview for the composer: the same cooking, sanitiser and gate as a saved post, nothing stored."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from forum.api.endpoint import Doc, api_route, json_response, read_json, require_viewer
 from forum.api.schema import Obj, Str
-from forum.services.cooking import cook_source
+from forum.services.preview import preview_source
 
 PREVIEW = Obj({"source": Str(max_length=60_000)}, required=("source",))
 
@@ -15,12 +15,11 @@ PREVIEW = Obj({"source": Str(max_length=60_000)}, required=("source",))
 async def preview(request: Request) -> Response:
     viewer = require_viewer(request)
     data = await read_json(request, PREVIEW)
-    cooked = await cook_source(viewer, data["source"])
-    return json_response({"html": cooked.html})
+    return json_response({"html": await preview_source(viewer, data["source"])})
 
 
 routes = [
     api_route("/api/v1/preview", preview, methods=["POST"], name="api_preview",
               doc=Doc("Render Markdown as a post would be shown (sanitised HTML); nothing is saved",
-                      body=PREVIEW, response=Obj({"html": Str()}), auth=True, errors=(400, 401, 403))),
+                      body=PREVIEW, response=Obj({"html": Str()}), auth=True, errors=(400, 401, 403, 429))),
 ]

@@ -19,11 +19,11 @@ from forum.models.content import (
     TopicRead,
     TopicWatch,
 )
-from forum.models.security import PasswordResetToken, SignInThrottle
+from forum.models.security import PasswordResetToken, RateCount, SignInThrottle
 
 __all__ = [
     "ConsentAction", "ConsentEvent", "ConsentSubject", "PolicyVersion",
     "Category", "CategoryWatch", "Notification", "NotificationKind", "Post", "PostLike", "PostMention",
     "PostQuote", "PostRevision", "Profile", "ReadAccess", "Role", "Session", "StartTopics", "Topic",
-    "TopicKind", "TopicRead", "TopicWatch", "User", "PasswordResetToken", "SignInThrottle",
+    "TopicKind", "TopicRead", "TopicWatch", "User", "PasswordResetToken", "RateCount", "SignInThrottle",
 ]

@@ -78,15 +78,14 @@ async def authenticate(passwords: Passwords, *, email: str, password: str, clien
     Repeated failures make the account (the email as typed) and the client address wait (services/throttle.py).
     """
     address = (email or "").strip().lower()[:254]
-    await throttle.check_sign_in_allowed(address, client)
+    await throttle.begin_sign_in_attempt(address, client)  # counted as a failure until the password is right
     user = await User.filter(email=address).first() if address else None
     if not isinstance(password, str) or len(password) > MAX_PASSWORD:
         password = ""
     ok = await passwords.verify(user.password_hash if user else None, password)
     if not ok or user is None:
-        await throttle.record_sign_in_failure(address, client)
         raise NotAuthenticated(N_("Wrong email or password."), code="invalid_credentials")
-    await throttle.clear_account_failures(address)
+    await throttle.sign_in_succeeded(address, client)
     await events.emit(events.SIGNING_IN, events.SignIn(user.id))  # e.g. moderation refuses a suspended account
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = await passwords.hash(password)
