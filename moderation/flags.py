@@ -1,7 +1,7 @@
 """Flagging a post: any signed-in member who is not silenced or suspended; one open flag per member and post.
 
 When the open flags' weights reach the threshold the post is hidden at once pending review and its author is
-told why. Flaggers are never named to the author or to other members.
+told why, unless the author is staff (the case then waits in the queue). Weights: moderation/records.py. Flaggers are never named to the author or to other members.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ async def flag_post(viewer: Viewer | None, post_id: int, *, reason: str, note: s
             await cases.open_case(conn, post.id)
             if await cases.flag_score(conn, post.id) >= config.hide_threshold():
                 fresh = await Post.get(id=post.id).using_db(conn)
-                if fresh.hidden_at is None and fresh.deleted_at is None:
+                if fresh.hidden_at is None and fresh.deleted_at is None and not await _by_staff(conn, fresh):
                     await cases.hide(conn, fresh, "flags")
                     hid = True
                     top = await _top_reason(conn, post.id)
@@ -88,6 +88,14 @@ async def flag_post(viewer: Viewer | None, post_id: int, *, reason: str, note: s
     except IntegrityError:  # a second request for the same flag won the race
         raise Conflict(N_("You have already flagged this post."), code="already_flagged") from None
     return flag, hid
+
+
+async def _by_staff(conn, post: Post) -> bool:
+    """Flags never hide a staff member's post (an announcement, an answer): its case waits in the queue."""
+    if post.author_id is None:
+        return False
+    author = await User.filter(id=post.author_id).using_db(conn).first()
+    return author is not None and author.is_staff
 
 
 async def _top_reason(conn, post_id: int) -> str:
