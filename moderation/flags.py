@@ -1,7 +1,8 @@
 """Flagging a post: any signed-in member who is not silenced or suspended; one open flag per member and post.
 
 When the open flags' weights reach the threshold the post is hidden at once pending review and its author is
-told why, unless the author is staff (the case then waits in the queue). Weights: moderation/records.py. Flaggers are never named to the author or to other members.
+told why, unless the author is staff (the case then waits in the queue). Weights: moderation/records.py.
+Flaggers are never named to the author or to other members.
 """
 
 from __future__ import annotations
