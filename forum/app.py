@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 from tortoise.contrib.starlette import RegisterTortoise
 
 import moderation
-from forum import db
+from forum import cook_pool, db
 from forum.api import accounts as api_accounts
 from forum.api import consent as api_consent
 from forum.api import content as api_content
@@ -70,9 +70,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette):
         async with RegisterTortoise(app, config=db.tortoise_config(settings.database_url, settings)):
             await hub.start(settings.database_url)  # PostgreSQL: this process's one LISTEN connection
+            cook_pool.start(settings.cook_processes)  # worker processes for Markdown (forum/cook_pool.py)
             try:
                 yield
             finally:
+                cook_pool.stop()
                 await hub.stop()
 
     app = Starlette(

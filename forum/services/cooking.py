@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 
-from forum import db, markup
+from forum import cook_pool, db, markup
 from forum.errors import N_, ValidationFailed
 from forum.models import Post, Profile
 from forum.services.permissions import levels_for_role, readable_levels
@@ -20,6 +20,7 @@ MARKUP_MESSAGES = {
     "empty": N_("Write something first."),
     "too_long": N_("The post is too long: at most 50,000 characters."),
     "too_deep": N_("The post nests quotes or lists too deeply."),
+    "too_complex": N_("The post has too many lines, links or formatting marks to show. Shorten it or split it up."),
     "invalid_characters": N_("The post contains characters that are not allowed."),
 }
 
@@ -45,9 +46,11 @@ def check_source(source: str) -> str:
 
 async def cook_source(viewer: Viewer, source: str) -> Cooked:
     source = check_source(source)
-    try:
-        names = markup.find_mentions(source, include_quoted=False)[:MAX_MENTIONS]
-        quote_ids = markup.find_quotes(source)[:MAX_QUOTES]
+    try:  # parsing a 50 KB post is not cheap either: in a worker process too, on the account's turn
+        cheap = markup.is_cheap(source)
+        names, quote_ids = (await cook_pool.run(markup.references, source, account=viewer.id, inline=cheap)
+                            if markup.may_refer(source) else ([], []))
+        names, quote_ids = names[:MAX_MENTIONS], quote_ids[:MAX_QUOTES]
     except markup.MarkupError as exc:
         raise _invalid(exc) from None
     mentions: dict[str, str] = {}
@@ -69,8 +72,9 @@ async def cook_source(viewer: Viewer, source: str) -> Cooked:
             quotes[row["id"]] = markup.QuoteRef(author=name, url=f"/p/{row['id']}")
             quoted.append((row["id"], row["author_id"]))
     try:
-        # off the event loop: a pathological 50 KB post can take a second to render and sanitise
-        html = await run_in_threadpool(markup.cook, source, mentions=mentions, quotes=quotes)
+        # in a worker process (forum/cook_pool.py), one job at a time per account, so no one stalls the others
+        html = await cook_pool.run(markup.cook, source, account=viewer.id, inline=cheap, mentions=mentions,
+                                   quotes=quotes)
     except markup.MarkupError as exc:
         raise _invalid(exc) from None
     return Cooked(source, html, tuple(dict.fromkeys(mentioned)), tuple(quoted))
