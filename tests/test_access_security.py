@@ -293,12 +293,15 @@ async def test_throttle_rows_are_keyed_by_hmacs_not_by_plain_hashes(app):
 
 
 def test_migration_0012_drops_the_unkeyed_rows_and_goes_back(tmp_path):
+    import importlib
     import sqlite3
 
     from tests.conftest import migrate_in_a_process
 
+    previous = importlib.import_module("forum.migrations.0012_keyed_rate_limits").Migration.dependencies[0][1]
+    before = "models." + previous
     url = f"sqlite://{tmp_path / 'keyed.sqlite3'}"
-    migrate_in_a_process(url, "models.0010_audit_reason_scrub")
+    migrate_in_a_process(url, before)
     conn = sqlite3.connect(tmp_path / "keyed.sqlite3")
     conn.execute("INSERT INTO sign_in_throttle (key, failures, last_failed_at, blocked_until) "
                  "VALUES ('address:0123', 3, 0, 0)")
@@ -310,7 +313,7 @@ def test_migration_0012_drops_the_unkeyed_rows_and_goes_back(tmp_path):
     conn.execute("INSERT INTO rate_count (key, window_start, hits) VALUES ('preview:1/60', 0, 1)")
     conn.commit()
     conn.close()
-    migrate_in_a_process(url, "models.0010_audit_reason_scrub")
+    migrate_in_a_process(url, before)
     conn = sqlite3.connect(tmp_path / "keyed.sqlite3")
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     conn.close()

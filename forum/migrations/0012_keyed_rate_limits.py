@@ -17,7 +17,7 @@ async def clear_throttle(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0010_audit_reason_scrub')]
+    dependencies = [('models', '0017_consent_receipts')]
 
     initial = False
 
