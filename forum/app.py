@@ -25,7 +25,7 @@ from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
 from forum.security import SecurityHeadersMiddleware, set_hash_key
 from forum.services import consent as consent_service
-from forum.services import live, oidc, rate_limits, search
+from forum.services import live, oidc, rate_limits, search, withdrawal_scope
 from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.templates.env.globals["registration_open"] = web_oidc.registration_open  # off with FORUM_OIDC_ONLY
     search.configure(settings.search_recent_posts)
     rate_limits.configure(app)
+    withdrawal_scope.configure(settings.withdrawal_ordinary_posts)
     consent_service.configure(settings)
     moderation.install(app)
     live.install()

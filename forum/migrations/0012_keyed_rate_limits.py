@@ -17,7 +17,7 @@ async def clear_throttle(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0017_consent_receipts')]
+    dependencies = [('models', '0011_name_history')]  # after main's 0016, 0017, 0011; the coordinator re-chains
 
     initial = False
 
