@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-fast browser-deps oidc-deps lint migrate demo bench bench-postgres messages clean detector-corpus bench-detectors
+.PHONY: run test test-fast browser-deps oidc-deps lint migrate demo bench bench-cook-stall bench-postgres messages clean detector-corpus bench-detectors
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ test-fast: $(TEST_STAMP) oidc-deps
 # prints the table and writes bench/results/. Not part of `make test`. Smoke run: make bench BENCH_ARGS=--quick
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Issue 18: can one account's previews stall another member's replies? (bench/cook_stall.py)
+bench-cook-stall: $(TEST_STAMP)
+	$(BIN)/python -m bench.cook_stall $(BENCH_ARGS)
 
 # The same cases on PostgreSQL beside SQLite (issue 9); BENCH_DATABASE_URL names a scratch database it empties.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/forum_bench

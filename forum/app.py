@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 from tortoise.contrib.starlette import RegisterTortoise
 
 import moderation
-from forum import db
+from forum import cook_pool, db
 from forum.api import accounts as api_accounts
 from forum.api import consent as api_consent
 from forum.api import content as api_content
@@ -23,9 +23,9 @@ from forum.api import preview as api_preview
 from forum.hub import hub
 from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
-from forum.security import SecurityHeadersMiddleware
+from forum.security import SecurityHeadersMiddleware, set_hash_key
 from forum.services import consent as consent_service
-from forum.services import live, mail_worker, oidc, outbox, search, verification, withdrawal_scope
+from forum.services import live, mail_worker, oidc, outbox, rate_limits, search, verification, withdrawal_scope
 from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
@@ -75,12 +75,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette):
         async with RegisterTortoise(app, config=db.tortoise_config(settings.database_url, settings)):
             await hub.start(settings.database_url)  # PostgreSQL: this process's one LISTEN connection
+            cook_pool.start(settings.cook_processes)  # worker processes for Markdown (forum/cook_pool.py)
             worker = mail_worker.start(app) if settings.mail_worker else None
             try:
                 yield
             finally:
                 if worker is not None:
                     await mail_worker.stop_worker(*worker)
+                cook_pool.stop()
                 await hub.stop()
 
     app = Starlette(
@@ -96,12 +98,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    set_hash_key(settings.secret_key)
     app.state.templates = make_templates()
     app.state.passwords = Passwords(settings.argon2_profile)
     app.state.openapi = None
     app.state.oidc = oidc.make_provider(settings.oidc)
     app.state.templates.env.globals["registration_open"] = web_oidc.registration_open  # off with FORUM_OIDC_ONLY
     search.configure(settings.search_recent_posts)
+    rate_limits.configure(app)
     withdrawal_scope.configure(settings.withdrawal_ordinary_posts)
     consent_service.configure(settings)
     moderation.install(app)

@@ -24,6 +24,15 @@ from markdown_it.token import Token
 
 MAX_SOURCE_CHARS = 50_000
 MAX_NESTING = 20
+# The cost of cooking grows with the number of elements, not characters: 50,000 characters of "# a" lines took
+# 1.0 s, of "|a|b|" table rows 2.7 s. A post may hold at most MAX_ELEMENTS of them (block tokens plus inline
+# tokens); about 0.25 s to cook at worst on the reference machine, and far above what real posts use (a
+# 50,000-character article with links and lists has about 2,000; a link counts LINK_COST, as it costs that
+# much more to parse and sanitise). Refused early from the source's lines (block parsing costs per line, except
+# inside code fences), then from an estimate before the inline pass, and exactly after it.
+MAX_ELEMENTS = 4_000
+LINK_COST = 10
+MAX_LINES = 2_000  # lines with text, outside code fences
 LINK_REL = "nofollow ugc noopener"
 # markdown-it silently drops content nested deeper than maxNesting; keep it above anything we accept
 # (a list level costs two token levels) so that we, not the parser, decide what is too deep.
@@ -53,6 +62,8 @@ _MENTION = re.compile(r"(?<![\w.+@/=-])@([\w.-]{2,31}[\w-])(?![\w-]|\.[\w-]|@)")
 _QUOTE_OPEN = re.compile(r"\[quote\s+post=([0-9]{1,12})\s*\]", re.IGNORECASE)
 _QUOTE_CLOSE = re.compile(r"\[/quote\]", re.IGNORECASE)
 _BRACKET = re.compile(r"(?<!\\)[\[\]]")
+_INLINE_MARKS = re.compile(r"[*_~`\[\]!<&\n\\|]")
+_LINKISH = re.compile(r"(?i)https?:|www\.|mailto:|@|\.\w\w")  # what may become a link or a mention
 _CONTAINERS = {"blockquote_open": 1, "bullet_list_open": 1, "ordered_list_open": 1, "quote_open": 1}
 _CONTAINERS |= {name.replace("_open", "_close"): -1 for name in _CONTAINERS}
 
@@ -66,7 +77,27 @@ def validate_source(source: str) -> str:
         raise MarkupError("too_long")
     if _INVALID_CHARS.search(source):  # NUL, other C0 controls, lone surrogates (unencodable)
         raise MarkupError("invalid_characters")
+    if source.count("\n") >= MAX_LINES and _text_lines(source) > MAX_LINES:
+        raise MarkupError("too_complex")
     return source
+
+
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+
+
+def _text_lines(source: str) -> int:
+    """Lines with text outside code fences (a fence's lines cost the parser next to nothing)."""
+    count, fence = 0, None
+    for line in source.split("\n"):
+        opening = _FENCE.match(line)
+        if fence is not None:
+            if opening and opening[1][0] == fence[0] and len(opening[1]) >= len(fence):
+                fence = None
+        elif opening:
+            fence = opening[1]
+        elif line.strip():
+            count += 1
+    return count
 
 
 # --- markdown-it extensions -------------------------------------------------------------------
@@ -120,7 +151,11 @@ def _structure_rule(state: StateCore) -> None:
     """Runs after block parsing, before the costly inline pass, so deep nesting is refused early."""
     _pair_quotes(state.tokens)
     depth = 0
+    estimate = len(state.tokens)
     for token in state.tokens:
+        if token.type == "inline":
+            estimate += 1 + 2 * len(_INLINE_MARKS.findall(token.content))
+            estimate += LINK_COST * len(_LINKISH.findall(token.content))
         depth += _CONTAINERS.get(token.type, 0)
         if depth > MAX_NESTING or token.level >= _PARSER_NESTING - 1:
             raise MarkupError("too_deep")
@@ -131,6 +166,18 @@ def _structure_rule(state: StateCore) -> None:
             style = str(token.attrs.pop("style", ""))
             if style.startswith("text-align:"):
                 token.attrs["align"] = style.removeprefix("text-align:")
+    if estimate > 2 * MAX_ELEMENTS:  # the estimate counts generously; the exact count follows the inline pass
+        raise MarkupError("too_complex")
+
+
+def _count_rule(state: StateCore) -> None:
+    """After the inline pass and linkify: the exact element count, before rendering and sanitising."""
+    cost = len(state.tokens)
+    for token in state.tokens:
+        for child in token.children or ():
+            cost += LINK_COST if child.type == "link_open" else 1
+    if cost > MAX_ELEMENTS:
+        raise MarkupError("too_complex")
 
 
 def _mention_rule(state: StateCore) -> None:
@@ -219,6 +266,7 @@ def _build_markdown() -> MarkdownIt:
     interrupts = {"alt": ["paragraph", "reference", "blockquote", "list"]}
     md.block.ruler.before("fence", "quote_marker", _quote_marker, interrupts)
     md.core.ruler.after("block", "forum_structure", _structure_rule)
+    md.core.ruler.after("linkify", "forum_count", _count_rule)
     md.core.ruler.push("forum_mentions", _mention_rule)
     for name in ("quote_open", "quote_close", "quote_marker"):
         md.add_render_rule(name, _render_quote)
@@ -289,33 +337,66 @@ class _LinearTreeWalker(getTreeWalker("etree")):  # type: ignore[misc]
         return parent, positions[id(parent)], parents, None
 
 
-# Built once: both are costly to build. Neither is thread-safe (html5lib and linkify-it keep parse
-# state on the instance); the lock lets callers cook in a worker thread to keep the event loop free.
-_MD = _build_markdown()
-_CLEANER = bleach.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=_allow_attribute,
-    protocols=frozenset({"http", "https", "mailto"}),
-    strip=True,
-    strip_comments=True,
-    filters=[_LinkRel],
-)
-_CLEANER.walker = _LinearTreeWalker
-_LOCK = threading.RLock()
+def _build_cleaner() -> bleach.Cleaner:
+    cleaner = bleach.Cleaner(
+        tags=ALLOWED_TAGS,
+        attributes=_allow_attribute,
+        protocols=frozenset({"http", "https", "mailto"}),
+        strip=True,
+        strip_comments=True,
+        filters=[_LinkRel],
+    )
+    cleaner.walker = _LinearTreeWalker
+    return cleaner
+
+
+# Both are costly to build, and neither is thread-safe (html5lib and linkify-it keep parse state on the
+# instance). One pair per thread, built on first use: threads cook side by side with no lock between them, so
+# no one's long post makes everyone else's wait (forum/cook_pool.py runs cooking in worker processes anyway).
+_local = threading.local()
+
+
+def _tools() -> tuple[MarkdownIt, bleach.Cleaner]:
+    tools = getattr(_local, "tools", None)
+    if tools is None:
+        tools = _local.tools = (_build_markdown(), _build_cleaner())
+    return tools
 
 
 def sanitize(html_text: str) -> str:
     """The single sanitiser entry point: everything stored as post HTML passes through here."""
-    with _LOCK:
-        return _CLEANER.clean(html_text)
+    return _tools()[1].clean(html_text)
 
 
 # --- public API --------------------------------------------------------------------------------
 
 
 def _parse(source: str, env: dict[str, Any]) -> list[Token]:
-    with _LOCK:
-        return _MD.parse(source, env)
+    return _tools()[0].parse(source, env)
+
+
+CHEAP_CHARS = 4_000
+CHEAP_COST = 150
+
+
+def is_cheap(source: str) -> bool:
+    """True when cooking `source` costs next to nothing (at most about CHEAP_COST elements: a few milliseconds), so
+    it may run where it is, without a trip to a worker process: most replies are a few plain lines."""
+    if len(source) > CHEAP_CHARS:
+        return False
+    estimate = 3 * source.count("\n") + 2 * len(_INLINE_MARKS.findall(source))
+    return estimate + LINK_COST * len(_LINKISH.findall(source)) <= CHEAP_COST
+
+
+def may_refer(source: str) -> bool:
+    """Cheap: False when `source` can mention nobody and quote nothing, so `references` need not run."""
+    return "@" in source or bool(_QUOTE_OPEN.search(source))
+
+
+def references(source: str) -> tuple[list[str], list[int]]:
+    """What cooking `source` needs looked up first: the handles it mentions outside quotes (find_mentions with
+    include_quoted=False) and the posts it quotes (find_quotes). One call, so a worker process does both."""
+    return find_mentions(source, include_quoted=False), find_quotes(source)
 
 
 def find_mentions(source: str, *, include_quoted: bool = True) -> list[str]:
@@ -374,10 +455,9 @@ def cook(
     -> QuoteRef; other ids render as an unattributed blockquote."""
     source = validate_source(source)
     env = {"mentions": mentions or {}, "quotes": quotes or {}}
-    tokens = _parse(source, env)
-    with _LOCK:
-        rendered = _MD.renderer.render(tokens, _MD.options, env)
-    return sanitize(rendered)
+    md = _tools()[0]
+    tokens = md.parse(source, env)
+    return sanitize(md.renderer.render(tokens, md.options, env))
 
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)(?:[^>\"']|\"[^\"]*\"|'[^']*')*>")

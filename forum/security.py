@@ -28,6 +28,23 @@ HEADERS = [
 ]
 
 
+_hash_key: bytes | None = None
+
+
+def set_hash_key(secret_key: str) -> None:
+    """Called by the app factory: rows keyed by an address or an email are keyed by an HMAC with this key."""
+    global _hash_key
+    _hash_key = hashlib.sha256(b"forum keyed hash|" + secret_key.encode()).digest()
+
+
+def keyed_hash(purpose: str, value: str) -> str:
+    """HMAC-SHA256 of `value` under the forum's secret key: an unkeyed hash of an IPv4 address or a known email
+    is reversed by trying them all, this one only with the key. `purpose` keeps the uses apart."""
+    if _hash_key is None:
+        raise RuntimeError("forum.security.set_hash_key was not called")
+    return hmac.new(_hash_key, purpose.encode() + b"|" + value.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

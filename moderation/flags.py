@@ -1,7 +1,8 @@
 """Flagging a post: any signed-in member who is not silenced or suspended; one open flag per member and post.
 
 When the open flags' weights reach the threshold the post is hidden at once pending review and its author is
-told why. Flaggers are never named to the author or to other members.
+told why, unless the author is staff (the case then waits in the queue). Weights: moderation/records.py.
+Flaggers are never named to the author or to other members.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from forum.db import write_transaction
 from forum.errors import N_, Conflict, NotAuthenticated, RateLimited, ValidationFailed
 from forum.models import Post, User
 from forum.permissions.facts import PostFacts
+from forum.services import rate_limits
 from forum.services.access import access_post_by_id
 from forum.viewer import Viewer
 from moderation import audit, cases, config, notices
@@ -42,6 +44,7 @@ def check_flag_input(reason: str, note: str | None) -> tuple[FlagReason, str]:
 async def check_flag_rate(conn, user: User) -> None:
     if not config.rate_limits() or user.is_staff:
         return
+    await rate_limits.serialise(conn, "flag", user.id)  # parallel flags of one account count one after another
     now = datetime.now(UTC)
     recent = Flag.filter(reporter_id=user.id).using_db(conn)
     if (await recent.filter(created_at__gte=now - timedelta(hours=1)).count() >= config.FLAGS_PER_HOUR
@@ -73,7 +76,7 @@ async def flag_post(viewer: Viewer | None, post_id: int, *, reason: str, note: s
             await cases.open_case(conn, post.id)
             if await cases.flag_score(conn, post.id) >= config.hide_threshold():
                 fresh = await Post.get(id=post.id).using_db(conn)
-                if fresh.hidden_at is None and fresh.deleted_at is None:
+                if fresh.hidden_at is None and fresh.deleted_at is None and not await _by_staff(conn, fresh):
                     await cases.hide(conn, fresh, "flags")
                     hid = True
                     top = await _top_reason(conn, post.id)
@@ -85,6 +88,14 @@ async def flag_post(viewer: Viewer | None, post_id: int, *, reason: str, note: s
     except IntegrityError:  # a second request for the same flag won the race
         raise Conflict(N_("You have already flagged this post."), code="already_flagged") from None
     return flag, hid
+
+
+async def _by_staff(conn, post: Post) -> bool:
+    """Flags never hide a staff member's post (an announcement, an answer): its case waits in the queue."""
+    if post.author_id is None:
+        return False
+    author = await User.filter(id=post.author_id).using_db(conn).first()
+    return author is not None and author.is_staff
 
 
 async def _top_reason(conn, post_id: int) -> str:

@@ -13,9 +13,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from forum import events, markup
+from forum import db, events, markup
 from forum.errors import N_, Conflict, Forbidden, RateLimited, ValidationFailed
 from forum.models import Post, User
+from forum.services import rate_limits
 from moderation import audit, cases, config, notices, words
 from moderation.detectors import PERSONAL_DATA, SECURITY, scan
 from moderation.models import WordAction
@@ -35,15 +36,19 @@ _decided: ContextVar[Decided | None] = ContextVar("moderation_decided", default=
 
 
 async def check_posting_limits(draft: events.PostDraft, user: User | None = None) -> None:
-    """`user` is read here when not given, and only when limits apply (no read inside the write lock else)."""
+    """`user` is read here when not given, and only when limits apply (no read inside the write lock else).
+    Runs inside the post's write transaction: the account's posts take turns from here to the commit
+    (rate_limits.serialise), so parallel posts cannot all pass the counts and the duplicate check."""
     if not config.rate_limits() or draft.is_edit:
         return
     if user is None:
         user = await User.get(id=draft.author_id)
     if user.is_staff:
         return
+    conn = db.connection()  # inside the write's transaction: the counts below see every earlier post of theirs
+    await rate_limits.serialise(conn, "post", user.id)
     now = datetime.now(UTC)
-    mine = Post.filter(author_id=user.id)
+    mine = Post.filter(author_id=user.id).using_db(conn)
     if await mine.filter(created_at__gte=now - timedelta(minutes=1)).count() >= config.POSTS_PER_MINUTE or \
             await mine.filter(created_at__gte=now - timedelta(hours=1)).count() >= config.POSTS_PER_HOUR:
         raise RateLimited(N_("You are posting very quickly. Please wait a little before posting again."),

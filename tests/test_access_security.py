@@ -246,3 +246,46 @@ async def test_sign_out_everywhere_ends_sessions_in_other_browsers(make_user, cl
         assert (await client.get("/api/v1/session")).status_code == 401
     assert not await Session.filter(user_id=user.user["id"]).exists()
     assert await User.filter(id=user.user["id"]).exists()  # the account itself stays
+
+
+# -- keyed hashes (issue 18) -----------------------------------------------------------------------------------
+
+async def test_throttle_rows_are_keyed_by_hmacs_not_by_plain_hashes(app):
+    import hashlib
+
+    address, email = fresh_address(), f"{unique()}@example.test"
+    async with client_at(app, address) as client:
+        assert (await _wrong(client, email)).status_code == 401
+    keys = set(await SignInThrottle.all().values_list("key", flat=True))
+    assert throttle.address_key(address) in keys and throttle.account_key(email) in keys
+    plain = {"address:" + hashlib.sha256(address.encode()).hexdigest(),
+             "account:" + hashlib.sha256(email.encode()).hexdigest()}
+    assert not plain & keys  # what trying every IPv4 address (or a list of emails) would find
+
+
+def test_migration_0012_drops_the_unkeyed_rows_and_goes_back(tmp_path):
+    import importlib
+    import sqlite3
+
+    from tests.conftest import migrate_in_a_process
+
+    previous = importlib.import_module("forum.migrations.0012_keyed_rate_limits").Migration.dependencies[0][1]
+    before = "models." + previous
+    url = f"sqlite://{tmp_path / 'keyed.sqlite3'}"
+    migrate_in_a_process(url, before)
+    conn = sqlite3.connect(tmp_path / "keyed.sqlite3")
+    conn.execute("INSERT INTO sign_in_throttle (key, failures, last_failed_at, blocked_until) "
+                 "VALUES ('address:0123', 3, 0, 0)")
+    conn.commit()
+    conn.close()
+    migrate_in_a_process(url, None)
+    conn = sqlite3.connect(tmp_path / "keyed.sqlite3")
+    assert conn.execute("SELECT COUNT(*) FROM sign_in_throttle").fetchone() == (0,)
+    conn.execute("INSERT INTO rate_count (key, window_start, hits) VALUES ('preview:1/60', 0, 1)")
+    conn.commit()
+    conn.close()
+    migrate_in_a_process(url, before)
+    conn = sqlite3.connect(tmp_path / "keyed.sqlite3")
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    conn.close()
+    assert "rate_count" not in tables and "sign_in_throttle" in tables

@@ -162,7 +162,7 @@ PARTICIPATE = {("POST", "/c/{slug}/new"), ("POST", "/t/{topic_id:int}/reply"), (
                ("POST", "/p/{post_id:int}/like"), ("POST", "/api/v1/topics"),
                ("POST", "/api/v1/topics/{topic_id:int}/posts"), ("PATCH", "/api/v1/posts/{post_id:int}"),
                ("POST", "/api/v1/posts/{post_id:int}/like"), ("PATCH", "/api/v1/me/profile"),
-               ("POST", "/settings/profile")}
+               ("POST", "/settings/profile"), ("POST", "/api/v1/preview")}  # a preview costs what a post does
 # adding anything others see: what a silence stops ("you can read, but not post, like, flag or change your
 # profile"); taking one's own like back stays open
 POSTING = {("POST", "/c/{slug}/new"), ("POST", "/t/{topic_id:int}/reply"), ("POST", "/p/{post_id:int}/edit"),
@@ -170,12 +170,11 @@ POSTING = {("POST", "/c/{slug}/new"), ("POST", "/t/{topic_id:int}/reply"), ("POS
            ("PATCH", "/api/v1/posts/{post_id:int}"), ("POST", "/p/{post_id:int}/flag"),
            ("POST", "/api/v1/posts/{post_id:int}/flags"), ("POST", "/p/{post_id:int}/like"),
            ("POST", "/api/v1/posts/{post_id:int}/like"), ("PATCH", "/api/v1/me/profile"),
-           ("POST", "/settings/profile")}
-# the writes a visitor may make: getting an account, a session, a language, a reset link, a preview
+           ("POST", "/settings/profile"), ("POST", "/api/v1/preview")}
+# the writes a visitor may make: getting an account, a session, a language, a reset link
 VISITOR_WRITES = {("POST", "/register"), ("POST", "/login"), ("POST", "/language"), ("POST", "/password/forgot"),
                   ("POST", "/api/v1/users"), ("POST", "/api/v1/session"), ("POST", "/api/v1/password/forgot"),
-                  ("POST", "/logout"), ("POST", "/api/v1/preview"), ("POST", "/consent/verify"),
-                  ("POST", "/api/v1/consent/verify")}
+                  ("POST", "/logout"), ("POST", "/consent/verify"), ("POST", "/api/v1/consent/verify")}
 
 
 SESSION_CHANGING = {("POST", "/logout"), ("POST", "/logout/everywhere"), ("DELETE", "/api/v1/session"),

@@ -453,3 +453,32 @@ def test_replace_handle_escapes_regex_characters():
     assert replace_handle("a.b and axb and @a.b.", "a.b", "z") == "z and axb and @z."
     assert replace_handle("x", "x", r"\1") == r"\1"
     assert replace_handle("x", "", "y") == "x"
+
+
+# --- the cost of one cook is bounded (issue 18): elements, not characters, make cooking slow ---------------
+
+COSTLY = {
+    "headings": "# a\n", "paragraphs": "a\n\n", "list": "- a\n", "emphasis": "*a* ", "links": "[a](http://x.y) ",
+    "autolinks": "http://a.b ", "bare domains": "a.no ", "rules": "***\n", "code spans": "`a` ",
+    "entities": "&amp; ", "line breaks": "a\n", "table rows": "|a|b|\n", "quotes": "> a\n\n",
+    "nested lists": "- a\n  - b\n", "images": "![a](http://x.y/i) ", "quote markers": "[quote post=1]\na\n[/quote]\n",
+}
+
+
+@pytest.mark.parametrize("unit", COSTLY.values(), ids=COSTLY.keys())
+def test_fifty_kilobytes_of_one_element_are_refused_as_too_complex(unit):
+    source = ("|a|b|\n|-|-|\n" if unit.startswith("|") else "") + unit * (MAX_SOURCE_CHARS // len(unit) - 4)
+    with pytest.raises(MarkupError) as refused:
+        cook(source)
+    assert refused.value.code == "too_complex"
+
+
+def test_a_long_real_post_is_still_accepted():
+    paragraph = ("Vi har oppgradert til versjon 2026 og ser at eksporten av fakturaer til regnskapet tar "
+                 "lengre tid enn før, og **merk** tidspunktene i loggen som ligger vedlagt.\n")
+    link = "Se [loggen](https://example.com/logg) og [oppsettet](https://example.com/oppsett).\n"
+    code = "```python\n" + "for rad in rader:\n    print(rad)\n" * 300 + "```\n\n"
+    items = "".join(f"- punkt {n} med `kode` og en lenke https://example.com/{n}\n" for n in range(40))
+    source = (paragraph * 4 + link + "\n") * 40 + code + items + "\n| a | b |\n|---|---|\n" + "| 1 | 2 |\n" * 50
+    assert len(source) > 40_000
+    assert "<table>" in cook(source)[:10**6]

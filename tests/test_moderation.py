@@ -23,6 +23,16 @@ async def _flag(client, post_id, reason="spam", note=None):
     return await client.api("POST", f"/api/v1/posts/{post_id}/flags", body)
 
 
+async def established(client, category) -> None:
+    """A member whose flags weigh: consented (make_user's default), a week old, three posts of their own."""
+    from forum.models import User
+
+    await User.filter(id=client.user["id"]).update(created_at=datetime.now(UTC) - timedelta(days=8))
+    topic = await new_topic(client, category.slug, body="Mitt første innlegg her, om fakturaer.")
+    await new_reply(client, topic["id"], "Mitt andre innlegg, om lisenser.")
+    await new_reply(client, topic["id"], "Mitt tredje innlegg, om eksport.")
+
+
 async def _act(client, post_id, action, reason="Brudd på retningslinjene", **extra):
     return await client.api("POST", f"/api/v1/mod/posts/{post_id}/actions",
                             {"action": action, "reason": reason, **extra})
@@ -44,10 +54,11 @@ async def test_member_flags_a_post_and_it_enters_the_queue(participant, member, 
     assert response.status_code == 201, response.text
     assert response.json()["post_hidden"] is False
     flag = await Flag.get(id=response.json()["id"])
-    assert flag.reporter_id == member.user["id"] and flag.weight == 1.0 and flag.status == FlagStatus.OPEN
+    # a new member's flag weighs nothing towards a hide (moderation/records.py), but it reaches the queue
+    assert flag.reporter_id == member.user["id"] and flag.weight == 0.0 and flag.status == FlagStatus.OPEN
     queue = (await moderator.get("/api/v1/mod/queue")).json()["items"]
     item = next(i for i in queue if i["post_id"] == ids["post_id"])
-    assert item["score"] == 1.0 and item["reasons"] == {"spam": 1} and item["hidden"] is False
+    assert item["score"] == 0.0 and item["reasons"] == {"spam": 1} and item["hidden"] is False
     assert item["context"]["number"] == 1 and item["author"] == participant.user["username"]
 
 
@@ -75,7 +86,9 @@ async def test_bad_flags_are_refused(participant, member, anon, category):
 
 async def test_flags_from_members_reach_the_threshold_and_hide_the_post(participant, make_user, anon, category):
     ids = await _post(participant, category)
-    flaggers = [await make_user(consented=False) for _ in range(3)]
+    flaggers = [await make_user() for _ in range(3)]
+    for flagger in flaggers:
+        await established(flagger, category)
     assert (await _flag(flaggers[0], ids["post_id"], "abuse")).json()["post_hidden"] is False
     assert (await _flag(flaggers[1], ids["post_id"], "abuse")).json()["post_hidden"] is False
     third = await _flag(flaggers[2], ids["post_id"], "spam")
@@ -95,6 +108,48 @@ async def test_flags_from_members_reach_the_threshold_and_hide_the_post(particip
     assert ids["post_id"] not in [h["post_id"] for h in search]
 
 
+async def test_three_fresh_accounts_cannot_hide_the_admins_announcement(admin, make_user, anon, category):
+    """Registering is free: a crowd of new accounts that never consented adds nothing towards a hide."""
+    ids = await _post(admin, category, "Kunngjøring: vedlikehold av tjenesten på søndag.")
+    for _ in range(3):
+        response = await _flag(await make_user(consented=False), ids["post_id"], "spam")
+        assert response.status_code == 201 and response.json()["post_hidden"] is False
+        assert (await Flag.get(id=response.json()["id"])).weight == 0.0
+    post = await Post.get(id=ids["post_id"])
+    assert post.hidden_at is None and not (await _topic_post(anon, ids["topic_id"], ids["post_id"]))["hidden"]
+    case = await Case.get(post_id=ids["post_id"])  # the moderators still see it in the queue
+    assert case.status.value == "open"
+
+
+async def test_fresh_consented_accounts_cannot_hide_a_members_post_either(participant, make_user, category):
+    ids = await _post(participant, category)
+    for _ in range(6):
+        assert (await _flag(await make_user(), ids["post_id"], "abuse")).json()["post_hidden"] is False
+    assert (await Post.get(id=ids["post_id"])).hidden_at is None
+
+
+async def test_a_week_old_account_without_posts_has_no_weight_yet(participant, make_user, category):
+    from forum.models import User
+
+    ids = await _post(participant, category)
+    flagger = await make_user()
+    await User.filter(id=flagger.user["id"]).update(created_at=datetime.now(UTC) - timedelta(days=30))
+    flag = (await _flag(flagger, ids["post_id"])).json()
+    assert (await Flag.get(id=flag["id"])).weight == 0.0
+
+
+async def test_established_members_cannot_hide_a_staff_post_it_goes_to_the_queue(staff, make_user, anon,
+                                                                                  category):
+    ids = await _post(staff, category, "Svar fra kundestøtte: slik eksporterer du fakturaer.")
+    for _ in range(4):
+        flagger = await make_user()
+        await established(flagger, category)
+        assert (await _flag(flagger, ids["post_id"], "spam")).json()["post_hidden"] is False
+    assert (await Post.get(id=ids["post_id"])).hidden_at is None
+    case = await Case.get(post_id=ids["post_id"])
+    assert case.status.value == "open" and case.score >= 4.0  # first in the queue
+
+
 async def test_a_staff_flag_hides_at_once(participant, staff, category):
     ids = await _post(participant, category)
     response = await _flag(staff, ids["post_id"], "security")
@@ -102,9 +157,12 @@ async def test_a_staff_flag_hides_at_once(participant, staff, category):
     assert (await Flag.get(id=response.json()["id"])).weight == 3.0
 
 
-async def test_weight_grows_with_upheld_flags_and_shrinks_with_rejected(participant, member, moderator, category):
+async def test_weight_grows_with_upheld_flags_and_shrinks_with_rejected(participant, make_user, moderator,
+                                                                       category):
     assert member_weight(0, 0) == 1.0
     assert member_weight(3, 0) > 1.5 and member_weight(0, 3) < 0.5
+    member = await make_user()
+    await established(member, category)
     first = await _post(participant, category)
     await _flag(member, first["post_id"], "spam")
     assert (await _act(moderator, first["post_id"], "hide")).status_code == 200
@@ -321,7 +379,9 @@ async def test_concurrent_flags_all_count_and_hide_the_post_once(participant, ma
     import asyncio
 
     ids = await _post(participant, category)
-    flaggers = [await make_user(consented=False) for _ in range(4)]
+    flaggers = [await make_user() for _ in range(4)]
+    for flagger in flaggers:
+        await established(flagger, category)
     results = await asyncio.gather(*[_flag(f, ids["post_id"]) for f in flaggers])
     assert [r.status_code for r in results] == [201] * 4, [r.text for r in results]
     assert [r.json()["post_hidden"] for r in results].count(True) == 1

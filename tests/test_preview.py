@@ -37,8 +37,10 @@ async def test_preview_stores_nothing(participant):
     assert await Post.all().count() == before
 
 
-async def test_preview_needs_no_consent_but_a_signed_in_user(member, anon):
-    assert (await member.api("POST", "/api/v1/preview", {"source": "lest av et medlem"})).status_code == 200
+async def test_preview_needs_consent_like_posting(member, anon):
+    """Cooking is the costly part of a post: a preview passes the same gate (issue 18)."""
+    without = await member.api("POST", "/api/v1/preview", {"source": "lest av et medlem"})
+    assert without.status_code == 403 and without.json()["error"]["code"] == "consent_required"
     refused = await anon.api("POST", "/api/v1/preview", {"source": "anonym"})
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "not_authenticated"
 
@@ -68,3 +70,21 @@ async def test_preview_is_in_the_openapi_document(anon):
     operation = document["paths"]["/api/v1/preview"]["post"]
     assert operation["requestBody"]["content"]["application/json"]["schema"]["properties"]["source"]
     assert "html" in operation["responses"]["200"]["content"]["application/json"]["schema"]["properties"]
+
+
+async def test_the_issues_fifty_kilobyte_preview_is_refused_as_too_complex(participant):
+    """50 KB of "# a" lines took 1.1 s to cook under one global lock (issue 18); now a quick 400."""
+    response = await participant.api("POST", "/api/v1/preview", {"source": "# a\n" * 12_500})
+    assert response.status_code == 400
+    assert "too many lines" in response.json()["error"]["fields"]["body"].lower() or \
+        "for mange linjer" in response.json()["error"]["fields"]["body"].lower()
+
+
+async def test_parallel_previews_of_one_account_all_come_back_right(participant):
+    """One account's cooks take turns (forum/cook_pool.py); none is lost or mixed up with another's."""
+    import asyncio
+
+    sources = [f"**utkast {n}** med `kode`" for n in range(8)]
+    answers = await asyncio.gather(*[participant.api("POST", "/api/v1/preview", {"source": s}) for s in sources])
+    assert [r.status_code for r in answers] == [200] * 8
+    assert [f"<strong>utkast {n}</strong>" in r.json()["html"] for n, r in enumerate(answers)] == [True] * 8

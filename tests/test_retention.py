@@ -47,6 +47,9 @@ async def test_purge_deletes_stale_throttling_rows_and_old_reset_requests(partic
     for name, (last, until) in throttles.items():
         await db.execute("INSERT INTO sign_in_throttle (key, failures, last_failed_at, blocked_until) "
                          "VALUES (?, 3, ?, ?)", [f"test:{name}:{new_token()}", last, until])
+    for name, start in {"stale": now - 3 * day, "recent": now - 60}.items():
+        await db.execute("INSERT INTO rate_count (key, window_start, hits) VALUES (?, ?, 4)",
+                         [f"test:{name}:{new_token()}", int(start)])
     user_id = participant.user["id"]
     resets = {"old_unused": (NOW - timedelta(days=100), None), "old_used": (NOW - timedelta(days=95),
                                                                             NOW - timedelta(days=95)),
@@ -57,6 +60,9 @@ async def test_purge_deletes_stale_throttling_rows_and_old_reset_requests(partic
                                         expires_at=expires, used_at=used)
     counts = await retention.purge(Retention(rate_limit_days=2, security_log_days=90), NOW)
     assert counts["sign_in_throttle_rows"] == 1 and counts["password_reset_requests"] == 2
+    assert counts["rate_count_rows"] == 1
+    assert [r["key"].split(":")[1] for r in await db.fetch_all("SELECT key FROM rate_count WHERE key LIKE ?",
+                                                                ["test:%"])] == ["recent"]
     left = {r["key"].split(":")[1] for r in await db.fetch_all("SELECT key FROM sign_in_throttle WHERE key LIKE ?",
                                                                 ["test:%"])}
     assert left == {"recent", "stale_but_still_blocked"}

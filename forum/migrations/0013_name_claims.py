@@ -52,7 +52,7 @@ async def nothing(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0011_name_history')]
+    dependencies = [('models', '0012_keyed_rate_limits')]
 
     initial = False
 

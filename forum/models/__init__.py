@@ -29,14 +29,14 @@ from forum.models.content import (
 )
 from forum.models.mail import EmailToken, MailKind, MailOutbox, MailPreference, MailStatus
 from forum.models.oidc import OidcIdentity, OidcLoginAttempt, OidcSession
-from forum.models.security import PasswordResetToken, SignInThrottle
+from forum.models.security import PasswordResetToken, RateCount, SignInThrottle
 
 __all__ = [
     "NameClaim",
     "ConsentAction", "ConsentEvent", "ConsentReceipt", "ConsentSubject", "LegalBasis", "PolicyVersion", "ReceiptKey",
     "Category", "CategoryWatch", "Notification", "NotificationKind", "Post", "PostLike", "PostMention",
     "PostQuote", "PostRevision", "Profile", "ReadAccess", "Role", "Session", "StartTopics", "Topic",
-    "TopicKind", "TopicRead", "TopicWatch", "User", "PasswordResetToken", "SignInThrottle",
+    "TopicKind", "TopicRead", "TopicWatch", "User", "PasswordResetToken", "RateCount", "SignInThrottle",
     "EmailToken", "MailKind", "MailOutbox", "MailPreference", "MailStatus",
     "OidcIdentity", "OidcLoginAttempt", "OidcSession",
 ]

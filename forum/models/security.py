@@ -33,3 +33,18 @@ class PasswordResetToken(Model):
 
     class Meta:
         table = "password_reset_token"
+
+
+class RateCount(Model):
+    # How often one account (or another key) did something in one fixed window: `window_start` is its start in
+    # Unix seconds. Counted by an upsert that returns the new count, so parallel requests cannot all pass the
+    # check (forum/services/rate_limits.py). Short-lived; `forum purge` deletes old windows.
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=80)
+    window_start = fields.BigIntField()
+    hits = fields.IntField(default=0)
+
+    class Meta:
+        table = "rate_count"
+        unique_together = (("key", "window_start"),)

@@ -95,7 +95,7 @@ async def authenticate(passwords: Passwords, *, email: str, password: str, clien
     as an unknown one does.
     """
     address = (email or "").strip().lower()[:254]
-    await throttle.check_sign_in_allowed(address, client)
+    await throttle.begin_sign_in_attempt(address, client)  # counted as a failure until the password is right
     user = await User.filter(email=address).first() if address else None
     if admins_only and user is not None and not user.is_admin:
         user = None
@@ -103,9 +103,8 @@ async def authenticate(passwords: Passwords, *, email: str, password: str, clien
         password = ""
     ok = await passwords.verify(user.password_hash if user else None, password)
     if not ok or user is None:
-        await throttle.record_sign_in_failure(address, client)
         raise NotAuthenticated(N_("Wrong email or password."), code="invalid_credentials")
-    await throttle.clear_account_failures(address)
+    await throttle.sign_in_succeeded(address, client)
     await events.emit(events.SIGNING_IN, events.SignIn(user.id))  # e.g. moderation refuses a suspended account
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = await passwords.hash(password)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 
-from forum import db, markup
+from forum import cook_pool, db, markup
 from forum.errors import N_, ValidationFailed
 from forum.services.permissions import levels_for_role, readable_levels
 from forum.services.usernames import username_key
@@ -19,6 +19,7 @@ MARKUP_MESSAGES = {
     "empty": N_("Write something first."),
     "too_long": N_("The post is too long: at most 50,000 characters."),
     "too_deep": N_("The post nests quotes or lists too deeply."),
+    "too_complex": N_("The post has too many lines, links or formatting marks to show. Shorten it or split it up."),
     "invalid_characters": N_("The post contains characters that are not allowed."),
 }
 
@@ -99,14 +100,18 @@ def _wanted(source: str, author_id: int | None, levels: list[str]) -> Wanted:
 
 async def cook_source(viewer: Viewer, source: str) -> Cooked:
     source = check_source(source)
-    try:
-        wanted = _wanted(source, viewer.id, readable_levels(viewer))
+    try:  # parsing a 50 KB post is not cheap either: in a worker process too, on the account's turn
+        cheap = markup.is_cheap(source)
+        names, quote_ids = (await cook_pool.run(markup.references, source, account=viewer.id, inline=cheap)
+                            if markup.may_refer(source) else ([], []))
+        wanted = Wanted(names[:MAX_MENTIONS], quote_ids[:MAX_QUOTES], viewer.id, readable_levels(viewer))
     except markup.MarkupError as exc:
         raise _invalid(exc) from None
     (found,) = await resolve_references([wanted])
     try:
-        # off the event loop: a pathological 50 KB post can take a second to render and sanitise
-        html = await run_in_threadpool(markup.cook, source, mentions=found.mentions, quotes=found.quotes)
+        # in a worker process (forum/cook_pool.py), one job at a time per account, so no one stalls the others
+        html = await cook_pool.run(markup.cook, source, account=viewer.id, inline=cheap, mentions=found.mentions,
+                                   quotes=found.quotes)
     except markup.MarkupError as exc:
         raise _invalid(exc) from None
     return Cooked(source, html, found.mentioned_user_ids, found.quoted_posts)

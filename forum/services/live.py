@@ -6,18 +6,21 @@ commit to every app process; SQLite: woken in this process after the commit). Wa
 read the database, then sleep until woken or until the poll interval passes: the poll is what carries changes
 between processes on SQLite, and the safety net on PostgreSQL while the LISTEN connection is down.
 
-Streams are bounded twice: at most MAX_STREAMS open per process, and each ends after STREAM_SECONDS (the
-browser's EventSource reconnects on its own, sending Last-Event-ID).
+Streams are bounded three times: at most MAX_STREAMS open per process, at most MAX_STREAMS_PER_CLIENT of them
+for one client (a signed-in account, else an address: 429 `too_many_streams`), and each ends after
+STREAM_SECONDS (the browser's EventSource reconnects on its own, sending Last-Event-ID). One client can so hold
+at most a quarter of a process's streams.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from forum import db, events
-from forum.errors import N_, DomainError, NotFound
+from forum.errors import N_, DomainError, NotFound, RateLimited
 from forum.hub import counter_key, hub, publish, topic_key, user_key
 
 POLL_SECONDS = 2.0            # between re-reads when no event can reach us (SQLite across processes)
@@ -25,15 +28,23 @@ LISTENING_POLL_SECONDS = 30.0  # safety-net re-read while PostgreSQL notificatio
 KEEPALIVE_SECONDS = 15.0
 STREAM_SECONDS = 300.0
 MAX_STREAMS = 200
+MAX_STREAMS_PER_CLIENT = 50  # a person with many tabs open needs a handful; a browser itself keeps to 6 over HTTP/1.1
 RETRY_MS = 3000
 
 _open_streams = 0  # this process's open streams: a bound on held connections, not shared state
+_client_streams: dict[str, int] = {}  # the same, per client key
 
 
 class Busy(DomainError):
     status = 503
     code = "busy"
     default_message = N_("Too many live connections right now. The page still works; reload it to see new replies.")
+
+
+class TooManyStreams(RateLimited):
+    code = "too_many_streams"
+    default_message = N_("You have too many live views open. Close some pages; this one still works without.")
+    retry_after = 60
 
 
 # -- announcing (inside the write's transaction) -------------------------------------------------------------
@@ -152,3 +163,56 @@ def stream_slot() -> Iterator[bool]:
         yield True
     finally:
         _open_streams -= 1
+
+
+class StreamSlot:
+    """One stream's hold on the process's and its client's slots; released once, however the stream ends."""
+
+    __slots__ = ("client", "released", "__weakref__")
+
+    def __init__(self, client: str | None) -> None:
+        self.client = client
+        self.released = False
+
+    def release(self) -> None:
+        global _open_streams
+        if self.released:
+            return
+        self.released = True
+        _open_streams -= 1
+        if self.client is not None:
+            left = _client_streams.get(self.client, 1) - 1
+            if left > 0:
+                _client_streams[self.client] = left
+            else:
+                _client_streams.pop(self.client, None)
+
+
+def take_stream_slot(client: str | None) -> StreamSlot:
+    """Takes a slot now, before the answer starts, so a refusal is a status: TooManyStreams (429) when this
+    client already holds MAX_STREAMS_PER_CLIENT here, Busy (503) when the process is full. No await between the
+    check and the count, so parallel requests cannot all pass. `client`: "u:<id>" or "a:<address>"."""
+    global _open_streams
+    if client is not None and _client_streams.get(client, 0) >= MAX_STREAMS_PER_CLIENT:
+        raise TooManyStreams()
+    if _open_streams >= MAX_STREAMS:
+        raise Busy()
+    _open_streams += 1
+    if client is not None:
+        _client_streams[client] = _client_streams.get(client, 0) + 1
+    return StreamSlot(client)
+
+
+def held_by(slot: StreamSlot, stream: AsyncIterator[str]) -> AsyncIterator[str]:
+    """`stream`, giving the slot back when it ends, fails, is closed, or is dropped without ever starting."""
+
+    async def run() -> AsyncIterator[str]:
+        try:
+            async for chunk in stream:
+                yield chunk
+        finally:
+            slot.release()
+
+    wrapped = run()
+    weakref.finalize(wrapped, slot.release)
+    return wrapped

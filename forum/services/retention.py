@@ -57,6 +57,8 @@ async def purge(retention: Retention, now: datetime | None = None) -> dict[str, 
     stale = (now - timedelta(days=retention.rate_limit_days)).timestamp()
     counts["sign_in_throttle_rows"] = await delete_batches(
         "sign_in_throttle", "last_failed_at < ? AND blocked_until < ?", [stale, now.timestamp()])
+    # per-window counts of rate limits (previews): windows that began before the period
+    counts["rate_count_rows"] = await delete_batches("rate_count", "window_start < ?", [int(stale)])
     # password-reset requests are the security log of who asked when: kept for the period after use or expiry
     logged = db.time_param(now - timedelta(days=retention.security_log_days))
     counts["password_reset_requests"] = await delete_batches(

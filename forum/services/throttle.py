@@ -2,18 +2,24 @@
 
 Kept in the database (`sign_in_throttle`), so every app process sees the same counts. The account key is the
 email as typed (normalised), whether or not an account has it: a throttled unknown address answers exactly
-like a throttled account, so the throttle reveals nothing about who is registered.
+like a throttled account, so the throttle reveals nothing about who is registered. Keys are HMACs under the
+secret key (`forum.security.keyed_hash`), so the table does not give the addresses back.
+
+Check and count are one step: every attempt is counted as a failure *before* the password is verified, by one
+upsert per key that returns the new count (and refuses without counting while a wait runs). Parallel attempts
+therefore queue on the key's row and each sees the ones before it; a burst of 16 gets exactly the answers 16
+attempts one after another would. A correct password then takes its attempt back (`sign_in_succeeded`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 
 from forum import db
 from forum.db import write_transaction
 from forum.errors import N_, RateLimited
+from forum.security import keyed_hash
 
 # failures allowed before the waits begin; an office behind one address gets more room than one account
 ACCOUNT_FREE_FAILURES = 5
@@ -24,11 +30,11 @@ WINDOW_SECONDS = 60 * 60
 
 
 def account_key(email: str) -> str:
-    return "account:" + hashlib.sha256((email or "").strip().lower().encode("utf-8", "replace")).hexdigest()
+    return "account:" + keyed_hash("sign-in account", (email or "").strip().lower())
 
 
 def address_key(address: str | None) -> str | None:
-    return "address:" + hashlib.sha256(address.encode()).hexdigest() if address else None
+    return "address:" + keyed_hash("sign-in address", address) if address else None
 
 
 def wait_after(failures: int, free: int) -> float:
@@ -54,35 +60,42 @@ class SignInThrottled(RateLimited):
         self.retry_after = retry_after
 
 
-async def check_sign_in_allowed(email: str, address: str | None, now: float | None = None) -> None:
-    now = now or time.time()
-    keys = [k for k, _ in _keys(email, address)]
-    row = await db.fetch_one(
-        f"SELECT MAX(blocked_until) AS until FROM sign_in_throttle WHERE key IN ({', '.join('?' for _ in keys)})",
-        keys)
-    until = float(row["until"] or 0) if row else 0.0
-    if until > now:
-        raise SignInThrottled(retry_after=max(1, math.ceil(until - now)))
-
-
-UPSERT = """
+RESERVE = """
 INSERT INTO sign_in_throttle (key, failures, last_failed_at, blocked_until) VALUES (?, 1, ?, 0)
 ON CONFLICT (key) DO UPDATE SET
-    failures = CASE WHEN sign_in_throttle.last_failed_at < ? THEN 1 ELSE sign_in_throttle.failures + 1 END,
-    last_failed_at = excluded.last_failed_at
-RETURNING failures
+    failures = CASE WHEN sign_in_throttle.blocked_until > ? THEN sign_in_throttle.failures
+                    WHEN sign_in_throttle.last_failed_at < ? THEN 1
+                    ELSE sign_in_throttle.failures + 1 END,
+    last_failed_at = CASE WHEN sign_in_throttle.blocked_until > ? THEN sign_in_throttle.last_failed_at
+                          ELSE excluded.last_failed_at END
+RETURNING failures, blocked_until
 """
 
 
-async def record_sign_in_failure(email: str, address: str | None, now: float | None = None) -> None:
-    """Counts the failure for both keys in one transaction; the increments are atomic across processes."""
+async def begin_sign_in_attempt(email: str, address: str | None, now: float | None = None) -> None:
+    """Counts this attempt as a failure for the account and the address, or raises SignInThrottled (counting
+    nothing) while either must wait. One transaction; the upsert holds each key's row until it commits."""
     now = now or time.time()
     async with write_transaction() as conn:
         for key, free in _keys(email, address):
-            row = await db.fetch_one(UPSERT, [key, now, now - WINDOW_SECONDS], conn)
+            row = await db.fetch_one(RESERVE, [key, now, now, now - WINDOW_SECONDS, now], conn)
+            until = float(row["blocked_until"] or 0)
+            if until > now:
+                raise SignInThrottled(retry_after=max(1, math.ceil(until - now)))
             wait = wait_after(int(row["failures"]), free)
-            if wait:
+            if wait:  # this attempt may go on; the next one waits
                 await db.execute("UPDATE sign_in_throttle SET blocked_until = ? WHERE key = ?", [now + wait, key], conn)
+
+
+async def sign_in_succeeded(email: str, address: str | None) -> None:
+    """The password was right: the account's count ends, and the address gets this attempt back (it keeps the
+    failures it made, since it may be guessing other accounts)."""
+    async with write_transaction() as conn:
+        await db.execute("DELETE FROM sign_in_throttle WHERE key = ?", [account_key(email)], conn)
+        if key := address_key(address):
+            await db.execute(
+                "UPDATE sign_in_throttle SET failures = failures - 1, blocked_until = CASE WHEN failures - 1 <= ? "
+                "THEN 0 ELSE blocked_until END WHERE key = ? AND failures > 0", [ADDRESS_FREE_FAILURES, key], conn)
 
 
 async def clear_account_failures(email: str) -> None:

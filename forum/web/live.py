@@ -21,7 +21,7 @@ from forum.params import MAX_NUMBER, page_param, parse_int
 from forum.services import live
 from forum.services.access import access_topic_by_id
 from forum.services.topic_page import load_posts_after
-from forum.web.common import render, require_viewer
+from forum.web.common import client_address, render, require_viewer
 
 
 async def posts_fragment(request: Request) -> Response:
@@ -42,26 +42,30 @@ def _event(name: str, data: dict, event_id: int | None = None) -> str:
     return f"{head}event: {name}\ndata: {json.dumps(data)}\n\n"
 
 
+def _client_key(request: Request) -> str | None:
+    """Whose streams these are: the signed-in account, else the address (behind the proxy, the forwarded one)."""
+    viewer = request.state.viewer
+    if viewer is not None:
+        return f"u:{viewer.id}"
+    address = client_address(request)
+    return f"a:{address}" if address else None
+
+
 async def _stream(topic_id: int, after: int) -> AsyncIterator[str]:
-    with live.stream_slot() as got_one:
-        if not got_one:  # lost a race for the last slot: tell the browser to come back much later
-            yield "retry: 60000\n\n"
+    yield f"retry: {live.RETRY_MS}\n\n"
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + live.STREAM_SECONDS
+    while (remaining := deadline - loop.time()) > 0:
+        try:
+            number = await live.wait_for_new_posts(topic_id, after, within=min(live.KEEPALIVE_SECONDS, remaining))
+        except NotFound:
+            yield _event("gone", {})
             return
-        yield f"retry: {live.RETRY_MS}\n\n"
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + live.STREAM_SECONDS
-        while (remaining := deadline - loop.time()) > 0:
-            try:
-                number = await live.wait_for_new_posts(topic_id, after,
-                                                       within=min(live.KEEPALIVE_SECONDS, remaining))
-            except NotFound:
-                yield _event("gone", {})
-                return
-            if number is None:
-                yield ": keepalive\n\n"
-                continue
-            after = number
-            yield _event("posts", {"last_number": number}, event_id=number)
+        if number is None:
+            yield ": keepalive\n\n"
+            continue
+        after = number
+        yield _event("posts", {"last_number": number}, event_id=number)
 
 
 async def topic_events(request: Request) -> Response:
@@ -72,37 +76,33 @@ async def topic_events(request: Request) -> Response:
     after = _after(request)
     if after is None:
         after = await live.last_number(topic_id)
-    live.check_capacity()
-    return StreamingResponse(_stream(topic_id, after), media_type="text/event-stream",
+    slot = live.take_stream_slot(_client_key(request))
+    return StreamingResponse(live.held_by(slot, _stream(topic_id, after)), media_type="text/event-stream",
                              headers={"cache-control": "no-cache, private", "x-accel-buffering": "no"})
 
 
 async def _unread_stream(user_id: int, count: int, label: str) -> AsyncIterator[str]:
-    with live.stream_slot() as got_one:
-        if not got_one:
-            yield "retry: 60000\n\n"
-            return
-        yield f"retry: {live.RETRY_MS}\n\n"
+    yield f"retry: {live.RETRY_MS}\n\n"
+    yield _event("unread", {"count": count, "label": label})
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + live.STREAM_SECONDS
+    while (remaining := deadline - loop.time()) > 0:
+        changed = await live.wait_for_unread_change(user_id, count, within=min(live.KEEPALIVE_SECONDS, remaining))
+        if changed is None:
+            yield ": keepalive\n\n"
+            continue
+        count = changed
         yield _event("unread", {"count": count, "label": label})
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + live.STREAM_SECONDS
-        while (remaining := deadline - loop.time()) > 0:
-            changed = await live.wait_for_unread_change(user_id, count,
-                                                        within=min(live.KEEPALIVE_SECONDS, remaining))
-            if changed is None:
-                yield ": keepalive\n\n"
-                continue
-            count = changed
-            yield _event("unread", {"count": count, "label": label})
 
 
 async def notification_events(request: Request) -> Response:
     """The signed-in user's unread notification count: an event `unread` with `{"count": N, "label": "unread"}`
     at once and whenever it changes (the header badge follows it). Ends after live.STREAM_SECONDS."""
     viewer = require_viewer(request)
-    live.check_capacity()
     count = await live.unread_count(viewer.id)
-    return StreamingResponse(_unread_stream(viewer.id, count, gettext("unread")), media_type="text/event-stream",
+    slot = live.take_stream_slot(_client_key(request))
+    return StreamingResponse(live.held_by(slot, _unread_stream(viewer.id, count, gettext("unread"))),
+                             media_type="text/event-stream",
                              headers={"cache-control": "no-cache, private", "x-accel-buffering": "no"})
 
 

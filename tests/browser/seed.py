@@ -42,6 +42,20 @@ USERS = {  # key: (username, role)
 }
 
 
+async def _establish(flaggers) -> None:
+    """Members whose flags weigh (moderation/records.py): a month old, with three posts of their own."""
+    from datetime import UTC, datetime, timedelta
+
+    from forum.models import User
+
+    topic, _ = await create_topic(flaggers[0], category=CATEGORIES["questions"]["slug"], kind="discussion",
+                                  title="Erfaringer med årsoppgjøret", body="Hvordan gikk årsoppgjøret for dere?")
+    for n, flagger in enumerate(flaggers):
+        for k in range(3 if n else 2):
+            await create_reply(flagger, topic.id, body=f"Erfaring {k + 1} fra {flagger.username}: det gikk greit.")
+        await User.filter(id=flagger.id).update(created_at=datetime.now(UTC) - timedelta(days=30))
+
+
 async def seed(database_url: str) -> dict:
     await apply_migrations(database_url, quiet=True)
     await Tortoise.init(config=db.tortoise_config(database_url), _enable_global_fallback=True)
@@ -69,6 +83,7 @@ async def seed(database_url: str) -> dict:
                                       body="Jeg vil eksportere fakturaene for **oktober**. Finnes det en CSV-eksport?")
         await create_reply(viewers["helper"], topic.id,
                            body="Ja: *Rapporter → Eksport*, velg «Fakturaer» og format CSV.")
+        await _establish([viewers[k] for k in ("flagger1", "flagger2", "flagger3")])
         return {"users": people, "categories": {k: v["slug"] for k, v in CATEGORIES.items()},
                 "topic": {"id": topic.id, "slug": topic.slug, "title": topic.title}}
     finally:
