@@ -93,8 +93,9 @@ async def change_password(request: Request) -> Response:
 
 
 async def choose_language(request: Request) -> Response:
-    """Works signed in (saved on the account) and signed out (a cookie)."""
-    form = await read_form(request)
+    """Works signed in (saved on the account) and signed out (a cookie); signed out it needs no token, so the
+    switch on a reading page sets no cookie until it is used."""
+    form = await read_form(request, visitor_by_origin=True)
     locale = field(form, "locale")
     if locale not in LOCALES:
         raise ValidationFailed(fields={"locale": "Not one of the allowed values."})
