@@ -34,6 +34,7 @@ from forum.web import live as web_live
 from forum.web import password as web_password
 from forum.web import settings as web_settings
 from forum.web.errors import EXCEPTION_HANDLERS
+from forum.web.page_cache import PageCache, build_id
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -90,6 +91,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.templates = make_templates()
     app.state.passwords = Passwords(settings.argon2_profile)
     app.state.openapi = None
+    app.state.page_cache = PageCache(settings.page_cache_mb * 1024 * 1024)
+    app.state.build_id = build_id()
     search.configure(settings.search_recent_posts)
     moderation.install(app)
     live.install()

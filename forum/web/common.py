@@ -164,6 +164,8 @@ def render(request: Request, template: str, context: dict | None = None, status:
     }
     base.update(context or {})
     response = request.app.state.templates.TemplateResponse(request, template, base, status_code=status)
+    if viewer is not None:
+        response.headers["cache-control"] = "private, no-store"  # personal: no cache may keep it
     new_anon = getattr(request.state, "new_anon", None)
     if new_anon:
         set_cookie(request, response, ANON_COOKIE, new_anon, max_age=60 * 60 * 24 * 30)

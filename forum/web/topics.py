@@ -9,13 +9,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from forum.errors import DomainError, NotFound, ValidationFailed
-from forum.services import reads, topics
+from forum.services import page_versions, reads, topics
 from forum.services.access import access_category_by_slug, access_post_by_id
 from forum.services.permissions import can_start_topic
 from forum.services.posts import check_visible_post, create_reply
 from forum.services.topic_page import load_topic_page
 from forum.services.watching import set_category_watch, set_topic_watch
 from forum.web.common import field, path_for, read_form, render, require_viewer
+from forum.web.page_cache import visitor_page
 
 
 def int_param(value: str | None, default: int = 1) -> int:
@@ -53,6 +54,12 @@ def topic_filter(request: Request) -> reads.TopicFilter:
 
 
 async def category_page(request: Request) -> Response:
+    slug = request.path_params["slug"]
+    return await visitor_page(request, lambda: page_versions.category(slug), lambda: _category_page(request),
+                              lists=True)
+
+
+async def _category_page(request: Request) -> Response:
     viewer = request.state.viewer
     category = await access_category_by_slug(viewer, request.path_params["slug"])
     flt = topic_filter(request)
@@ -64,6 +71,11 @@ async def category_page(request: Request) -> Response:
 
 
 async def topic_page(request: Request) -> Response:
+    topic_id = request.path_params["topic_id"]
+    return await visitor_page(request, lambda: page_versions.topic(topic_id), lambda: _topic_page(request))
+
+
+async def _topic_page(request: Request) -> Response:
     viewer = request.state.viewer
     topic_id = request.path_params["topic_id"]
     page = int_param(request.query_params.get("page"))
@@ -97,7 +109,7 @@ async def composer_prefill(request: Request, viewer) -> dict:
 
 
 async def topic_redirect(request: Request) -> Response:
-    return await topic_page(request)
+    return await _topic_page(request)  # always a redirect to the page with its slug: nothing to cache
 
 
 async def new_topic(request: Request) -> Response:
