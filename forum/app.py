@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 from tortoise.contrib.starlette import RegisterTortoise
 
 import moderation
@@ -33,10 +31,9 @@ from forum.web import admin, consent, health, home, people, posts, topics
 from forum.web import live as web_live
 from forum.web import password as web_password
 from forum.web import settings as web_settings
+from forum.web.assets import STATIC_DIR, HashedStaticFiles
 from forum.web.errors import EXCEPTION_HANDLERS
 from forum.web.page_cache import PageCache, build_id
-
-STATIC_DIR = Path(__file__).parent / "static"
 
 
 def routes() -> list[Route | Mount]:
@@ -59,7 +56,7 @@ def routes() -> list[Route | Mount]:
         *api_preview.routes,
         *api_password.routes,
         *openapi.routes,
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        Mount("/static", HashedStaticFiles(STATIC_DIR), name="static"),
     ]
 
 

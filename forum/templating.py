@@ -11,6 +11,7 @@ from babel.numbers import format_decimal
 from starlette.templating import Jinja2Templates
 
 from forum import i18n
+from forum.web.assets import asset
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -48,4 +49,5 @@ def make_templates() -> Jinja2Templates:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
     env.filters.update(datetime=_datetime, ago=_ago, number=_number, iso=_iso)
     env.globals["get_locale"] = i18n.get_locale
+    env.globals["asset"] = asset
     return Jinja2Templates(env=env)
