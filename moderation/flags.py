@@ -49,15 +49,23 @@ async def check_flag_rate(conn, user: User) -> None:
                           code="flag_rate_limited")
 
 
+async def flaggable_post(viewer: Viewer | None, post_id: int) -> Post:
+    """The post, when the viewer may flag it: they can see it, it is shown, and it is not their own."""
+    if viewer is None:
+        raise NotAuthenticated()
+    post = await access_post_by_id(viewer, post_id)
+    check_visible_post(post)
+    if post.author_id == viewer.id:
+        raise Forbidden(N_("You cannot flag your own post."), code="own_post")
+    return post
+
+
 async def flag_post(viewer: Viewer | None, post_id: int, *, reason: str, note: str | None = None) -> tuple[Flag, bool]:
     """Returns the flag and whether this flag hid the post."""
     if viewer is None:
         raise NotAuthenticated()
     flag_reason, note = check_flag_input(reason, note)
-    post = await access_post_by_id(viewer, post_id)
-    check_visible_post(post)
-    if post.author_id == viewer.id:
-        raise Forbidden(N_("You cannot flag your own post."), code="own_post")
+    post = await flaggable_post(viewer, post_id)
     try:
         async with write_transaction() as conn:
             hid = False

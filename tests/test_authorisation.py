@@ -80,6 +80,7 @@ SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
     ("POST", "/mod/users/sanction"): ("-", {"username": "TARGETNAME", "kind": "silence", "days": "1",
                                             "reason": "Test"}),
     ("POST", "/mod/users/{user_id:int}/lift"): ("user", {"reason": "Test"}),
+    ("GET", "/p/{post_id:int}/flag"): ("post", None),
     ("POST", "/p/{post_id:int}/flag"): ("post", {"reason": "spam"}),
     ("GET", "/p/{post_id:int}/appeal"): ("post", None),
     ("POST", "/p/{post_id:int}/appeal"): ("post", {"text": "Dette var ikke spam."}),

@@ -188,3 +188,18 @@ def test_the_page_version_migration_bumps_in_the_write_and_goes_back(tmp_path):
     run("UPDATE topic SET title = 'T3' WHERE id = 3")  # no trigger left behind to fail on a missing table
     migrate_in_a_process(url, None)
     assert versions() == {("g", 0): 1}
+
+
+async def test_a_signed_in_topic_page_of_20_posts_weighs_at_most_40_kb(anon, participant, make_user, category):
+    """Issue 20's target: the per-post actions without a form per action and post (71.5 KB before)."""
+    body = ("Dette er et typisk svar i forumet, med litt tekst om hvordan man gjør noe. " * 8)[:600]
+    topic = await new_topic(participant, category.slug, body=body)
+    others = [await make_user() for _ in range(3)]
+    for n in range(19):
+        await new_reply(others[n % 3] if n % 4 else participant, topic["id"], body=body)
+    path = f"/t/{topic['id']}/{topic['slug']}"
+    signed_in = await others[0].get(path)
+    visitor = await anon.get(path)
+    assert signed_in.text.count('class="post') >= 20
+    print(f"\n[weight] visitor {len(visitor.content) / 1024:.1f} KB, signed in {len(signed_in.content) / 1024:.1f} KB")
+    assert len(signed_in.content) <= 40 * 1024
