@@ -132,7 +132,7 @@ class Settings:
     db_pool_min: int = 1
     db_pool_max: int = 10
     db_statement_timeout: float = 15.0   # seconds; 0 turns it off
-    page_cache_mb: int = 32              # visitors' rendered pages kept per process; 0 turns the cache off
+    page_cache_mb: int = 16              # visitors' rendered pages kept per process; 0 turns the cache off
     retention: Retention = field(default_factory=Retention)
 
     @property
@@ -175,7 +175,7 @@ def load_settings(**overrides) -> Settings:
         db_pool_min=_bounded_int("FORUM_DB_POOL_MIN", 1, 0, 100),
         db_pool_max=_bounded_int("FORUM_DB_POOL_MAX", 10, 1, 100),
         db_statement_timeout=_seconds("FORUM_DB_STATEMENT_TIMEOUT", 15.0),
-        page_cache_mb=_bounded_int("FORUM_PAGE_CACHE_MB", 32, 0, 4096),
+        page_cache_mb=_bounded_int("FORUM_PAGE_CACHE_MB", 16, 0, 4096),
         retention=Retention(
             rate_limit_days=_bounded_int("FORUM_RETENTION_RATE_LIMIT_DAYS", 2, 1, 36500),
             moderation_days=_bounded_int("FORUM_RETENTION_MODERATION_DAYS", 365, 1, 36500),
