@@ -123,7 +123,22 @@ def url_path(app, name: str, **params) -> str:
             if isinstance(route, Route | Mount) and route.name:  # a Mount by its own name: the static files
                 index.setdefault(route.name, route)
         app._routes_by_name = index
-    route = index.get(name)
+    key = (name, *params.items())
+    built = app.__dict__.setdefault("_built_paths", {})
+    path = built.get(key)
+    if path is not None:
+        return path
+    path = _build(app, index.get(name), name, params)
+    if len(built) >= BUILT_PATHS_KEPT:  # a bounded memo: the same ~100 links of a hot page cost a dict lookup
+        built.clear()
+    built[key] = path
+    return path
+
+
+BUILT_PATHS_KEPT = 50_000
+
+
+def _build(app, route, name: str, params: dict) -> str:
     if route is not None:
         try:
             return str(route.url_path_for(name, **params))
