@@ -21,6 +21,7 @@ from starlette.templating import Jinja2Templates
 
 from forum import i18n
 from forum.web.assets import asset
+from forum.web.post_cards import post_card
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -77,4 +78,5 @@ def make_templates() -> Jinja2Templates:
     env.filters.update(datetime=_datetime, ago=_ago, number=_number, iso=_iso)
     env.globals["get_locale"] = i18n.get_locale
     env.globals["asset"] = asset
+    env.globals["post_card"] = post_card
     return Jinja2Templates(env=env)

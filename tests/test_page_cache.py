@@ -203,3 +203,28 @@ async def test_a_signed_in_topic_page_of_20_posts_weighs_at_most_40_kb(anon, par
     assert signed_in.text.count('class="post') >= 20
     print(f"\n[weight] visitor {len(visitor.content) / 1024:.1f} KB, signed in {len(signed_in.content) / 1024:.1f} KB")
     assert len(signed_in.content) <= 40 * 1024
+
+
+async def test_cached_post_cards_follow_each_viewer_and_each_change(participant, make_user, category):
+    """Signed-in pages reuse rendered post cards keyed by everything a card shows: a like, an edit, a rename
+    and each viewer's own actions show at once, and one viewer's card is never another's."""
+    topic = await new_topic(participant, category.slug)
+    reply = await new_reply(participant, topic["id"], body="Kortet før endringen")
+    path = f"/t/{topic['id']}/{topic['slug']}"
+    liker, other = await make_user(), await make_user()
+    for client in (liker, other, participant):
+        await client.get(path)  # cards in the cache
+    assert (await liker.api("POST", f"/api/v1/posts/{reply['id']}/like")).status_code in (200, 201)
+    mine, theirs, author = [await c.get(path) for c in (liker, other, participant)]
+    like = f'formaction="/p/{reply["id"]}/like" name="like"'
+    assert f'{like} value="0"' in mine.text and 'aria-pressed="true"' in mine.text
+    assert f'{like} value="1"' in theirs.text and 'aria-pressed="true"' not in theirs.text
+    assert "1 liker" in theirs.text or "1 like" in theirs.text
+    assert f'formaction="/p/{reply["id"]}/delete"' in author.text
+    assert f'formaction="/p/{reply["id"]}/delete"' not in theirs.text
+    assert (await participant.api("PATCH", f"/api/v1/posts/{reply['id']}", {"body": "Kortet etter"})).status_code == 200
+    renamed = await participant.api("PATCH", "/api/v1/me/profile", {"display_name": "Nytt Visningsnavn"})
+    assert renamed.status_code == 200
+    page = await other.get(path)
+    assert "Kortet etter" in page.text and "Kortet før endringen" not in page.text
+    assert "Nytt Visningsnavn" in page.text
