@@ -228,3 +228,18 @@ async def test_cached_post_cards_follow_each_viewer_and_each_change(participant,
     page = await other.get(path)
     assert "Kortet etter" in page.text and "Kortet før endringen" not in page.text
     assert "Nytt Visningsnavn" in page.text
+
+
+async def test_a_page_that_went_away_is_dropped_from_memory_not_only_bypassed(app, anon, participant, category):
+    """A topic deleted (or no longer public) takes its rendered pages out of this process's memory with it."""
+    from datetime import UTC, datetime
+
+    from forum.models import Topic
+
+    path = await _topic_path(participant, category)
+    await anon.get(path)
+    key, cache = (path, "", "nb"), app.state.page_cache
+    assert key in cache.entries
+    await Topic.filter(id=int(path.split("/")[2])).update(deleted_at=datetime.now(UTC))
+    assert (await anon.get(path)).status_code == 404
+    assert key not in cache.entries

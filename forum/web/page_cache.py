@@ -50,10 +50,17 @@ class PageCache:
         entry = self.entries.get(key)
         if entry is None or entry[0] != etag:
             self.misses += 1
+            if entry is not None:  # changed since: dropped, so an old page (a withdrawn name) is not kept
+                self.drop(key)
             return None
         self.entries.move_to_end(key)
         self.hits += 1
         return entry[1]
+
+    def drop(self, key: tuple) -> None:
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.bytes -= old[2]
 
     def put(self, key: tuple, etag: str, body: bytes) -> None:
         size = len(body) + sum(len(str(part)) for part in key) + ENTRY_OVERHEAD
@@ -91,6 +98,7 @@ async def visitor_page(request: Request, validator: Callable[[], Awaitable[tuple
         return response
     version = await validator()
     if version is None:  # missing, hidden or not public: answered exactly as without a cache
+        request.app.state.page_cache.drop((request.url.path, request.url.query, request.state.locale))
         return await build()
     if lists:
         version = (*version, int(time.time() // LIST_CLOCK_SECONDS))
