@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-fast browser-deps lint migrate demo bench bench-postgres messages clean
+.PHONY: run test test-fast browser-deps oidc-deps lint migrate demo bench bench-postgres messages clean detector-corpus bench-detectors
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,14 +28,18 @@ migrate: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/forum demo
 
-test: $(TEST_STAMP) browser-deps
+test: $(TEST_STAMP) browser-deps oidc-deps
 	$(BIN)/python -m pytest
 
 # Chromium (apt), Java and the npm checkers (axe-core, vnu-jar) for tests/browser; installs only what is missing.
 browser-deps:
 	sh tests/browser/install.sh
 
-test-fast: $(TEST_STAMP)
+# Node and the pinned npm oidc-provider: the real OpenID provider tests/test_oidc.py starts (tests/oidc/install.sh).
+oidc-deps:
+	sh tests/oidc/install.sh
+
+test-fast: $(TEST_STAMP) oidc-deps
 	$(BIN)/python -m pytest -m "not slow"
 
 # Issue 7's benchmark: seeds (cached in bench/.cache), serves, loads with wrk (apt-get installs it when missing),
@@ -47,6 +51,15 @@ bench: $(TEST_STAMP)
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/forum_bench
 bench-postgres: $(TEST_STAMP)
 	$(BIN)/python -m bench.postgres --database-url $(BENCH_DATABASE_URL) $(BENCH_ARGS)
+
+# Issue 19: the personal-data detectors against a generated corpus (fixed seed, python-stdnum as oracle): recall per
+# identifier format, share held per kind of accounting text. Exit code 1 when a target is missed.
+detector-corpus: $(TEST_STAMP)
+	$(BIN)/python -m tests.detector_corpus $(CORPUS_ARGS)
+
+# Issue 19: scan time of 50 KB and 200 KB posts (goals 10 ms and 60 ms), best of 20 runs.
+bench-detectors: $(TEST_STAMP)
+	$(BIN)/python -m bench.detectors $(BENCH_ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check forum moderation tests bench

@@ -33,6 +33,7 @@ import os
 import random
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -322,7 +323,8 @@ def _insert_user_rows(conn, ids, roles, password_hash, policy_sha, created, name
     conn.executemany("INSERT INTO profile (id, username, username_key, display_name, bio, created_at, user_id) "
                      "VALUES (?, ?, ?, '', '', ?, ?)",
                      [(u, handles[u], username_key(handles[u]), ts(created), u) for u in ids])
-    conn.executemany("INSERT INTO consent_subject (user_id) VALUES (?)", [(u,) for u in ids])
+    conn.executemany("INSERT INTO consent_subject (user_id, pseudonym) VALUES (?, ?)",
+                     [(u, str(uuid.uuid4())) for u in ids])
     conn.executemany("INSERT INTO consent_event (subject_id, policy_version, text_sha256, locale, action, channel, "
                      "created_at) VALUES ((SELECT id FROM consent_subject WHERE user_id = ?), ?, ?, 'nb', 'granted', "
                      "'page', ?)",

@@ -22,13 +22,15 @@ from forum.hub import hub
 from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
 from forum.security import SecurityHeadersMiddleware
-from forum.services import live, search
+from forum.services import consent as consent_service
+from forum.services import live, oidc, search
 from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
 from forum.web import accounts as web_accounts
 from forum.web import admin, consent, health, home, people, posts, topics
 from forum.web import live as web_live
+from forum.web import oidc as web_oidc
 from forum.web import password as web_password
 from forum.web import settings as web_settings
 from forum.web.assets import STATIC_DIR, HashedStaticFiles
@@ -42,6 +44,7 @@ def routes() -> list[Route | Mount]:
         *web_accounts.routes,
         *web_password.routes,
         *web_settings.routes,
+        *web_oidc.routes,
         *web_live.routes,  # before topics: /t/{id}/{slug} would match /t/{id}/_events
         *topics.routes,
         *posts.routes,
@@ -77,7 +80,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         debug=False,
         routes=routes(),
         middleware=[
-            Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
+            Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies,
+                       form_targets=oidc.form_targets(settings.oidc)),
             Middleware(BodyLimitsMiddleware),
             Middleware(ViewerMiddleware, default_locale=settings.default_locale),
         ],
@@ -90,7 +94,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.openapi = None
     app.state.page_cache = PageCache(settings.page_cache_mb * 1024 * 1024)
     app.state.build_id = build_id()
+    app.state.oidc = oidc.make_provider(settings.oidc)
+    app.state.templates.env.globals["registration_open"] = web_oidc.registration_open  # off with FORUM_OIDC_ONLY
     search.configure(settings.search_recent_posts)
+    consent_service.configure(settings)
     moderation.install(app)
     live.install()
+    oidc.install()
     return app

@@ -1,4 +1,4 @@
-"""The `forum` command: serve, migrate, create-admin, demo, backup, purge."""
+"""The `forum` command: serve, migrate, create-admin, demo, policy, receipts, backup, purge."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ from collections.abc import Awaitable, Callable
 from tortoise import Tortoise
 
 from forum import db
+from forum.services.purposes import PURPOSES
 from forum.settings import SettingsError, load_settings
 
 
 async def _with_orm(database_url: str, work: Callable[[], Awaitable[int]]) -> int:
+    from forum.services import consent
+
     await Tortoise.init(config=db.tortoise_config(database_url), _enable_global_fallback=True)
+    consent.configure(load_settings(database_url=database_url))
     try:
         return await work()
     finally:
@@ -47,14 +51,16 @@ def cmd_create_admin(args) -> int:
     from forum.models import Role
     from forum.passwords import Passwords
     from forum.services import accounts
+    from forum.services.consent import record_employment_basis
 
     settings = load_settings()
     password = secrets.token_urlsafe(18)
 
     async def work() -> int:
         try:
-            await accounts.register(Passwords(settings.argon2_profile), username=args.username, email=args.email,
-                                    password=password, role=Role.ADMIN)
+            user = await accounts.register(Passwords(settings.argon2_profile), username=args.username,
+                                           email=args.email, password=password, role=Role.ADMIN)
+            await record_employment_basis(user.id, Role.ADMIN)
         except DomainError as exc:
             details = "; ".join(gettext(v) for v in exc.fields.values()) or gettext(exc.message)
             print(f"error: {details}", file=sys.stderr)
@@ -65,6 +71,19 @@ def cmd_create_admin(args) -> int:
     if code == 0:
         print(f"admin {args.username} <{args.email}> created; password (shown once): {password}")
     return code
+
+
+def cmd_rotate_receipt_key(args) -> int:
+    from forum.services import receipts
+
+    settings = load_settings()
+
+    async def work() -> int:
+        kid = await receipts.rotate_key()
+        print(f"receipts are now signed with key {kid}; earlier keys stay published at /.well-known/jwks.json")
+        return 0
+
+    return asyncio.run(_with_orm(settings.database_url, work))
 
 
 def cmd_demo(args) -> int:
@@ -88,13 +107,14 @@ def cmd_policy_publish(args) -> int:
         try:
             texts = read_policy_file(Path(args.file))
             policy = await publish_policy(version=args.version, text_nb=texts["nb"], text_en=texts["en"],
-                                          reconsent=args.reconsent)
+                                          reconsent=args.reconsent, purpose=args.purpose)
         except (DomainError, OSError) as exc:
             message = getattr(exc, "message", None) or str(exc)
             details = "; ".join(gettext(v) for v in getattr(exc, "fields", {}).values()) or gettext(message)
             print(f"error: {details}", file=sys.stderr)
             return 2
-        print(f"policy {policy.version} published (sha256 nb {policy.sha256_nb[:12]}…, en {policy.sha256_en[:12]}…)"
+        print(f"{policy.purpose} policy {policy.version} published "
+              f"(sha256 nb {policy.sha256_nb[:12]}…, en {policy.sha256_en[:12]}…)"
               + ("; everyone must consent again" if policy.requires_reconsent else ""))
         return 0
 
@@ -140,13 +160,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="seed demo categories, topics and an admin")
     demo.add_argument("--if-empty", action="store_true", help="do nothing when the forum already has content")
     demo.set_defaults(func=cmd_demo)
-    policy = sub.add_parser("policy", help="forum participation policy")
+    policy = sub.add_parser("policy", help="the texts of the purposes the forum asks consent for")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
     publish = policy_sub.add_parser("publish", help="publish a policy version (FILE has nb and en sections)")
     publish.add_argument("file")
     publish.add_argument("--version", required=True)
     publish.add_argument("--reconsent", action="store_true", help="everyone must consent again")
+    publish.add_argument("--purpose", default="forum", choices=sorted(PURPOSES),
+                         help="the purpose the text is for (default: forum, taking part)")
     publish.set_defaults(func=cmd_policy_publish)
+    keys = sub.add_parser("receipts", help="consent receipts")
+    keys_sub = keys.add_subparsers(dest="receipts_command", required=True)
+    keys_sub.add_parser("rotate-key", help="retire the key that signs consent receipts and make a new one "
+                        "(old receipts still verify)").set_defaults(func=cmd_rotate_receipt_key)
     backup = sub.add_parser("backup", help="online backup of the SQLite database to PATH")
     backup.add_argument("path")
     backup.set_defaults(func=cmd_backup)

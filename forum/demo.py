@@ -10,8 +10,7 @@ from forum.passwords import Passwords
 from forum.services import accounts
 from forum.services.answers import accept_answer
 from forum.services.categories import create_category_as_system
-from forum.services.consent import grant_consent, publish_policy
-from forum.services.policy_file import DEMO_POLICY, read_policy_file
+from forum.services.consent import current_policy, grant_consent, publish_missing_policies, record_role_change
 from forum.services.posts import create_reply
 from forum.services.topics import create_topic, update_topic
 from forum.settings import Settings
@@ -39,8 +38,8 @@ async def seed_demo(settings: Settings, *, only_if_empty: bool = False) -> int:
     admin_password = secrets.token_urlsafe(18)
     # one transaction: a failure half-way leaves an empty forum that the next `make run` seeds again
     async with write_transaction():
-        texts = read_policy_file(DEMO_POLICY)
-        policy = await publish_policy(version="1", text_nb=texts["nb"], text_en=texts["en"])
+        await publish_missing_policies()
+        policy = await current_policy()
         for spec in CATEGORIES:
             await create_category_as_system(**spec)
         admin = await accounts.register(passwords, username="Forumadmin", email="admin@example.com",
@@ -49,9 +48,10 @@ async def seed_demo(settings: Settings, *, only_if_empty: bool = False) -> int:
                                         password=secrets.token_urlsafe(18), role=Role.STAFF, locale="nb")
         member = await accounts.register(passwords, username="Ola_Nordmann", email="ola@example.com",
                                          password=secrets.token_urlsafe(18), locale="nb")
-        for user in (admin, staff, member):
-            await grant_consent(await viewer_for_user(user.id), policy_version=policy.version, locale="nb",
-                                channel="page")
+        await grant_consent(await viewer_for_user(member.id), policy_version=policy.version, locale="nb",
+                            channel="page")
+        for user in (admin, staff):  # their part rests on their employment, not on consent
+            await record_role_change(None, user.id, Role.MEMBER, user.role)
         await _seed_topics(admin.id, staff.id, member.id)
     print("demo forum seeded")
     print(f"admin: admin@example.com  password (shown once): {admin_password}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 PARTICIPATING = "participating"    # the consent gate of every participating write passed: Participation; may refuse
@@ -16,11 +16,14 @@ POST_WRITING = "post_writing"      # before a post is stored: PostDraft; may ref
 POST_CREATED = "post_created"      # after: PostEvent
 POST_EDITED = "post_edited"        # after: PostEvent
 TITLE_WRITING = "title_writing"    # before a renamed topic's title is stored: TitleDraft; may refuse
+POST_CHECKING = "post_checking"    # a draft looked at before saving (composer, confirmation step): DraftCheck;
+                                   # handlers add DraftWarnings, never refuse, store nothing
 CONSENT_WITHDRAWN = "consent_withdrawn"  # inside the withdrawal's transaction: Withdrawal
 ACCOUNT_ERASING = "account_erasing"      # inside the erasure's transaction, before the account row goes: Withdrawal
 EXPORTING = "exporting"                  # building a user's data export: Export; add sections to it
 SIGNING_IN = "signing_in"                # the password was right, before the session starts: SignIn; may refuse
 STAFF_ACTION = "staff_action"            # inside the write: StaffAction (moderation keeps the audit log)
+ROLE_MAPPED = "role_mapped"              # the identity provider's claim changed a role at sign-in: RoleMapped
 PURGING = "purging"                      # `forum purge` (cron), outside any transaction: Purge; delete what is past
                                          # its retention with purge.delete_batches(...) and add to purge.counts
 
@@ -43,6 +46,28 @@ class PostDraft:
     is_edit: bool
     hold_reason: str | None = None   # a handler may ask to hide the post pending review
     title: str | None = None         # a new topic's title (shown everywhere, so it cannot be held; only refused)
+
+
+@dataclass(frozen=True)
+class DraftWarning:
+    """Something the author should know before saving: its kind (e.g. `national_id`), `personal_data` or
+    `security`, the 1-based lines it is on, and two translatable texts (what it is, how to remove it). Never the
+    value itself."""
+
+    kind: str
+    reason: str
+    lines: tuple[int, ...]
+    label: str
+    help: str
+
+
+@dataclass
+class DraftCheck:
+    """A draft of a post, looked at before it is saved. Handlers append to `warnings`."""
+
+    author_id: int | None
+    source: str
+    warnings: list[DraftWarning] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -77,6 +102,17 @@ class StaffAction:
     target_kind: str
     target_id: int
     detail: str = ""
+    conn: Any = None
+
+
+@dataclass(frozen=True)
+class RoleMapped:
+    """A role granted or taken back by the identity provider's claim (FORUM_OIDC_STAFF_CLAIM) at sign-in, inside
+    the sign-in's transaction. No person acted: the claim's name is the detail."""
+
+    user_id: int
+    role: str
+    claim: str
     conn: Any = None
 
 

@@ -51,9 +51,14 @@ def csrf_matches(secret_key: str, binding: str | None, submitted: str | None) ->
 class SecurityHeadersMiddleware:
     """Adds the headers to every response, HTML, JSON, static and errors alike."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False, form_targets: tuple[str, ...] = ()) -> None:
         self.app = app
         self.hsts = hsts
+        # origins a form's answer may redirect to besides 'self' (the identity provider: sign-out, linking)
+        self.headers = [(name, (value.decode().replace("form-action 'self'", "form-action 'self' "
+                                                        + " ".join(form_targets)).encode()
+                                if form_targets and name == b"content-security-policy" else value))
+                        for name, value in HEADERS]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,7 +68,7 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in HEADERS:
+                for name, value in self.headers:
                     headers.raw.append((name, value))
                 if self.hsts:
                     headers.raw.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))

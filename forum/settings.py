@@ -114,6 +114,61 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class OidcSettings:
+    """OpenID Connect sign-in (issue 23): on when an issuer is set. See the README's settings table."""
+
+    issuer: str
+    client_id: str
+    client_secret: str = field(default="", repr=False)
+    scopes: str = "openid email profile"
+    label_nb: str = "Logg inn med bedriftskontoen"
+    label_en: str = "Sign in with the company account"
+    only: bool = False                # password sign-in and registration off (create-admin accounts keep theirs)
+    link_verified_email: bool = False  # link an existing account when the provider's verified email matches
+    algorithms: tuple[str, ...] = ("RS256", "ES256", "PS256", "EdDSA")
+    staff_claim: str = ""             # e.g. "groups": a claim whose value(s) may grant the staff role
+    staff_value: str = ""             # e.g. "forum-staff"
+
+    def label(self, locale: str) -> str:
+        return self.label_nb if locale == "nb" else self.label_en
+
+
+_OIDC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+
+
+def load_oidc_settings(public_url: str) -> OidcSettings | None:
+    issuer = os.environ.get("FORUM_OIDC_ISSUER", "").strip().rstrip("/")
+    if not issuer:
+        return None
+    if not issuer.startswith(("https://", "http://")):
+        raise SettingsError(f"FORUM_OIDC_ISSUER must be an http(s) URL, got {issuer!r}")
+    if not public_url:
+        raise SettingsError("FORUM_OIDC_ISSUER needs FORUM_PUBLIC_URL: the redirect URI is built from it")
+    client_id = os.environ.get("FORUM_OIDC_CLIENT_ID", "").strip()
+    if not client_id:
+        raise SettingsError("FORUM_OIDC_ISSUER needs FORUM_OIDC_CLIENT_ID")
+    scopes = os.environ.get("FORUM_OIDC_SCOPES", "openid email profile").split()
+    if "openid" not in scopes:
+        raise SettingsError("FORUM_OIDC_SCOPES must include openid")
+    algorithms = tuple(os.environ.get("FORUM_OIDC_ALGORITHMS", "RS256,ES256,PS256,EdDSA").replace(",", " ").split())
+    bad = [a for a in algorithms if a not in _OIDC_ALGORITHMS]
+    if bad or not algorithms:
+        raise SettingsError(f"FORUM_OIDC_ALGORITHMS must name signature algorithms from {_OIDC_ALGORITHMS}")
+    staff_claim = os.environ.get("FORUM_OIDC_STAFF_CLAIM", "").strip()
+    staff_value = os.environ.get("FORUM_OIDC_STAFF_VALUE", "").strip()
+    if bool(staff_claim) != bool(staff_value):
+        raise SettingsError("FORUM_OIDC_STAFF_CLAIM and FORUM_OIDC_STAFF_VALUE go together")
+    defaults = OidcSettings(issuer="", client_id="")
+    return OidcSettings(
+        issuer=issuer, client_id=client_id, client_secret=os.environ.get("FORUM_OIDC_CLIENT_SECRET", ""),
+        scopes=" ".join(scopes), label_nb=os.environ.get("FORUM_OIDC_LABEL_NB") or defaults.label_nb,
+        label_en=os.environ.get("FORUM_OIDC_LABEL_EN") or defaults.label_en,
+        only=_bool("FORUM_OIDC_ONLY", False), link_verified_email=_bool("FORUM_OIDC_LINK_VERIFIED_EMAIL", False),
+        algorithms=algorithms, staff_claim=staff_claim, staff_value=staff_value,
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str = field(default="", repr=False)
@@ -134,6 +189,13 @@ class Settings:
     db_statement_timeout: float = 15.0   # seconds; 0 turns it off
     page_cache_mb: int = 16              # visitors' rendered pages kept per process; 0 turns the cache off
     retention: Retention = field(default_factory=Retention)
+    oidc: OidcSettings | None = None     # OpenID Connect sign-in, off unless FORUM_OIDC_ISSUER is set
+    controller_name: str = "Forum"
+    controller_email: str = ""
+    controller_address: str = ""
+    controller_phone: str = ""
+    jurisdiction: str = "NO"
+    employment_roles: tuple[str, ...] = ("staff", "admin")
 
     @property
     def sqlite(self) -> bool:
@@ -143,6 +205,27 @@ class Settings:
     def base_url(self) -> str:
         """Where links in mails point: never taken from a request's Host header, which a client chooses."""
         return self.public_url or f"http://{self.host}:{self.port}"
+
+
+ROLES = ("member", "staff", "moderator", "admin")
+
+
+def _roles(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    roles = tuple(r.strip().lower() for r in raw.split(",") if r.strip())
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise SettingsError(f"{name} names unknown roles {unknown}; the roles are {', '.join(ROLES)}")
+    return roles
+
+
+def _country(name: str, default: str) -> str:
+    value = os.environ.get(name, default).strip().upper()
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise SettingsError(f"{name} must be a two-letter country code (ISO 3166-1), got {value!r}")
+    return value
 
 
 def load_settings(**overrides) -> Settings:
@@ -181,9 +264,17 @@ def load_settings(**overrides) -> Settings:
             moderation_days=_bounded_int("FORUM_RETENTION_MODERATION_DAYS", 365, 1, 36500),
             security_log_days=_bounded_int("FORUM_RETENTION_SECURITY_LOG_DAYS", 90, 1, 36500),
         ),
+        controller_name=os.environ.get("FORUM_CONTROLLER_NAME", "").strip() or "Forum",
+        controller_email=os.environ.get("FORUM_CONTROLLER_EMAIL", "").strip(),
+        controller_address=os.environ.get("FORUM_CONTROLLER_ADDRESS", "").strip(),
+        controller_phone=os.environ.get("FORUM_CONTROLLER_PHONE", "").strip(),
+        jurisdiction=_country("FORUM_JURISDICTION", "NO"),
+        employment_roles=_roles("FORUM_EMPLOYMENT_ROLES", ("staff", "admin")),
     )
     if values["db_pool_min"] > values["db_pool_max"]:
         raise SettingsError("FORUM_DB_POOL_MIN must not be larger than FORUM_DB_POOL_MAX")
+    if "oidc" not in overrides:
+        values["oidc"] = load_oidc_settings(overrides.get("public_url", values["public_url"]))
     values.update(overrides)
     if "secret_key" not in values:
         values["secret_key"] = load_secret_key(database_url)

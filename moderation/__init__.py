@@ -24,7 +24,7 @@ def routes() -> list[BaseRoute]:
 def install(app: Starlette) -> None:
     """Subscribes moderation's handlers to forum events and lets the app's Jinja find moderation's templates."""
     from forum import events
-    from moderation import audit, config, writing
+    from moderation import audit, config, drafts, writing
     from moderation.export import on_exporting
     from moderation.retention import on_purging
     from moderation.sanctions import on_signing_in
@@ -34,6 +34,7 @@ def install(app: Starlette) -> None:
     events.subscribe(events.PARTICIPATING, writing.on_participating)
     events.subscribe(events.POST_WRITING, writing.on_post_writing)
     events.subscribe(events.TITLE_WRITING, writing.on_title_writing)
+    events.subscribe(events.POST_CHECKING, drafts.on_post_checking)
     events.subscribe(events.POST_CREATED, writing.on_post_stored)
     events.subscribe(events.POST_EDITED, writing.on_post_stored)
     events.subscribe(events.CONSENT_WITHDRAWN, on_withdrawal)
@@ -41,6 +42,7 @@ def install(app: Starlette) -> None:
     events.subscribe(events.EXPORTING, on_exporting)
     events.subscribe(events.SIGNING_IN, on_signing_in)
     events.subscribe(events.STAFF_ACTION, audit.on_staff_action)
+    events.subscribe(events.ROLE_MAPPED, audit.on_role_mapped)
     events.subscribe(events.PURGING, on_purging)
     env = app.state.templates.env
     env.loader = jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(TEMPLATE_DIR)])

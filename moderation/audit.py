@@ -64,3 +64,9 @@ async def on_staff_action(event) -> None:
         return
     await record(event.conn, actor_id=event.actor_id, action=event.action, target_kind=event.target_kind,
                  target_id=event.target_id, detail=event.detail)
+
+
+async def on_role_mapped(event) -> None:
+    """forum.events.ROLE_MAPPED: the identity provider's claim changed a role at sign-in (no person acted)."""
+    await record(event.conn, actor_id=None, action="role_from_provider", target_kind="user", target_id=event.user_id,
+                 detail=f"{event.role} ({event.claim})")

@@ -72,6 +72,11 @@ SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
                                                        "start_topics": "participants", "position": "0"}),
     ("POST", "/admin/policy"): ("-", {"version": "", "text_nb": "", "text_en": ""}),
     ("GET", "/consent"): ("-", None), ("POST", "/consent"): ("-", {"policy_version": "POLICY"}),
+    ("POST", "/consent/{purpose}/withdraw"): ("-", {}), ("GET", "/consent/policies/{purpose}/{version}"): ("-", None),
+    ("GET", "/consent/receipts/{receipt_id}"): ("receipt", None),
+    ("GET", "/consent/receipts/{receipt_id}/download"): ("receipt", None),
+    ("GET", "/consent/verify"): ("-", None), ("POST", "/consent/verify"): ("-", {"receipt": "a.b.c"}),
+    ("GET", "/.well-known/jwks.json"): ("-", None),
     ("GET", "/healthz"): ("-", None),
     ("GET", "/mod"): ("-", None), ("GET", "/mod/audit"): ("-", None),
     ("POST", "/mod/posts/{post_id:int}/action"): ("post", {"action": "hide", "reason": "Test"}),
@@ -125,14 +130,19 @@ SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
     ("GET", "/api/v1/search"): ("-", None),
     ("GET", "/api/v1/consent"): ("-", None), ("POST", "/api/v1/consent"): ("-", {"policy_version": "POLICY"}),
     ("DELETE", "/api/v1/consent"): ("-", None),
+    ("GET", "/api/v1/consent/receipts"): ("-", None), ("POST", "/api/v1/consent/verify"): ("-", {"receipt": "a.b.c"}),
     ("POST", "/api/v1/preview"): ("-", {"source": "*hei*"}),
     ("POST", "/api/v1/password/forgot"): ("-", {"email": "x@example.test"}),
     ("POST", "/api/v1/password/reset"): ("-", {"token": "x" * 43, "new_password": "new passphrase"}),
     ("GET", "/api/openapi.json"): ("-", None),
+    # OpenID Connect sign-in (on for this test, against the real provider of tests/oidc_provider.py)
+    ("GET", "/auth/oidc/login"): ("-", None), ("GET", "/auth/oidc/callback"): ("-", None),
+    ("POST", "/auth/oidc/backchannel-logout"): ("-", {"logout_token": "not a token"}),
+    ("POST", "/settings/oidc/link"): ("-", {}), ("POST", "/settings/oidc/unlink"): ("-", {}),
 }
 STATES = {"post": ["own", "other", "hidden", "deleted", "staff-only"], "topic": ["own", "other", "staff-only"],
           "category": ["public", "staff-only"], "user": ["other"], "word": ["any"], "username": ["other"],
-          "token": ["unknown"], "-": ["-"]}
+          "token": ["unknown"], "receipt": ["other"], "-": ["-"]}
 PARTICIPATE = {("POST", "/c/{slug}/new"), ("POST", "/t/{topic_id:int}/reply"), ("POST", "/p/{post_id:int}/edit"),
                ("POST", "/p/{post_id:int}/like"), ("POST", "/api/v1/topics"),
                ("POST", "/api/v1/topics/{topic_id:int}/posts"), ("PATCH", "/api/v1/posts/{post_id:int}"),
@@ -149,7 +159,8 @@ POSTING = {("POST", "/c/{slug}/new"), ("POST", "/t/{topic_id:int}/reply"), ("POS
 # the writes a visitor may make: getting an account, a session, a language, a reset link, a preview
 VISITOR_WRITES = {("POST", "/register"), ("POST", "/login"), ("POST", "/language"), ("POST", "/password/forgot"),
                   ("POST", "/api/v1/users"), ("POST", "/api/v1/session"), ("POST", "/api/v1/password/forgot"),
-                  ("POST", "/logout"), ("POST", "/api/v1/preview")}
+                  ("POST", "/logout"), ("POST", "/api/v1/preview"), ("POST", "/consent/verify"),
+                  ("POST", "/api/v1/consent/verify")}
 
 
 SESSION_CHANGING = {("POST", "/logout"), ("POST", "/logout/everywhere"), ("DELETE", "/api/v1/session"),
@@ -216,6 +227,10 @@ class World:
             return word.json()["id"]
         if kind == "token":
             return "x" * 43
+        if kind == "receipt":  # another member's: nobody but its member may read it
+            from forum.services.receipts import receipts_of
+
+            return (await receipts_of(self.author.user["id"]))[0]["id"]
         return None
 
 
@@ -236,7 +251,8 @@ def answer(response) -> str:
         location = response.headers.get("location", "")
         return f"{status}→login" if location.startswith("/login") else str(status)
     if status >= 400 and response.headers.get("content-type", "").startswith("application/json"):
-        return f"{status} {response.json()['error']['code']}"
+        error = response.json()["error"]  # the forum's shape, or OAuth's (back-channel logout: a plain code)
+        return f"{status} {error['code'] if isinstance(error, dict) else error}"
     return str(status)
 
 
@@ -295,7 +311,8 @@ def _path(route_path: str, obj) -> str:
     path = route_path.replace("{topic_id:int}/{slug}", f"{obj['id'] if isinstance(obj, dict) else obj}/x")
     for name in ("{topic_id:int}", "{post_id:int}", "{user_id:int}", "{word_id:int}"):
         path = path.replace(name, str(obj["id"] if isinstance(obj, dict) else obj))
-    for name in ("{slug}", "{username}", "{token}"):
+    path = path.replace("{purpose}/{version}", "forum/test-1").replace("{purpose}", "mail")
+    for name in ("{slug}", "{username}", "{token}", "{receipt_id}"):
         path = path.replace(name, getattr(obj, "slug", None) or str(obj))
     return path
 
@@ -313,6 +330,19 @@ async def _request(client, method: str, path: str, body: dict | None, policy: st
 
 
 @pytest.fixture
+def oidc_on(app, tmp_path):
+    """The matrix covers the OpenID Connect routes too: sign-in with a real provider is on while it runs."""
+    from tests.oidc_provider import OpenIdProvider, enable_oidc
+
+    provider = OpenIdProvider(tmp_path, "http://testserver")
+    provider.start()
+    restore = enable_oidc(app, provider, public_url="http://testserver")
+    yield provider
+    restore()
+    provider.stop()
+
+
+@pytest.fixture
 async def matrix_world(make_user):
     author, staff = await make_user(), await make_user(Role.STAFF)
     moderator, admin, target = await make_user(Role.MODERATOR), await make_user(Role.ADMIN), await make_user()
@@ -321,7 +351,7 @@ async def matrix_world(make_user):
     return world
 
 
-async def test_authorisation_matrix(app, anon, make_user, matrix_world, client_factory):
+async def test_authorisation_matrix(app, anon, make_user, matrix_world, client_factory, oidc_on):
     routes = {(m, r.path) for r in app.routes if isinstance(r, Route) and r.path not in SKIPPED
               for m in (r.methods or {"GET"}) if m != "HEAD"}
     assert routes - set(SPEC) == set(), f"routes without a matrix entry: {sorted(routes - set(SPEC))}"

@@ -144,7 +144,7 @@ async def test_missing_and_members_only_pages_are_not_cached(app, anon, particip
 
 def test_the_page_version_migration_bumps_in_the_write_and_goes_back(tmp_path):
     """0014's triggers bump the category's counter for a new topic, the shared one for a renamed profile or
-    category; migrating back to 0010 drops them and the table, and forward again recreates both."""
+    category; migrating back to the one before drops them and the table, and forward again recreates both."""
     import sqlite3
 
     from tests.conftest import migrate_in_a_process
@@ -181,7 +181,7 @@ def test_the_page_version_migration_bumps_in_the_write_and_goes_back(tmp_path):
     assert versions() == {("g", 0): 1, ("c", 7): 4}
     run("UPDATE category SET name = 'C2' WHERE id = 7")
     assert versions() == {("g", 0): 2, ("c", 7): 5}
-    migrate_in_a_process(url, "models.0010_audit_reason_scrub")
+    migrate_in_a_process(url, "models.0017_consent_receipts")
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'page_version%'").fetchall() == []
     conn.close()

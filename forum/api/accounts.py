@@ -9,7 +9,7 @@ from forum.api.endpoint import Doc, api_route, json_response, read_json, require
 from forum.api.schema import Bool, Int, Obj, Str
 from forum.models import Profile, User
 from forum.security import SESSION_COOKIE, csrf_token
-from forum.services import accounts, erasure, profiles, sessions
+from forum.services import accounts, erasure, oidc, profiles, sessions
 from forum.services import export as data_export
 from forum.settings import LOCALES
 from forum.viewer import SESSION_LIFETIME, Viewer
@@ -49,6 +49,7 @@ def _viewer_json(viewer: Viewer) -> dict:
 
 async def create_user(request: Request) -> Response:
     data = await read_json(request, NEW_USER)
+    oidc.check_registration_open(request.app.state.settings.oidc)
     user = await accounts.register(request.app.state.passwords, username=data["username"], email=data["email"],
                                    password=data["password"], locale=request.state.locale)
     return json_response({"id": user.id, "username": (await Profile.get(user_id=user.id)).username}, 201)
@@ -66,7 +67,9 @@ async def session(request: Request) -> Response:
         return response
     data = await read_json(request, SIGN_IN)
     user = await accounts.authenticate(request.app.state.passwords, email=data["email"], password=data["password"],
-                                       client=client_address(request))
+                                       client=client_address(request),
+                                       admins_only=oidc.password_sign_in_for_admins_only(
+                                           request.app.state.settings.oidc))
     token = await sessions.start_session(user.id, replacing=request.state.cookies.get(SESSION_COOKIE))
     response = json_response({"user": await _user_json(user.id),
                               "csrf_token": csrf_token(request.app.state.settings.secret_key, token)})
@@ -123,7 +126,7 @@ async def password(request: Request) -> Response:
 routes = [
     api_route("/api/v1/users", create_user, methods=["POST"], name="api_create_user",
               doc=Doc("Register an account with its forum handle", body=NEW_USER, status=201,
-                      response=Obj({"id": Int(), "username": Str()}), errors=(400, 409))),
+                      response=Obj({"id": Int(), "username": Str()}), errors=(400, 403, 409))),
     api_route("/api/v1/session", session, methods=["GET", "POST", "DELETE"], name="api_session", doc={
         "GET": Doc("The signed-in user", response=Obj({"user": USER}), auth=True, errors=(401,)),
         "POST": Doc("Sign in by email; sets the session cookie and returns the CSRF token. Repeated failures make "

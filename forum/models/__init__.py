@@ -1,7 +1,15 @@
 """All forum models; Tortoise discovers them through this module."""
 
 from forum.models.accounts import Profile, Role, Session, User
-from forum.models.consent import ConsentAction, ConsentEvent, ConsentSubject, PolicyVersion
+from forum.models.consent import (
+    ConsentAction,
+    ConsentEvent,
+    ConsentReceipt,
+    ConsentSubject,
+    LegalBasis,
+    PolicyVersion,
+    ReceiptKey,
+)
 from forum.models.content import (
     Category,
     CategoryWatch,
@@ -19,11 +27,13 @@ from forum.models.content import (
     TopicRead,
     TopicWatch,
 )
+from forum.models.oidc import OidcIdentity, OidcLoginAttempt, OidcSession
 from forum.models.security import PasswordResetToken, SignInThrottle
 
 __all__ = [
-    "ConsentAction", "ConsentEvent", "ConsentSubject", "PolicyVersion",
+    "ConsentAction", "ConsentEvent", "ConsentReceipt", "ConsentSubject", "LegalBasis", "PolicyVersion", "ReceiptKey",
     "Category", "CategoryWatch", "Notification", "NotificationKind", "Post", "PostLike", "PostMention",
     "PostQuote", "PostRevision", "Profile", "ReadAccess", "Role", "Session", "StartTopics", "Topic",
     "TopicKind", "TopicRead", "TopicWatch", "User", "PasswordResetToken", "SignInThrottle",
+    "OidcIdentity", "OidcLoginAttempt", "OidcSession",
 ]

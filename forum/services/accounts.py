@@ -11,7 +11,7 @@ from forum import events
 from forum.errors import N_, Conflict, Forbidden, NotAuthenticated, ValidationFailed
 from forum.models import Profile, Role, User
 from forum.passwords import Passwords
-from forum.services import throttle
+from forum.services import consent, throttle
 from forum.services.usernames import username_key, validate_username
 
 MIN_PASSWORD, MAX_PASSWORD = 10, 1024
@@ -72,14 +72,19 @@ async def register(passwords: Passwords, *, username: str, email: str, password:
     return user
 
 
-async def authenticate(passwords: Passwords, *, email: str, password: str, client: str | None = None) -> User:
+async def authenticate(passwords: Passwords, *, email: str, password: str, client: str | None = None,
+                       admins_only: bool = False) -> User:
     """Same answer, and the same argon2 cost, whether the email is unknown or the password wrong.
 
     Repeated failures make the account (the email as typed) and the client address wait (services/throttle.py).
+    `admins_only` (FORUM_OIDC_ONLY): password sign-in is off except for admins, and any other account answers
+    as an unknown one does.
     """
     address = (email or "").strip().lower()[:254]
     await throttle.check_sign_in_allowed(address, client)
     user = await User.filter(email=address).first() if address else None
+    if admins_only and user is not None and not user.is_admin:
+        user = None
     if not isinstance(password, str) or len(password) > MAX_PASSWORD:
         password = ""
     ok = await passwords.verify(user.password_hash if user else None, password)
@@ -122,6 +127,8 @@ async def set_role_by_username(actor, username: str, role: str) -> None:
     if profile.user_id == actor.id and new_role != Role.ADMIN:
         raise ValidationFailed(fields={"role": N_("You cannot remove your own admin role.")})
     async with in_transaction() as conn:
+        old_role = (await User.get(id=profile.user_id).using_db(conn)).role
         await User.filter(id=profile.user_id).using_db(conn).update(role=new_role)
+        await consent.record_role_change(conn, profile.user_id, old_role, new_role)
         await events.emit(events.STAFF_ACTION, events.StaffAction(actor.id, "set_role", "user", profile.user_id,
                                                                   new_role.value, conn))

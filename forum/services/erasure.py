@@ -10,6 +10,7 @@ from forum import db, events
 from forum.db import write_transaction
 from forum.errors import N_, NotAuthenticated, ValidationFailed
 from forum.passwords import Passwords
+from forum.services import oidc
 from forum.services.consent import ConsentStatus, consent_status
 from forum.services.withdrawal import anonymise_in, lock_account, purge_old_bytes, record_withdrawal
 from forum.viewer import Viewer
@@ -20,7 +21,9 @@ async def erase_account(passwords: Passwords, viewer: Viewer | None, *, password
     if viewer is None:
         raise NotAuthenticated()
     account = await db.fetch_one("SELECT password_hash FROM account WHERE id = ?", [viewer.id])
-    if not await passwords.verify(account["password_hash"], password if isinstance(password, str) else ""):
+    if not oidc.has_password(account["password_hash"]):  # made by the identity provider: a fresh sign-in there
+        await oidc.check_fresh_provider_sign_in(viewer.session_id)
+    elif not await passwords.verify(account["password_hash"], password if isinstance(password, str) else ""):
         raise ValidationFailed(fields={"password": N_("The password is wrong.")})
     counts: dict[str, int] = {}
     async with write_transaction() as conn:

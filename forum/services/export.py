@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 
 from forum import db, events
 from forum.errors import NotAuthenticated
+from forum.services import receipts
 from forum.services.consent import consent_history, consent_status
+from forum.services.purposes import PURPOSES
 from forum.viewer import Viewer
 
 PAGE = 500
@@ -64,7 +66,11 @@ async def export_user(viewer: Viewer | None) -> AsyncIterator[str]:
     profile = await db.fetch_one("SELECT username, display_name, bio FROM profile WHERE user_id = ?", [user_id])
     head = {
         "exported_at": datetime.now(UTC), "account": account, "profile": profile,
-        "consent": {"status": (await consent_status(user_id)).value, "history": await consent_history(user_id)},
+        "consent": {"status": (await consent_status(user_id)).value,
+                    "purposes": {name: (await consent_status(user_id, purpose=name)).value for name in PURPOSES},
+                    "history": await consent_history(user_id),
+                    "receipts": [receipts.download(r) | {"id": r["id"], "purpose": r["purpose"], "event": r["event"]}
+                                 for r in await receipts.receipts_of(user_id)]},
     }
 
     async def chunks() -> AsyncIterator[str]:

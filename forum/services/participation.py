@@ -12,14 +12,14 @@ from forum.viewer import Viewer
 
 async def check_can_participate(viewer: Viewer | None, conn, *, action: str) -> None:
     """`action` tells PARTICIPATING's handlers what is about to happen (moderation refuses silenced members)."""
-    from forum.services.consent import ConsentStatus, consent_status
+    from forum.services.consent import ConsentStatus, participation_status
 
     if viewer is None:
         raise NotAuthenticated()
     if conn.capabilities.dialect != "sqlite":
         # the lock a withdrawal takes FOR UPDATE: a post racing it is anonymised with the rest or refused
         await db.fetch_one("SELECT id FROM account WHERE id = ? FOR SHARE", [viewer.id], conn)
-    status = await consent_status(viewer.id, conn)
+    status = await participation_status(viewer, conn)  # staff on the employment basis need no consent
     if status == ConsentStatus.OUTDATED:
         raise ConsentRequired(N_("The forum policy has changed. Read it and give your consent again to take part."))
     if status != ConsentStatus.GRANTED:

@@ -64,9 +64,9 @@ async def load_topic_page(viewer: Viewer | None, topic_id: int, page: int) -> di
     topic["members_only"] = topic["read_access"] != ReadAccess.PUBLIC.value
     consent = None
     if viewer is not None:
-        from forum.services.consent import consent_status
+        from forum.services.consent import participation_status
 
-        consent = (await consent_status(viewer.id)).value
+        consent = (await participation_status(viewer)).value
     can_reply = viewer is not None and topic["deleted_at"] is None and (not topic["locked"] or viewer.is_staff)
     can_moderate = viewer is not None and viewer.is_staff
     move_targets = []

@@ -27,10 +27,11 @@ from forum import db, events
 from forum.db import write_transaction
 from forum.errors import N_, Conflict, NotAuthenticated
 from forum.markup import replace_handle
-from forum.models import ConsentAction, ConsentEvent
+from forum.models import ConsentAction
 from forum.services import search
-from forum.services.consent import ConsentStatus, _subject_id, consent_status, current_policy, shown
+from forum.services.consent import ConsentStatus, consent_status, current_policy, record_event
 from forum.services.cooking import recook_many, resolve_recook
+from forum.services.purposes import FORUM
 from forum.services.slugs import slugify
 from forum.viewer import Viewer
 
@@ -239,11 +240,8 @@ async def anonymise_in(conn, user_id: int, *, text_locale: str, counts: dict[str
 
 
 async def record_withdrawal(conn, user_id: int, *, locale: str, channel: str) -> None:
-    policy = await current_policy(conn)
-    text = shown(policy, locale)
-    subject_id = await _subject_id(user_id, conn, create=True)
-    await ConsentEvent.create(subject_id=subject_id, policy_version=policy.version, text_sha256=text.sha256,
-                              locale=text.locale, action=ConsentAction.WITHDRAWN, channel=channel, using_db=conn)
+    await record_event(conn, user_id=user_id, purpose=FORUM, policy=await current_policy(conn), locale=locale,
+                       action=ConsentAction.WITHDRAWN, channel=channel)
 
 
 async def withdraw_consent(viewer: Viewer | None, *, channel: str, text_locale: str = "nb") -> dict[str, int]:

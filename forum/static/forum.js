@@ -157,6 +157,123 @@
     };
   }
 
+  /* Before saving: the same detectors as the write path look at the text (POST /api/v1/preview) and, when they see
+     personal data or a secret, the author is told the kind and the lines, can select a line to edit it, and
+     chooses: change the text, or post anyway (held for review). Without JavaScript the server asks the same
+     question as a confirmation step (forum/web/drafts.py); this fills the same box in place. */
+  function guardDraft(textarea) {
+    var form = textarea.form;
+    var box = document.getElementById(textarea.id + "-warnings");
+    if (!box) { return; }
+    var confirmField = document.createElement("input");
+    confirmField.type = "hidden";
+    confirmField.name = "confirm_sensitive";
+    form.appendChild(confirmField);
+    var settled = null;  // the text last found clean, or confirmed by the author
+    var sequence = 0;
+
+    function selectLine(number) {
+      var lines = textarea.value.split("\n");
+      var start = 0;
+      for (var i = 0; i < number - 1 && i < lines.length; i++) { start += lines[i].length + 1; }
+      var end = start + (lines[number - 1] || "").length;
+      textarea.focus();
+      textarea.setSelectionRange(start, end);
+    }
+
+    function show(warnings, submitter) {
+      box.textContent = "";
+      if (!warnings.length) {
+        box.hidden = true;
+        box.removeAttribute("role");
+        return;
+      }
+      var title = document.createElement("p");
+      title.className = "draft-warnings-title";
+      var strong = document.createElement("strong");
+      strong.textContent = t("draft_title");
+      title.appendChild(strong);
+      var intro = document.createElement("p");
+      intro.textContent = t("draft_intro");
+      var list = document.createElement("ul");
+      warnings.forEach(function (warning) {
+        var item = document.createElement("li");
+        item.setAttribute("data-kind", warning.kind);
+        item.setAttribute("data-lines", warning.lines.join(","));
+        var label = document.createElement("strong");
+        label.textContent = warning.label;
+        item.append(label, " (" + t(warning.lines.length === 1 ? "draft_line" : "draft_lines",
+                                       {lines: warning.lines.join(", ")}) + "). " + warning.help + " ");
+        warning.lines.slice(0, 5).forEach(function (number) {
+          var select = document.createElement("button");
+          select.type = "button";
+          select.className = "button secondary small";
+          select.textContent = t("draft_select_line", {line: number});
+          select.addEventListener("click", function () { selectLine(number); });
+          item.append(select, " ");
+        });
+        list.appendChild(item);
+      });
+      var outro = document.createElement("p");
+      outro.textContent = t("draft_outro");
+      var anyway = document.createElement("button");
+      anyway.type = "button";
+      anyway.className = "button secondary";
+      anyway.textContent = t("draft_post_anyway");
+      anyway.addEventListener("click", function () {
+        settled = textarea.value;
+        confirmField.value = "1";
+        box.hidden = true;
+        if (form.requestSubmit) { form.requestSubmit(submitter || undefined); } else { form.submit(); }
+      });
+      box.append(title, intro, list, outro, anyway);
+      box.setAttribute("role", "alert");
+      box.hidden = false;
+    }
+
+    async function check() {
+      var result = await postJSON("/api/v1/preview", {source: textarea.value}, form);
+      return result.status === 200 && result.data && Array.isArray(result.data.warnings) ? result.data.warnings : null;
+    }
+
+    // Registered in the capture phase, so it runs before the live reply sender (sendRepliesInPlace).
+    form.addEventListener("submit", async function (event) {
+      if (settled === textarea.value || !window.fetch || !textarea.value.trim()) { return; }
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      var submitter = event.submitter && event.submitter.name !== "confirm_sensitive" ? event.submitter : null;
+      if (event.submitter && event.submitter.name === "confirm_sensitive") {  // the server's own button
+        settled = textarea.value;
+        confirmField.value = "1";
+        form.requestSubmit ? form.requestSubmit() : form.submit();
+        return;
+      }
+      var warnings = null;
+      try { warnings = await check(); } catch (e) { warnings = null; }
+      if (warnings && warnings.length) {
+        show(warnings, submitter);
+        box.focus();
+        return;
+      }
+      settled = textarea.value;  // clean, or the check failed: the server's confirmation step still asks
+      confirmField.value = "";
+      if (form.requestSubmit) { form.requestSubmit(submitter || undefined); } else { form.submit(); }
+    }, true);
+
+    var recheck = debounce(async function () {
+      var mine = ++sequence;
+      if (!textarea.value.trim()) { show([]); return; }
+      try {
+        var warnings = await check();
+        if (mine === sequence && warnings) { show(warnings, null); }
+      } catch (e) { /* the check on submit tries again */ }
+    }, 1200);
+    textarea.addEventListener("input", function () {
+      if (settled !== textarea.value) { confirmField.value = ""; }
+      recheck();
+    });
+  }
+
   /* The open topic: inserting new posts (after our own reply, or when the live stream says there are some). */
   function liveTopic(container) {
     var topicId = container.getAttribute("data-topic");
@@ -333,7 +450,7 @@
   if (notificationsLink && window.EventSource) { liveUnreadCount(notificationsLink); }
   document.querySelectorAll("textarea[maxlength]").forEach(addCounter);
   document.querySelectorAll("form textarea[name=body]").forEach(function (textarea) {
-    if (csrfToken(textarea.form)) { addPreview(textarea); }
+    if (csrfToken(textarea.form)) { addPreview(textarea); guardDraft(textarea); }
   });
   var posts = document.querySelector(".posts[data-topic]");
   if (posts) {

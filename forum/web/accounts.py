@@ -9,10 +9,11 @@ from starlette.routing import Route
 from forum import i18n
 from forum.errors import Forbidden, NotAuthenticated, ValidationFailed
 from forum.security import LANG_COOKIE, SESSION_COOKIE
-from forum.services import accounts, sessions
+from forum.services import accounts, oidc, sessions
 from forum.services.throttle import SignInThrottled
 from forum.settings import LOCALES
 from forum.viewer import SESSION_LIFETIME
+from forum.web import oidc as oidc_web
 from forum.web.common import client_address, field, read_form, redirect, render, require_viewer, safe_next, set_cookie
 
 
@@ -23,6 +24,7 @@ def _signed_in(request: Request, token: str, next_path: str | None) -> Response:
 
 
 async def register_page(request: Request) -> Response:
+    oidc.check_registration_open(request.app.state.settings.oidc)
     if request.method == "GET":
         return render(request, "accounts/register.html", {"values": {}, "errors": {}})
     form = await read_form(request)
@@ -39,17 +41,20 @@ async def register_page(request: Request) -> Response:
 
 async def login_page(request: Request) -> Response:
     next_path = safe_next(request.query_params.get("next")) or ""
+    provider = await oidc_web.login_context(request)
     if request.method == "GET":
-        return render(request, "accounts/login.html", {"email": "", "next": next_path, "error": None})
+        return render(request, "accounts/login.html", {"email": "", "next": next_path, "error": None, **provider})
     form = await read_form(request)
     email, next_path = field(form, "email"), safe_next(field(form, "next")) or ""
     try:
         user = await accounts.authenticate(request.app.state.passwords, email=email, password=field(form, "password"),
-                                           client=client_address(request))
+                                           client=client_address(request),
+                                           admins_only=oidc.password_sign_in_for_admins_only(
+                                               request.app.state.settings.oidc))
     except (NotAuthenticated, Forbidden, SignInThrottled) as exc:  # Forbidden: a suspended account
         error = i18n.gettext(exc.message) % exc.params if exc.params else exc.message
-        response = render(request, "accounts/login.html", {"email": email, "next": next_path, "error": error},
-                          status=exc.status)
+        response = render(request, "accounts/login.html", {"email": email, "next": next_path, "error": error,
+                                                           **provider}, status=exc.status)
         if isinstance(exc, SignInThrottled):
             response.headers["retry-after"] = str(exc.retry_after)
         return response
@@ -59,10 +64,11 @@ async def login_page(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     await read_form(request)
+    at_provider = await oidc_web.provider_logout_url(request, request.state.viewer)  # RP-initiated logout
     token = request.state.cookies.get(SESSION_COOKIE)
     if token:
         await sessions.end_session(token)
-    response = redirect(request, "home")
+    response = RedirectResponse(at_provider, status_code=303) if at_provider else redirect(request, "home")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 

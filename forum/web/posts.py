@@ -10,6 +10,7 @@ from forum.errors import Forbidden, ValidationFailed
 from forum.services import answers, likes, posts, reads
 from forum.services.access import access_post_by_id
 from forum.web.common import field, path_for, read_form, render, require_viewer
+from forum.web.drafts import warnings_to_confirm
 
 
 def post_url(request: Request, post) -> str:
@@ -32,6 +33,10 @@ async def edit(request: Request) -> Response:
     if request.method == "POST":
         form = await read_form(request)
         body = field(form, "body")
+        warnings = await warnings_to_confirm(viewer.id, form, body)
+        if warnings:
+            return render(request, "edit_post.html", {"post": post, "body": body, "errors": {},
+                                                      "warnings": warnings})
         try:
             post = await posts.edit_post(viewer, post.id, body=body)
         except ValidationFailed as exc:

@@ -18,8 +18,12 @@ from forum.web.common import field, json_download, read_form, render, require_vi
 async def settings_page_context(request: Request, viewer: Viewer) -> dict:
     profile = await Profile.filter(user_id=viewer.id).first()
     status = await consent.consent_status(viewer.id)
-    return {"saved": request.query_params.get("saved"), "password_errors": {}, "profile_errors": {},
+    from forum.web.oidc import settings_context
+
+    return {**await settings_context(request, viewer),
+            "saved": request.query_params.get("saved"), "password_errors": {}, "profile_errors": {},
             "consent_status": status.value, "anonymised": request.query_params.get("posts", ""),
+            "employment": consent.on_employment_basis(viewer.role),
             "profile": {"display_name": profile.display_name, "bio": profile.bio} if profile else None}
 
 
@@ -73,7 +77,10 @@ async def erase_page(request: Request) -> Response:
             response = render(request, "erased.html", {"viewer": None})
             response.delete_cookie(SESSION_COOKIE, path="/")
             return response
-    return render(request, "erase.html", {"errors": errors}, status=400 if errors else 200)
+    from forum.web.oidc import erase_context
+
+    return render(request, "erase.html", {"errors": errors, **await erase_context(request, viewer)},
+                  status=400 if errors else 200)
 
 
 routes = [

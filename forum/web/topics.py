@@ -16,6 +16,7 @@ from forum.services.posts import check_visible_post, create_reply
 from forum.services.topic_page import load_topic_page
 from forum.services.watching import set_category_watch, set_topic_watch
 from forum.web.common import field, path_for, read_form, render, require_viewer
+from forum.web.drafts import warnings_to_confirm
 from forum.web.page_cache import visitor_page
 
 
@@ -121,6 +122,11 @@ async def new_topic(request: Request) -> Response:
     if request.method == "POST":
         form = await read_form(request)
         values = {"title": field(form, "title"), "body": field(form, "body"), "kind": field(form, "kind")}
+        can_start = can_start_topic(viewer, category)
+        warnings = await warnings_to_confirm(viewer.id, form, values["body"]) if can_start else []
+        if warnings:
+            return render(request, "new_topic.html", {"category": category, "values": values, "errors": {},
+                                                      "warnings": warnings, "can_start": can_start})
         try:
             topic, _post = await topics.create_topic(viewer, category=category.slug, **values)
         except ValidationFailed as exc:
@@ -138,18 +144,26 @@ async def reply(request: Request) -> Response:
     form = await read_form(request)
     body = field(form, "body")
     reply_to = field(form, "reply_to")
+    reply_to_id = int(reply_to) if reply_to.isdigit() and len(reply_to) < 10 else None
+    warnings = await warnings_to_confirm(viewer.id, form, body)
+    if warnings:
+        return await _composer_again(request, viewer, topic_id, body, reply_to_id, warnings=warnings)
     try:
-        post = await create_reply(viewer, topic_id, body=body,
-                                  reply_to=int(reply_to) if reply_to.isdigit() and len(reply_to) < 10 else None)
+        post = await create_reply(viewer, topic_id, body=body, reply_to=reply_to_id)
     except ValidationFailed as exc:
-        row = await reads.topic_row(topic_id)
-        last_page = reads.page_count(row["last_number"]) if row else 1
-        context = await load_topic_page(viewer, topic_id, last_page)
-        context["reply_error"] = next(iter(exc.fields.values()), exc.message)
-        context["reply_body"] = body
-        context["reply_to"] = int(reply_to) if reply_to.isdigit() and len(reply_to) < 10 else None
-        return render(request, "topic.html", context, status=400)
+        return await _composer_again(request, viewer, topic_id, body, reply_to_id,
+                                     error=next(iter(exc.fields.values()), exc.message))
     return RedirectResponse(path_for(request, "post_link", post_id=post.id), status_code=303)
+
+
+async def _composer_again(request: Request, viewer, topic_id: int, body: str, reply_to: int | None, *,
+                          error: str | None = None, warnings: list | None = None) -> Response:
+    """The topic's last page with the reply composer holding the text: refused (400) or to confirm (200)."""
+    row = await reads.topic_row(topic_id)
+    last_page = reads.page_count(row["last_number"]) if row else 1
+    context = await load_topic_page(viewer, topic_id, last_page)
+    context.update(reply_error=error, reply_body=body, reply_to=reply_to, reply_warnings=warnings or [])
+    return render(request, "topic.html", context, status=400 if error else 200)
 
 
 async def watch_topic(request: Request) -> Response:

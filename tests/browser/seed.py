@@ -15,12 +15,11 @@ from forum import db
 from forum.migrate import apply_migrations
 from forum.models import Role
 from forum.passwords import Passwords
-from forum.services import accounts
+from forum.services import accounts, consent
 from forum.services.categories import create_category_as_system
-from forum.services.consent import grant_consent, publish_policy
-from forum.services.policy_file import DEMO_POLICY, read_policy_file
 from forum.services.posts import create_reply
 from forum.services.topics import create_topic
+from forum.settings import load_settings
 from forum.viewer import viewer_for_user
 
 PASSWORD = "correct horse battery staple"
@@ -47,8 +46,9 @@ async def seed(database_url: str) -> dict:
     await apply_migrations(database_url, quiet=True)
     await Tortoise.init(config=db.tortoise_config(database_url), _enable_global_fallback=True)
     try:
-        texts = read_policy_file(DEMO_POLICY)
-        policy = await publish_policy(version="1", text_nb=texts["nb"], text_en=texts["en"])
+        consent.configure(load_settings(database_url=database_url))
+        await consent.publish_missing_policies()
+        policy = await consent.current_policy()
         for spec in CATEGORIES.values():
             await create_category_as_system(**spec)
         passwords = Passwords("cheapest")
@@ -57,8 +57,11 @@ async def seed(database_url: str) -> dict:
             email = f"{username.lower()}@example.test"
             user = await accounts.register(passwords, username=username, email=email, password=PASSWORD,
                                            role=role, locale="nb")
-            await grant_consent(await viewer_for_user(user.id), policy_version=policy.version, locale="nb",
-                                channel="page")
+            if consent.on_employment_basis(role):  # staff take part on the employment basis, unasked
+                await consent.record_role_change(None, user.id, Role.MEMBER, role)
+            else:
+                await consent.grant_consent(await viewer_for_user(user.id), policy_version=policy.version,
+                                            locale="nb", channel="page")
             people[key] = {"username": username, "email": email, "password": PASSWORD}
             viewers[key] = await viewer_for_user(user.id)
         topic, _ = await create_topic(viewers["member"], category=CATEGORIES["questions"]["slug"], kind="question",
