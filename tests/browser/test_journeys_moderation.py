@@ -43,7 +43,8 @@ async def test_journey_flags_hide_a_post_and_a_moderator_restores_it_after_an_ap
 
     reader = await checks.visitor("reader")
     await reader.goto(f"/p/{post_id}")
-    hidden = reader.page.locator("article.post", has=reader.page.locator(".post-gone"))
+    # the newest hidden post: another journey (the composer's warning) leaves a held one in this topic too
+    hidden = reader.page.locator("article.post", has=reader.page.locator(".post-gone")).last
     await expect(hidden.locator(".post-gone")).to_contain_text("skjult")
     await expect(reader.page.locator("body")).not_to_contain_text(text)
     await reader.shot("hidden")
