@@ -30,6 +30,7 @@ def create_app() -> Starlette:
 
     pages = pickle.loads(Path(os.environ["BENCH_CEILING_PAGES"]).read_bytes())
     templates = make_templates()
+    templates.env.globals["registration_open"] = lambda request: True  # the app sets it (FORUM_OIDC_ONLY)
     router = Router(routes=forum_routes())  # only to build the same links, never to serve
 
     def path_for(name: str, query: dict | None = None, **params) -> str:

@@ -478,6 +478,9 @@ def seed(path: Path, size: Size, corpus: Corpus, *, log=print) -> dict:
         for sql in index_sql:
             conn.execute(sql)
             bar.advance()
+    with Progress("exotic revisions", 1) as bar:
+        _classify_revisions(conn)
+        bar.advance()
     meta = _meta(conn, size, plan, started)
     conn.execute("PRAGMA locking_mode=NORMAL")
     conn.execute("PRAGMA journal_mode=WAL")
@@ -485,6 +488,16 @@ def seed(path: Path, size: Size, corpus: Corpus, *, log=print) -> dict:
     check(path)
     meta["seed_seconds"] = round(time.monotonic() - started, 1)
     return meta
+
+
+def _classify_revisions(conn: sqlite3.Connection) -> None:
+    """What `forum purge` (names.classify_revisions) leaves: the revisions a withdrawal must fold in Python."""
+    from forum.services import names
+
+    conn.create_function(names.SQLITE_EXOTIC, 1, lambda text: int(names.is_exotic(text)), deterministic=True)
+    conn.execute(f"INSERT OR IGNORE INTO exotic_revision (revision_id) SELECT id FROM post_revision "
+                 f"WHERE {names.SQLITE_EXOTIC}(source) = 1")
+    conn.execute("UPDATE name_scan SET checked_through = (SELECT coalesce(max(id), 0) FROM post_revision)")
 
 
 def _insert_topics(conn: sqlite3.Connection, topics: list[TopicState]) -> None:

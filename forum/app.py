@@ -23,7 +23,7 @@ from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
 from forum.security import SecurityHeadersMiddleware
 from forum.services import consent as consent_service
-from forum.services import live, oidc, search
+from forum.services import live, oidc, search, withdrawal_scope
 from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.oidc = oidc.make_provider(settings.oidc)
     app.state.templates.env.globals["registration_open"] = web_oidc.registration_open  # off with FORUM_OIDC_ONLY
     search.configure(settings.search_recent_posts)
+    withdrawal_scope.configure(settings.withdrawal_ordinary_posts)
     consent_service.configure(settings)
     moderation.install(app)
     live.install()

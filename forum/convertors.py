@@ -1,5 +1,8 @@
 """Path `{x:int}` matches only ids a database column can hold, so a huge number is a 404, never an overflow.
 
+The range is forum.params.MAX_ID, the same bound every id in a query string, form or JSON body is parsed with;
+the regex is ASCII digits only (Starlette's own `[0-9]+` would also be, but has no bound).
+
 Registered when the `forum` package is imported, before any route is built.
 """
 
@@ -7,7 +10,7 @@ from __future__ import annotations
 
 from starlette.convertors import IntegerConvertor, register_url_convertor
 
-MAX_ID = 2**31 - 1  # PostgreSQL `integer`; SQLite would take 2**63 - 1, but the two must behave alike
+from forum.params import MAX_ID, parse_int
 
 
 def _up_to(limit: int) -> str:
@@ -24,6 +27,9 @@ def _up_to(limit: int) -> str:
 
 class BoundedIntegerConvertor(IntegerConvertor):
     regex = f"(?:{_up_to(MAX_ID)})"
+
+    def convert(self, value: str) -> int:
+        return parse_int(value, low=0, high=MAX_ID)  # the regex matched, so this is a number (0 is a 404 later)
 
 
 def install() -> None:

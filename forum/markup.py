@@ -340,6 +340,28 @@ def find_quotes(source: str) -> list[int]:
     return list(dict.fromkeys(t.meta["post"] for t in _parse(source, {}) if t.type == "quote_open"))
 
 
+_OFF_SITE = re.compile(r"[a-z][a-z0-9+.-]*:|[/\\]{2}", re.IGNORECASE)  # a scheme, or protocol-relative
+
+
+def count_links(source: str) -> int:
+    """Links in ``source`` that lead off the site, counted from the token stream cook() renders, so each counts
+    by what it is, however it was written: inline or reference-style, absolute, protocol-relative (``//host``),
+    autolinked (``<https://…>``, a bare ``www.…``) and images (they render as links). Same-site paths, @mentions
+    and quote attributions do not count; code does not link. Raises MarkupError("too_deep") where cook() would."""
+    count = 0
+    for block in _parse(validate_source(source), {}):
+        for token in block.children or ():
+            if token.type == "link_open":
+                href = str(token.attrGet("href") or "")
+            elif token.type == "image":
+                href = str(token.attrGet("src") or "")
+            else:
+                continue
+            if _OFF_SITE.match(_URL_IGNORED.sub("", href)):
+                count += 1
+    return count
+
+
 def cook(
     source: str,
     *,

@@ -111,6 +111,9 @@ class Retention:
     rate_limit_days: int = 2          # rows that only count recent attempts (sign-in throttling and the like)
     moderation_days: int = 365        # resolved moderation records: decided flags and cases, lifted sanctions
     security_log_days: int = 90       # security logs: sign-in attempts, password-reset requests
+    # the ledger's link to a member who withdrew (consent_subject): kept while the consent could be disputed, the
+    # Norwegian general limitation period of 3 years (foreldelsesloven § 2); the events stay, unlinked
+    consent_evidence_days: int = 1096
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,7 @@ class Settings:
     rate_limits: bool = True
     flag_hide_threshold: float = 3.0
     search_recent_posts: int = 10_000
+    withdrawal_ordinary_posts: int = 3
     argon2_profile: str = "rfc9106_low_memory"
     debug: bool = False
     db_pool_min: int = 1
@@ -263,7 +267,9 @@ def load_settings(**overrides) -> Settings:
             rate_limit_days=_bounded_int("FORUM_RETENTION_RATE_LIMIT_DAYS", 2, 1, 36500),
             moderation_days=_bounded_int("FORUM_RETENTION_MODERATION_DAYS", 365, 1, 36500),
             security_log_days=_bounded_int("FORUM_RETENTION_SECURITY_LOG_DAYS", 90, 1, 36500),
+            consent_evidence_days=_bounded_int("FORUM_RETENTION_CONSENT_EVIDENCE_DAYS", 1096, 1, 36500),
         ),
+        withdrawal_ordinary_posts=_bounded_int("FORUM_WITHDRAWAL_ORDINARY_POSTS", 3, 1, 10_000),
         controller_name=os.environ.get("FORUM_CONTROLLER_NAME", "").strip() or "Forum",
         controller_email=os.environ.get("FORUM_CONTROLLER_EMAIL", "").strip(),
         controller_address=os.environ.get("FORUM_CONTROLLER_ADDRESS", "").strip(),

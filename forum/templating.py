@@ -20,6 +20,7 @@ from babel.numbers import format_decimal
 from starlette.templating import Jinja2Templates
 
 from forum import i18n
+from forum.services.notifications import UNREAD_CAP
 from forum.web.assets import asset
 from forum.web.post_cards import post_card
 
@@ -61,6 +62,11 @@ def _number(value: int) -> str:
     return format_decimal(value, locale=i18n.get_locale())
 
 
+def _unread_badge(count: int) -> str:
+    """The header's unread count, which is counted only up to UNREAD_CAP: "99+" beyond."""
+    return _number(count) if count < UNREAD_CAP else _number(UNREAD_CAP - 1) + "+"
+
+
 def _iso(value: datetime | None) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds") if value else ""
 
@@ -79,4 +85,6 @@ def make_templates() -> Jinja2Templates:
     env.globals["get_locale"] = i18n.get_locale
     env.globals["asset"] = asset
     env.globals["post_card"] = post_card
+    env.globals["unread_cap"] = UNREAD_CAP
+    env.filters["unread_badge"] = _unread_badge
     return Jinja2Templates(env=env)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -50,17 +51,24 @@ class Viewer:
 
 VIEWER_SQL = """
 SELECT s.id AS session_id, s.last_seen_at, s.expires_at, u.id, u.email, u.role, u.locale,
-       p.username, p.display_name,
-       (SELECT COUNT(*) FROM notification n WHERE n.user_id = u.id AND n.read_at IS NULL) AS unread
+       p.username, p.display_name, {unread} AS unread
 FROM session s JOIN account u ON u.id = s.user_id LEFT JOIN profile p ON p.user_id = u.id
 WHERE s.token_hash = ?
 """
 
 
+@functools.cache
+def viewer_sql() -> str:
+    """The unread count is the notifications service's, so that the badge counts what the list shows."""
+    from forum.services.notifications import unread_count_sql  # services import this module
+
+    return VIEWER_SQL.format(unread=unread_count_sql("u.id", "u.role"))
+
+
 async def load_viewer(token: str) -> Viewer | None:
     if not token or len(token) > 128:
         return None
-    row = await db.fetch_one(VIEWER_SQL, [hash_token(token)])
+    row = await db.fetch_one(viewer_sql(), [hash_token(token)])
     if row is None:
         return None
     now = datetime.now(UTC)

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from forum.api.endpoint import Doc, api_route, json_response, read_json, require_viewer, viewer_of
 from forum.api.schema import Any_, Arr, Bool, Int, Obj, Str
 from forum.errors import N_, ValidationFailed
+from forum.params import optional_id
 from moderation import actions, appeals, audit, flags, queue, sanctions, words
 from moderation.models import FlagReason, SanctionKind, WordAction
 
@@ -114,9 +115,7 @@ async def suspensions_endpoint(request: Request) -> Response:
 
 
 async def audit_endpoint(request: Request) -> Response:
-    raw = request.query_params.get("before") or ""
-    before = int(raw) if raw.isdigit() and len(raw) < 10 else None
-    rows = await audit.list_entries(viewer_of(request), before=before)
+    rows = await audit.list_entries(viewer_of(request), before=optional_id(request.query_params.get("before")))
     return json_response({"entries": [{"id": r["id"], "actor_id": r["actor_id"], "actor": r["actor"],
                                        "action": r["action"], "target_kind": r["target_kind"],
                                        "target_id": r["target_id"], "detail": r["detail"], "reason": r["reason"],

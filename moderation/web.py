@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from forum.errors import N_, ValidationFailed
 from forum.models import Profile
+from forum.params import optional_id, parse_int
 from forum.services import live
 from forum.services.access import access_post_by_id
 from forum.services.usernames import username_key
@@ -34,9 +35,10 @@ DONE = {
 def _days(raw: str) -> datetime | None:
     if not raw:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
+    days = parse_int(raw, low=1, high=MAX_DAYS)
+    if days is None:
         raise ValidationFailed(fields={"days": N_("Give a number of days from 1 to 3650.")})
-    return datetime.now(UTC) + timedelta(days=int(raw))
+    return datetime.now(UTC) + timedelta(days=days)
 
 
 def _done(request: Request, what: str) -> RedirectResponse:
@@ -137,9 +139,7 @@ async def lift_sanction(request: Request) -> Response:
 
 async def audit_page(request: Request) -> Response:
     viewer = check_moderator(request.state.viewer)
-    raw = request.query_params.get("before") or ""
-    before = int(raw) if raw.isdigit() and len(raw) < 10 else None
-    rows = await audit.list_entries(viewer, before=before)
+    rows = await audit.list_entries(viewer, before=optional_id(request.query_params.get("before")))
     return render(request, "mod/audit.html", {
         "entries": rows, "next": rows[-1]["id"] if len(rows) == audit.PAGE_SIZE else None})
 

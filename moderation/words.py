@@ -1,7 +1,9 @@
 """Watched words: `block` refuses the post, `flag` publishes it and puts it in the queue, `censor` masks the word.
 
-Words are matched case-insensitively on word boundaries, read from the database on every write so that every
-app process sees a change at once.
+Words are matched on word boundaries in normalised text (forum.lookalike): NFKC, case folded, without the
+characters that render as nothing (soft hyphen, zero-width space, ...), and by confusable skeleton, so that
+"scam\u00adcoin", "scam\u200bcoin" or "sсamcoin" with a Cyrillic "с" count as "scamcoin". They are read from the
+database on every write so that every app process sees a change at once.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import unicodedata
 
 from forum.db import write_transaction
 from forum.errors import N_, Conflict, NotFound, ValidationFailed
+from forum.lookalike import folded, origins, skeleton
 from forum.viewer import Viewer
 from moderation import audit
 from moderation.models import WatchedWord, WordAction
@@ -27,8 +30,17 @@ def normalize_word(raw: str) -> str:
 
 
 def _pattern(words: list[str]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(words, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+    """Matches the words' skeletons in folded() text; each alternative is a named group, to tell which word."""
+    alternatives = "|".join(f"(?P<w{i}>{_spaced(skeleton(w))})" for i, w in enumerate(words) if skeleton(w).strip())
+    return re.compile(rf"(?<!\w)(?:{alternatives or '(?!)'})(?!\w)")
+
+
+def _spaced(word: str) -> str:
+    return r"\s+".join(re.escape(part) for part in word.split())
+
+
+def _sorted(words: list[str]) -> list[str]:
+    return sorted(words, key=lambda w: len(skeleton(w)), reverse=True)  # the longest phrase wins an overlap
 
 
 Listed = list[tuple[str, WordAction]]
@@ -52,21 +64,31 @@ def find(source: str, words: Listed) -> dict[WordAction, list[str]]:
     found: dict[WordAction, list[str]] = {}
     if not words:
         return found
-    text = unicodedata.normalize("NFC", source).casefold()
+    text = folded(source)
     for action in WordAction:
-        listed = [w for w, a in words if a == action]
+        listed = _sorted([w for w, a in words if a == action])
         if listed:
-            hits = {m[0] for m in _pattern(listed).finditer(text)}
+            hits = {listed[int(m.lastgroup[1:])] for m in _pattern(listed).finditer(text)}
             if hits:
                 found[action] = sorted(hits)
     return found
 
 
 def censor(source: str, words: Listed) -> str:
-    listed = [w for w, a in words if a == WordAction.CENSOR]
+    """Masks each match in the text as written, whatever look-alike or invisible characters it was spelt with."""
+    listed = _sorted([w for w, a in words if a == WordAction.CENSOR])
     if not listed:
         return source
-    return _pattern(listed).sub(lambda m: CENSOR_CHAR * len(m[0]), unicodedata.normalize("NFC", source))
+    source = unicodedata.normalize("NFC", source)
+    spans = [(m.start(), m.end()) for m in _pattern(listed).finditer(folded(source))]
+    if not spans:
+        return source
+    origin = origins(source)
+    chars = list(source)
+    for start, end in spans:
+        for index in range(origin[start], origin[end - 1] + 1):
+            chars[index] = CENSOR_CHAR
+    return "".join(chars)
 
 
 async def list_words(viewer: Viewer | None) -> list[WatchedWord]:

@@ -9,20 +9,17 @@ log name only the kind of data found.
 
 from __future__ import annotations
 
-import re
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from forum import events
+from forum import events, markup
 from forum.errors import N_, Conflict, Forbidden, RateLimited, ValidationFailed
 from forum.models import Post, User
 from moderation import audit, cases, config, notices, words
 from moderation.detectors import PERSONAL_DATA, SECURITY, scan
 from moderation.models import WordAction
 from moderation.sanctions import check_not_sanctioned
-
-_LINK = re.compile(r"(?i)\b(?:https?://|www\.)")
 
 
 @dataclass(frozen=True)
@@ -55,10 +52,17 @@ async def check_posting_limits(draft: events.PostDraft, user: User | None = None
                          created_at__gte=now - config.DUPLICATE_WINDOW).exists():
         raise Conflict(N_("You just posted exactly the same text. Write something new, or edit the earlier post."),
                        code="duplicate_post")
-    if len(_LINK.findall(draft.source)) > config.NEW_USER_LINKS and \
-            await mine.count() < config.NEW_USER_POSTS:
+    if _links(draft.source) > config.NEW_USER_LINKS and await mine.count() < config.NEW_USER_POSTS:
         raise Forbidden(N_("New members may include at most two links in each of their first posts."),
                         code="new_user_link_limit")
+
+
+def _links(source: str) -> int:
+    """Counted from the tokens the post is cooked from (forum.markup), so a link counts however it is written."""
+    try:
+        return markup.count_links(source)
+    except markup.MarkupError:
+        return 0  # cooking refuses this source with its own message
 
 
 def check_title(title: str, hits: dict) -> None:

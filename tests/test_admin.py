@@ -82,3 +82,42 @@ async def test_statistics_count_outdated_consents_after_a_reconsent_version(make
     assert by_version[before]["current"] == 0 and by_version[before]["outdated"] == current_before
     assert (await earlier.get("/api/v1/consent")).json()["status"] == "outdated"
     assert sum(m["granted"] for m in stats["months"]) >= by_version[before]["granted"]
+
+
+async def test_creating_a_category_and_changing_its_access_are_audited(admin, moderator):
+    from moderation.models import AuditEntry
+
+    slug = unique("aud").lower()
+    made = await admin.api("POST", "/api/v1/categories", {"slug": slug, "name": "Hemmelig", "read": "staff",
+                                                          "start_topics": "staff"})
+    assert made.status_code == 201, made.text
+    cat = await Category.get(slug=slug)
+    token = await admin.form_token("/admin")
+    opened = await admin.post(f"/admin/categories/{slug}", data={
+        "csrf_token": token, "name": "Hemmelig", "description": "", "read": "public", "start_topics": "staff",
+        "position": str(cat.position)})
+    assert opened.status_code == 303, opened.text
+    renamed = await admin.api("PATCH", f"/api/v1/categories/{slug}", {"name": "Ikke hemmelig"})
+    assert renamed.status_code == 200
+    closed = await admin.api("PATCH", f"/api/v1/categories/{slug}", {"read": "staff"})
+    assert closed.status_code == 200
+    rows = await AuditEntry.filter(target_kind="category", target_id=cat.id).order_by("id").values_list(
+        "actor_id", "action", "detail")
+    actor = admin.user["id"]
+    assert rows == [
+        (actor, "create_category", "read=staff,start=staff"),
+        (actor, "change_category_access", "read=staff,start=staff->read=public,start=staff"),
+        (actor, "change_category_access", "read=public,start=staff->read=staff,start=staff"),
+    ]  # the rename is not an access change
+    log = (await moderator.get("/api/v1/mod/audit")).json()["entries"]
+    assert any(e["action"] == "change_category_access" and e["target_id"] == cat.id for e in log)
+
+
+async def test_a_refused_category_leaves_no_audit_row(admin):
+    from moderation.models import AuditEntry
+
+    before = await AuditEntry.filter(target_kind="category").count()
+    taken = await new_category()
+    again = await admin.api("POST", "/api/v1/categories", {"slug": taken.slug, "name": "Igjen"})
+    assert again.status_code == 409
+    assert await AuditEntry.filter(target_kind="category").count() == before

@@ -44,7 +44,7 @@ SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
     ("GET", "/password/forgot"): ("-", None), ("POST", "/password/forgot"): ("-", {"email": "x@example.test"}),
     ("GET", "/password/reset/{token}"): ("token", None),
     ("POST", "/password/reset/{token}"): ("token", {"new_password": "new passphrase"}),
-    ("GET", "/settings"): ("-", None), ("POST", "/settings/profile"): ("-", {"display_name": "Navn", "bio": ""}),
+    ("GET", "/settings"): ("-", None), ("POST", "/settings/profile"): ("-", {"display_name": "NEWUSER", "bio": ""}),
     ("GET", "/settings/withdraw"): ("-", None), ("POST", "/settings/withdraw"): ("-", {"confirm": "yes"}),
     ("GET", "/settings/export"): ("-", None),
     ("GET", "/settings/erase"): ("-", None), ("POST", "/settings/erase"): ("-", {"password": "wrong password"}),
@@ -108,7 +108,7 @@ SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
     ("GET", "/api/v1/me"): ("-", None), ("PATCH", "/api/v1/me"): ("-", {"locale": "en"}),
     ("DELETE", "/api/v1/me"): ("-", {"password": "wrong password"}),
     ("GET", "/api/v1/me/export"): ("-", None),
-    ("PATCH", "/api/v1/me/profile"): ("-", {"display_name": "Navn"}),
+    ("PATCH", "/api/v1/me/profile"): ("-", {"display_name": "NEWUSER"}),  # names are unique
     ("POST", "/api/v1/me/password"): ("-", {"current_password": "wrong password", "new_password": "new passphrase"}),
     ("GET", "/api/v1/categories"): ("-", None),
     ("POST", "/api/v1/categories"): ("-", {"slug": "NEWSLUG", "name": "Ny kategori"}),

@@ -42,9 +42,24 @@ def fuzzable_routes(app) -> list[tuple[str, str]]:
 
 BAD_BYTES = [b"\x00", b"\xff", b"\xc0\x80", b"\xed\xa0\x80", b"\xe2\x80\xae", b"\xe2\x80\x8b", b"%", b"&", b"=",
              b"\r\n", b"<script>", b"'", b'"', b"../", b"\xf0\x9f\x92\xa9", b"\xef\xbb\xbf"]
-raw_bytes = st.lists(st.one_of(st.sampled_from(BAD_BYTES), st.binary(max_size=8)), max_size=8).map(b"".join)
-texts = st.one_of(st.text(max_size=40), st.sampled_from(["", "0", "-1", "1e309", "null", "true", "[]", "{}",
-                                                         "9" * 40, "a" * 5000, "\u202eevil", "a\u200bb"]))
+# every character Unicode has (less the lone surrogates UTF-8 cannot carry), and, drawn far more often than
+# chance would, the ones that look like digits or nothing: Nd (٣, ３), No (², ①), Cf (soft hyphen, ZWSP, BOM)
+# and Zs (no-break and other spaces), alone, around ASCII digits, and as a huge number
+ODD = ("Nd", "No", "Cf", "Zs")
+odd_chars = st.characters(categories=ODD)
+numberish = st.one_of(
+    st.text(odd_chars, min_size=1, max_size=6),
+    st.text(st.characters(categories=("Nd", "No"), exclude_characters="0123456789"), min_size=1, max_size=3),
+    st.tuples(st.text(odd_chars, max_size=2), st.integers(0, 2**40).map(str), st.text(odd_chars, max_size=2)).map(
+        "".join),
+    st.sampled_from(["²", "١٢", "１２", "9" * 25, "-0", "+1", "1_0", " 1", "0x10", "2026-01-01T00:00:00_" + "9" * 23,
+                     "2026-01-01T00:00:00_²", "0001-01-01T00:00:00-23:59_1"]))
+any_text = st.text(st.characters(codec="utf-8"), max_size=40)
+utf8 = st.one_of(numberish, any_text).map(lambda t: t.encode("utf-8"))
+raw_bytes = st.lists(st.one_of(st.sampled_from(BAD_BYTES), st.binary(max_size=8), utf8), max_size=8).map(b"".join)
+texts = st.one_of(st.text(max_size=40), any_text, numberish,
+                  st.sampled_from(["", "0", "-1", "1e309", "null", "true", "[]", "{}",
+                                   "9" * 40, "a" * 5000, "\u202eevil", "a\u200bb"]))
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
                          st.floats(allow_nan=False), texts)
 json_values = st.recursive(json_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
@@ -52,7 +67,11 @@ json_values = st.recursive(json_scalars, lambda inner: st.one_of(st.lists(inner,
                            max_leaves=12)
 FIELDS = ["body", "title", "category", "kind", "email", "password", "username", "display_name", "bio", "reason",
           "note", "reply_to", "policy_version", "locale", "ids", "pinned", "locked", "slug", "name", "read",
-          "start_topics", "q", "next", "action", "until", "current_password", "new_password", "csrf_token"]
+          "start_topics", "q", "next", "action", "until", "current_password", "new_password", "csrf_token",
+          "id", "days", "position", "word", "text", "role", "watch", "agree", "version"]
+# every query parameter a handler reads
+QUERY = ["page", "q", "before", "kind", "solved", "next", "locale", "category", "author", "saved", "quote",
+         "reply_to", "after", "done", "posts"]
 
 
 @st.composite
@@ -81,7 +100,8 @@ def form_bodies(draw, token: str | None) -> bytes:
     pairs = []
     for _ in range(draw(st.integers(0, 6))):
         key = draw(st.one_of(st.sampled_from(FIELDS).map(str.encode), raw_bytes))
-        pairs.append(quote_from_bytes(key).encode() + b"=" + quote_from_bytes(draw(raw_bytes)).encode())
+        value = draw(st.one_of(raw_bytes, utf8))
+        pairs.append(quote_from_bytes(key).encode() + b"=" + quote_from_bytes(value).encode())
     if token and draw(st.booleans()):
         pairs.append(b"csrf_token=" + token.encode())
     if draw(st.integers(0, 9)) == 0:
@@ -107,10 +127,8 @@ def requests(draw, routes, token: str | None, csrf: str | None):
     if draw(st.booleans()):
         query = [quote_from_bytes(draw(raw_bytes)) + "=" + quote_from_bytes(draw(raw_bytes))
                  for _ in range(draw(st.integers(1, 4)))]
-        if draw(st.booleans()):
-            query.append(draw(st.sampled_from(["page", "q", "before", "kind", "solved", "next", "locale",
-                                               "category", "author", "saved"])) + "=" +
-                         quote_from_bytes(draw(raw_bytes)))
+        for _ in range(draw(st.integers(0, 3))):
+            query.append(draw(st.sampled_from(QUERY)) + "=" + quote_from_bytes(draw(st.one_of(raw_bytes, utf8))))
         url += "?" + "&".join(query)
     headers = {}
     ctype = draw(st.sampled_from(["application/json", "application/x-www-form-urlencoded", "multipart/form-data",
@@ -185,3 +203,105 @@ async def test_no_request_to_any_route_gets_a_server_error(app, make_user, who):
     await asyncio.to_thread(run)
     assert counted["requests"] >= EXAMPLES // 2
     print(who, counted["requests"], dict(counted["statuses"]), len(routes), "routes")
+
+
+async def _signed_in_admin(app, make_user):
+    from forum.models import Role
+    from tests.conftest import new_category, new_reply, new_topic
+
+    admin = await make_user(Role.ADMIN)
+    category = await new_category()
+    topic = await new_topic(admin, category.slug)
+    await new_reply(admin, topic["id"])
+    client = _client(app, "192.0.2.12")
+    client.cookies, client.csrf = admin.cookies, admin.csrf
+    return client, admin, category, topic
+
+
+# kinds of number that broke handlers: No passes isdigit() and then int() raises; Nd non-ASCII, spaces, signs and
+# underscores became numbers; 23 digits overflowed a column
+KILLERS = ["²", "①", "١٢", "１", "\u00a01", "1_0", "-1", "9" * 23, "2026-01-01T00:00:00_" + "9" * 23,
+           "2026-01-01T00:00:00_²"]
+
+
+async def test_every_route_parameter_and_field_refuses_odd_numbers_without_a_server_error(app, make_user):
+    """A sweep, not a sample: every route, with real ids in its path, gets every query parameter a handler reads
+    (each alone, and all at once) and every form or JSON field at once, set to each of KILLERS."""
+    client, admin, category, topic = await _signed_in_admin(app, make_user)
+    token = await client.form_token("/")
+    ending = re.compile(r"^/(logout|settings/(erase|withdraw|password|sessions))|/api/v1/(session|me)\b|consent")
+    failures, sent = [], 0
+    for method, path in fuzzable_routes(app):
+        base = _PARAM.sub(lambda m: str(topic["id"] if "topic" in m.group(1) else topic["first_post_id"]
+                                        if "post" in m.group(1) else admin.user["id"])
+                          if m.group(2) == "int" else category.slug, path)
+        if ending.search(base) and method != "GET":
+            continue
+        for odd in KILLERS:
+            if method == "GET":  # each alone (a refused `page` must not hide a `quote`), for the likeliest killers
+                requests_ = ([client.get(base, params={name: odd}) for name in QUERY] if odd == KILLERS[0]
+                             else [client.get(base, params=dict.fromkeys(QUERY, odd))])
+            elif base.startswith("/api/"):
+                requests_ = [client.request(method, base, json=dict.fromkeys(FIELDS, odd),
+                                            headers={"x-csrf-token": client.csrf})]
+            else:
+                requests_ = [client.request(method, base, data={**dict.fromkeys(FIELDS, odd), "csrf_token": token})]
+            for response in [await r for r in requests_]:
+                sent += 1
+                if response.status_code >= 500 or (response.status_code >= 400 and not _shape_ok(response)):
+                    failures.append((method, str(response.request.url)[:120], response.status_code))
+    assert not failures, failures[:20]
+    assert sent > 500
+
+
+def _shape_ok(response) -> bool:
+    try:
+        assert_error_shape(response)
+    except (AssertionError, KeyError):
+        return False
+    return True
+
+
+async def test_odd_numbers_in_every_parameter_and_field_never_get_a_server_error(app, make_user):
+    """Aimed where the random requests above rarely land: a signed-in admin (past every role check), real ids in
+    the path, and query parameters and form fields drawn from digit-like Unicode (Nd, No, Cf, Zs)
+    and huge numbers. Found "²" reaching int() on seven routes."""
+    client, admin, category, topic = await _signed_in_admin(app, make_user)
+    token = await client.form_token("/")
+    routes = fuzzable_routes(app)
+    loop = asyncio.get_running_loop()
+    seen = Counter()
+
+    def call(coro):
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(30)
+
+    ids = st.sampled_from([topic["id"], topic["first_post_id"], admin.user["id"]])
+    # the requests that would end the admin's session or account would leave the rest of the run signed out
+    ending = re.compile(r"^/(logout|settings/(erase|withdraw|password|sessions))|/api/v1/(session|me)\b|consent")
+
+    @settings(max_examples=EXAMPLES // 2, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+    @given(data=st.data())
+    def run(data):
+        method, path = data.draw(st.sampled_from(routes))
+        url = _PARAM.sub(lambda m: str(data.draw(ids)) if m.group(2) == "int" else category.slug, path)
+        if ending.search(url) and method != "GET":
+            return
+        chosen = [name for name in QUERY if data.draw(st.booleans())]  # a bad `page` must not hide a bad `quote`
+        url += "?" + "&".join(f"{name}={quote_from_bytes(data.draw(numberish).encode())}" for name in chosen)
+        if method == "GET":
+            response = call(client.get(url))
+        elif url.startswith("/api/"):
+            body = {name: data.draw(st.one_of(numberish, st.integers(-(2**70), 2**70))) for name in FIELDS
+                    if name != "csrf_token" and data.draw(st.booleans())}
+            response = call(client.request(method, url, json=body, headers={"x-csrf-token": client.csrf}))
+        else:
+            form = {name: data.draw(numberish) for name in FIELDS if name != "csrf_token"}
+            response = call(client.request(method, url, data={**form, "csrf_token": token}))
+        seen[response.status_code] += 1
+        assert response.status_code < 500, (method, url, response.status_code)
+        if response.status_code >= 400:
+            assert_error_shape(response)
+
+    await asyncio.to_thread(run)
+    print("odd numbers", dict(seen))

@@ -545,3 +545,49 @@ def test_the_audit_trigger_migration_lets_only_the_reason_change_and_goes_back(t
     conn = sqlite3.connect(path)
     assert conn.execute(indexes).fetchall() == [("idx_notificatio_user_id_dd1a1b",)]
     conn.close()
+
+
+@pytest.mark.parametrize("links", [
+    "[x](//evil.example/1) [x](//evil.example/2) [x](//evil.example/3)",           # protocol-relative
+    "<https://a.example> <https://b.example> <https://c.example>",                 # autolinks
+    "[a][1] [b][1] [c][2]\n\n[1]: https://a.example\n[2]: //b.example",            # reference-style
+    "![a](https://a.example/1.png) ![b](//b.example/2.png) HTTPS://C.EXAMPLE",      # images render as links
+    "[x](\u00a0//evil.example/1) [x]( //evil.example/2) [x](<//evil.example/3>)",  # spaced or bracketed
+])
+async def test_new_members_link_limit_counts_every_kind_of_link(limits_on, participant, category, links):
+    # found: four [x](//evil.example/n) were accepted and rendered as live links
+    topic = await new_topic(participant, category.slug, body="Et spørsmål uten lenker")
+    refused = await participant.api("POST", f"/api/v1/topics/{topic['id']}/posts", {"body": links})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "new_user_link_limit", refused.text
+    assert await Post.filter(topic_id=topic["id"]).count() == 1
+
+
+async def test_what_is_not_an_off_site_link_does_not_count(limits_on, participant, category):
+    source = ("Se [regelen](/t/1) og [svaret](/p/2#svar), @noen, `https://code.example`, og\n\n"
+              "```\nhttps://a.example https://b.example https://c.example\n```")
+    topic = await new_topic(participant, category.slug, body="Et spørsmål uten lenker")
+    accepted = await participant.api("POST", f"/api/v1/topics/{topic['id']}/posts", {"body": source})
+    assert accepted.status_code == 201, accepted.text
+
+
+@pytest.mark.parametrize("spelling", ["scam\u00adcoin", "scam\u200bcoin", "s\u0441amcoin", "SCAM\u2060COIN",
+                                      "\uff53\uff43\uff41\uff4d\uff43\uff4f\uff49\uff4e", "scamcoın"])
+async def test_watched_words_match_through_invisible_and_look_alike_characters(participant, moderator, category,
+                                                                               spelling):
+    # found: with "scamcoin" blocked, a soft hyphen, a zero-width space or a Cyrillic "с" got it past the check
+    await moderator.api("POST", "/api/v1/mod/watched-words", {"word": "scamcoin", "action": "block"})
+    await moderator.api("POST", "/api/v1/mod/watched-words", {"word": "kjøp billig", "action": "censor"})
+    try:
+        topic = await new_topic(participant, category.slug, body="Et spørsmål")
+        blocked = await participant.api("POST", f"/api/v1/topics/{topic['id']}/posts",
+                                        {"body": f"Kjøp {spelling} i dag"})
+        assert blocked.status_code == 400 and blocked.json()["error"]["code"] == "watched_word_blocked"
+        censored = await new_reply(participant, topic["id"], "Her kan du KJØP\u00ad b\u0456llig, sier de.")
+        post = await Post.get(id=censored["id"])
+        assert post.source == "Her kan du " + "■" * 12 + ", sier de."
+        fine = await new_reply(participant, topic["id"], "Scamcoins og kjøp billigere er andre ord.")
+        assert "■" not in (await Post.get(id=fine["id"])).source
+    finally:
+        for word in (await moderator.get("/api/v1/mod/watched-words")).json()["words"]:
+            if word["word"] in ("scamcoin", "kjøp billig"):
+                await moderator.api("DELETE", f"/api/v1/mod/watched-words/{word['id']}")

@@ -181,7 +181,7 @@ def test_the_page_version_migration_bumps_in_the_write_and_goes_back(tmp_path):
     assert versions() == {("g", 0): 1, ("c", 7): 4}
     run("UPDATE category SET name = 'C2' WHERE id = 7")
     assert versions() == {("g", 0): 2, ("c", 7): 5}
-    migrate_in_a_process(url, "models.0017_consent_receipts")
+    migrate_in_a_process(url, "models.0013_name_claims")
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'page_version%'").fetchall() == []
     conn.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -219,33 +220,18 @@ async def test_a_fault_halfway_through_withdrawal_changes_nothing(story):
     assert (await story["zed"].get("/api/v1/consent")).json()["status"] == "granted"
 
 
-async def test_a_fault_in_the_revision_scan_waits_for_the_cooking_and_changes_nothing(story, monkeypatch):
-    """The mentioning posts cook in a worker thread during the scan; a failing scan still waits for them (no
-    thread left writing into a finished request) and rolls everything back."""
-    import threading
-    import time
+async def test_a_fault_in_the_revision_scan_changes_nothing(story, monkeypatch):
+    from forum.services import withdrawal
 
-    from forum.services import cooking, withdrawal
-
-    tables = ("post", "post_revision", "topic", "profile", "notification", "consent_event")
+    tables = ("post", "post_revision", "topic", "profile", "notification", "consent_event", "name_history")
     before = {t: await db.fetch_all(f"SELECT * FROM {t} ORDER BY id") for t in tables}
-    cooked, scrub = threading.Event(), withdrawal._scrub_column
 
-    def slow_cook(self):
-        time.sleep(0.2)
-        cooked.set()
-        return {post_id: "" for post_id, *_ in self.jobs}
+    async def failing_scan(conn, rw):
+        raise RuntimeError("injected fault")
 
-    async def failing_scan(conn, table, *args, **kwargs):
-        if table == "post_revision":
-            raise RuntimeError("injected fault")
-        return await scrub(conn, table, *args, **kwargs)
-
-    monkeypatch.setattr(cooking.Recook, "cook", slow_cook)
-    monkeypatch.setattr(withdrawal, "_scrub_column", failing_scan)
+    monkeypatch.setattr(withdrawal, "_candidate_revisions", failing_scan)
     response = await withdraw(story["zed"])
     assert response.status_code >= 500
-    assert cooked.is_set()
     assert {t: await db.fetch_all(f"SELECT * FROM {t} ORDER BY id") for t in tables} == before
     assert (await story["zed"].get("/api/v1/consent")).json()["status"] == "granted"
 
@@ -440,3 +426,69 @@ async def test_every_posts_source_is_its_latest_revision(story):
     marks = ",".join("?" * len(ids))
     assert await db.fetch_all(f"SELECT id FROM post p WHERE id IN ({marks}) AND NOT EXISTS "
                               "(SELECT 1 FROM post_revision r WHERE r.post_id = p.id)", ids) == []
+
+
+async def test_reading_as_a_withdrawn_member_writes_no_read_markers_watches_or_notifications(story, category):
+    zed, zed_id = story["zed"], story["zed"].user["id"]
+    assert (await withdraw(zed)).status_code == 200
+    for path in (f"/t/{story['own']['id']}", f"/t/{story['other_topic']['id']}", f"/api/v1/topics/{story['own']['id']}",
+                 f"/t/{story['own']['id']}/posts?after=0"):
+        assert (await zed.get(path, follow_redirects=True)).status_code in (200, 404)
+    refused = await zed.post_form(f"/t/{story['other_topic']['id']}/watch", {"watch": "1"}, token_from="/settings")
+    assert refused.status_code == 403
+    refused = await zed.post_form(f"/c/{category.slug}/watch", {"watch": "1"}, token_from="/settings")
+    assert refused.status_code == 403
+    await new_reply(story["other"], story["own"]["id"], "Et nytt svar i tråden")
+    for table, column in (("topic_read", "user_id"), ("topic_watch", "user_id"), ("category_watch", "user_id"),
+                          ("notification", "user_id")):
+        assert await db.fetch_all(f"SELECT id FROM {table} WHERE {column} = ?", [zed_id]) == [], table
+
+
+async def test_the_ledger_link_goes_after_the_evidence_period_and_the_events_stay(story, make_user):
+    from datetime import UTC, datetime, timedelta
+
+    from forum.services.retention import unlink_withdrawn_subjects
+    from forum.settings import Retention
+
+    zed_id = story["zed"].user["id"]
+    still = await make_user()  # consented and never withdrew: the link stays however old
+    still_id = still.user["id"]
+    if not await ConsentSubject.filter(user_id=still_id).exists():
+        version = (await still.get("/api/v1/consent")).json()["policy"]["version"]
+        assert (await still.api("POST", "/api/v1/consent", {"policy_version": version})).status_code == 201
+    assert (await withdraw(story["zed"])).status_code == 200
+    subject = await ConsentSubject.get(user_id=zed_id)
+    events_before = await db.fetch_all("SELECT * FROM consent_event WHERE subject_id = ? ORDER BY id", [subject.id])
+    retention = Retention()
+    assert retention.consent_evidence_days == 1096
+    now = datetime.now(UTC)
+    assert await unlink_withdrawn_subjects(now + timedelta(days=1095), retention) == 0
+    assert await ConsentSubject.filter(user_id=zed_id).exists()
+    assert await unlink_withdrawn_subjects(now + timedelta(days=1097), retention) >= 1
+    assert not await ConsentSubject.filter(user_id=zed_id).exists()
+    assert await ConsentSubject.filter(user_id=still_id).exists()
+    assert await db.fetch_all("SELECT * FROM consent_event WHERE subject_id = ? ORDER BY id",
+                              [subject.id]) == events_before
+    assert await unlink_withdrawn_subjects(now + timedelta(days=1097), retention) == 0  # idempotent
+
+
+async def test_name_history_keeps_every_name_until_the_withdrawal_uses_and_deletes_it(client_factory, participant,
+                                                                                       category):
+    handle, display = distinctive()
+    zed = await register(client_factory, handle)
+    first = f"Sigvald Ødegård-Ås{handle[-3:]}"
+    for name in (first, "Sigvald Ø."):
+        assert (await zed.api("PATCH", "/api/v1/me/profile", {"display_name": name})).status_code == 200
+    rows = await db.fetch_all("SELECT kind, name FROM name_history WHERE user_id = ? ORDER BY id", [zed.user["id"]])
+    assert [(r["kind"], r["name"]) for r in rows] == [("handle", handle), ("display", first),
+                                                      ("display", "Sigvald Ø.")]
+    exported = json.loads((await zed.get("/api/v1/me/export")).text)["name_history"]
+    assert [e["name"] for e in exported] == [handle, first, "Sigvald Ø."]
+    topic = await new_topic(participant, category.slug, title="Om regnskap",
+                            body=f"{first} skrev dette i fjor, husker dere?")
+    page = await participant.get(f"/t/{topic['id']}", follow_redirects=True)
+    assert first in page.text
+    assert (await withdraw(zed)).status_code == 200
+    page = await participant.get(f"/t/{topic['id']}", follow_redirects=True)
+    assert first not in page.text and "Ødegård-Ås" not in page.text
+    assert await db.fetch_all("SELECT id FROM name_history WHERE user_id = ?", [zed.user["id"]]) == []

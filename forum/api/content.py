@@ -8,11 +8,12 @@ from starlette.responses import Response
 from forum.api.endpoint import Doc, api_route, json_response, read_json, require_viewer, viewer_of
 from forum.api.schema import Any_, Arr, Bool, Int, Obj, Str
 from forum.errors import NotFound
+from forum.params import cursor_param, page_param
 from forum.services import answers, categories, likes, notifications, posts, reads, search, topics
 from forum.services.access import access_category_by_slug
 from forum.services.listing import visible_categories
 from forum.services.topic_page import load_topic_page
-from forum.web.topics import cursor_param, int_param, next_cursor
+from forum.web.topics import next_cursor
 
 CATEGORY = Obj({"slug": Str(), "name": Str(), "description": Str(), "read": Str(enum=("public", "members", "staff")),
                 "start_topics": Str(enum=("participants", "staff")), "topic_count": Int(), "post_count": Int()},
@@ -82,7 +83,7 @@ async def category_endpoint(request: Request) -> Response:
 async def category_topics(request: Request) -> Response:
     viewer = viewer_of(request)
     category = await access_category_by_slug(viewer, request.path_params["slug"])
-    page = int_param(request.query_params.get("page"))
+    page = page_param(request.query_params.get("page"))
     before = cursor_param(request.query_params.get("before"))
     rows = await reads.category_topics(viewer, category.id, before=before)
     for _ in range(1, min(page, 50)):  # ?page=N walks the keyset cursor; deep lists use `before`
@@ -109,7 +110,7 @@ async def topic_endpoint(request: Request) -> Response:
         data = await read_json(request, TOPIC_PATCH)
         await topics.update_topic(require_viewer(request), topic_id, **data)
     try:
-        page = int_param(request.query_params.get("page"))
+        page = page_param(request.query_params.get("page"))
     except NotFound:
         page = 0
     context = await load_topic_page(viewer, topic_id, page)
@@ -181,7 +182,7 @@ async def notifications_endpoint(request: Request) -> Response:
         {"id": n["id"], "kind": n["kind"], "count": n["count"], "topic_id": n["topic_id"], "post_id": n["post_id"],
          "topic_title": n["topic_title"], "actor": n["actor"], "message": n["message"],
          "created_at": _iso(n["created_at"]), "read": n["read_at"] is not None} for n in items],
-        "unread": viewer.unread_notifications})  # all of them, counted with the viewer, not only the 50 listed
+        "unread": await notifications.unread_count(viewer.id, cap=None)})  # all of them, not only the 50 listed
 
 
 async def search_endpoint(request: Request) -> Response:

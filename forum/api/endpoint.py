@@ -11,8 +11,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from forum.api.schema import Int, Str, text_is_clean
-from forum.convertors import MAX_ID
 from forum.errors import N_, BadRequest, CsrfFailed, NotFound, ValidationFailed
+from forum.params import MAX_ID, parse_int
 from forum.security import ANON_COOKIE, csrf_matches
 from forum.web.common import require_viewer, viewer_of  # noqa: F401 (the API's handlers import them from here)
 
@@ -62,9 +62,10 @@ def check_parameters(request: Request, doc: Doc | None) -> None:
         raw = request.query_params[name]
         try:
             if isinstance(schema, Int):
-                if not raw.lstrip("-").isdigit() or len(raw) > 18:
+                value = parse_int(raw, low=-(10**18), high=10**18)
+                if value is None:
                     raise TypeError(N_("Must be a whole number."))
-                schema.check(int(raw))
+                schema.check(value)
             else:
                 schema.check(raw)
         except (TypeError, ValueError) as exc:

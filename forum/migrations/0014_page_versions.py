@@ -106,7 +106,7 @@ async def backwards(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0017_consent_receipts')]  # chained after main's 0016, 0017 at the merge
+    dependencies = [('models', '0013_name_claims')]  # chained after main's migrations at the merge
 
     initial = False
 

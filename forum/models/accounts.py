@@ -57,6 +57,21 @@ class Profile(Model):
         table = "profile"
 
 
+class NameClaim(Model):
+    # A name a member is shown by, as its look-alike skeleton (forum.services.name_claims): the handle, and the display
+    # name when it differs. Unique, so no two members can look alike, even when both write in the same moment.
+    # Goes with the profile (consent withdrawal deletes it).
+
+    id = fields.IntField(primary_key=True)
+    profile = fields.ForeignKeyField("models.Profile", related_name="name_claims", on_delete=fields.CASCADE,
+                                     db_index=True)
+    kind = fields.CharField(max_length=8)  # "handle" or "display"
+    skeleton = fields.CharField(max_length=255, unique=True)
+
+    class Meta:
+        table = "name_claim"
+
+
 class Session(Model):
     # A server-side session. Only the SHA-256 of the cookie token is stored.
 

@@ -7,6 +7,7 @@ import functools
 from forum import db
 from forum.errors import NotFound
 from forum.models import Category, Post, Topic
+from forum.params import parse_id
 from forum.services.permissions import can_read_category
 from forum.viewer import Viewer
 
@@ -31,8 +32,8 @@ def _topic_sql() -> str:
 async def _topic_with_category(topic_id: int) -> Topic | None:
     """Topic.filter(id=...).select_related("category").first() as plain SQL: every write to a topic starts
     here, and building the ORM's joined query cost more CPU than running it."""
-    if isinstance(topic_id, str) and topic_id.isdecimal():
-        topic_id = int(topic_id)
+    if isinstance(topic_id, str):
+        topic_id = parse_id(topic_id)
     if not isinstance(topic_id, int) or isinstance(topic_id, bool) or not 0 < topic_id < 2**31:
         return None  # no such id (ids are 32-bit on PostgreSQL)
     row = await db.fetch_one(_topic_sql(), [topic_id])

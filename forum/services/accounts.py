@@ -11,7 +11,7 @@ from forum import events
 from forum.errors import N_, Conflict, Forbidden, NotAuthenticated, ValidationFailed
 from forum.models import Profile, Role, User
 from forum.passwords import Passwords
-from forum.services import consent, throttle
+from forum.services import consent, name_claims, throttle
 from forum.services.usernames import username_key, validate_username
 
 MIN_PASSWORD, MAX_PASSWORD = 10, 1024
@@ -39,7 +39,8 @@ USERNAME_TAKEN = N_("That username is taken or looks too much like one that is."
 
 
 async def handle_available(username: str, conn=None) -> bool:
-    return not await Profile.filter(username_key=username_key(username)).using_db(conn).exists()
+    return not (await Profile.filter(username_key=username_key(username)).using_db(conn).exists()
+                or await name_claims.handle_claimed(username, conn))
 
 
 async def register(passwords: Passwords, *, username: str, email: str, password: str,
@@ -64,9 +65,12 @@ async def register(passwords: Passwords, *, username: str, email: str, password:
         raise ValidationFailed(fields={"email": N_("An account with that email already exists. Sign in instead.")})
     password_hash = await passwords.hash(password)
     try:
-        async with in_transaction():
-            user = await User.create(email=address, password_hash=password_hash, role=role, locale=locale)
-            await Profile.create(user=user, username=name, username_key=username_key(name), display_name="")
+        async with in_transaction() as conn:
+            user = await User.create(email=address, password_hash=password_hash, role=role, locale=locale,
+                                     using_db=conn)
+            profile = await Profile.create(user=user, username=name, username_key=username_key(name),
+                                           display_name="", using_db=conn)
+            await name_claims.claim_handle(conn, profile.id, name)
     except IntegrityError:
         raise Conflict(N_("That username or email was registered a moment ago. Choose another.")) from None
     return user

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
+from forum import events
 from forum.errors import N_, Conflict, NotFound, ValidationFailed
 from forum.models import Category, ReadAccess, StartTopics
 from forum.services.permissions import check_admin
@@ -36,19 +38,30 @@ def _check(slug: str, name: str, read: str, start_topics: str) -> tuple[ReadAcce
 async def create_category(viewer: Viewer | None, *, slug: str, name: str, description: str = "",
                           read: str = "public", start_topics: str = "participants",
                           position: int | None = None) -> Category:
+    """Admins only; the new category and who may read it and start topics in it go into the audit log."""
     check_admin(viewer)
     return await _create(slug=slug, name=name, description=description, read=read, start_topics=start_topics,
-                         position=position)
+                         position=position, actor_id=viewer.id)
 
 
-async def _create(*, slug, name, description, read, start_topics, position) -> Category:
+def _access(read: ReadAccess, starts: StartTopics) -> str:
+    return f"read={read.value},start={starts.value}"
+
+
+async def _create(*, slug, name, description, read, start_topics, position, actor_id=None) -> Category:
     access, starts = _check(slug, name, read, start_topics)
     if position is None:
         last = await Category.all().order_by("-position").first()
         position = (last.position + 1) if last else 0
     try:
-        return await Category.create(slug=slug, name=name.strip(), description=(description or "")[:2000],
-                                     read_access=access, start_topics=starts, position=position)
+        async with in_transaction() as conn:
+            category = await Category.create(slug=slug, name=name.strip(), description=(description or "")[:2000],
+                                             read_access=access, start_topics=starts, position=position,
+                                             using_db=conn)
+            if actor_id is not None:
+                await events.emit(events.STAFF_ACTION, events.StaffAction(
+                    actor_id, "create_category", "category", category.id, _access(access, starts), conn))
+            return category
     except IntegrityError:
         raise Conflict(N_("A category with that slug exists already.")) from None
 
@@ -69,6 +82,7 @@ async def update_category(viewer: Viewer | None, slug: str, *, name: str | None 
     access, starts = _check(category.slug, name if name is not None else category.name,
                             read if read is not None else category.read_access.value,
                             start_topics if start_topics is not None else category.start_topics.value)
+    before = _access(category.read_access, category.start_topics)
     category.read_access, category.start_topics = access, starts
     if name is not None:
         category.name = name.strip()
@@ -76,5 +90,10 @@ async def update_category(viewer: Viewer | None, slug: str, *, name: str | None 
         category.description = description[:2000]
     if position is not None:
         category.position = position
-    await category.save()
+    async with in_transaction() as conn:
+        await category.save(using_db=conn)
+        if _access(access, starts) != before:  # who may read or start topics changed: that is audited
+            await events.emit(events.STAFF_ACTION, events.StaffAction(
+                viewer.id, "change_category_access", "category", category.id,
+                f"{before}->{_access(access, starts)}", conn))
     return category

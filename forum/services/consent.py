@@ -162,6 +162,7 @@ async def _ensure_profile(user_id: int, username: str | None, conn) -> None:
     from tortoise.exceptions import IntegrityError
 
     from forum.models import Profile
+    from forum.services import name_claims
     from forum.services.accounts import USERNAME_TAKEN, handle_available
     from forum.services.usernames import username_key, validate_username
 
@@ -173,8 +174,9 @@ async def _ensure_profile(user_id: int, username: str | None, conn) -> None:
     if not await handle_available(name, conn):
         raise ValidationFailed(fields={"username": USERNAME_TAKEN})
     try:
-        await Profile.create(user_id=user_id, username=name, username_key=username_key(name), display_name="",
-                             using_db=conn)
+        profile = await Profile.create(user_id=user_id, username=name, username_key=username_key(name),
+                                       display_name="", using_db=conn)
+        await name_claims.claim_handle(conn, profile.id, name)
     except IntegrityError:
         raise ValidationFailed(fields={"username": USERNAME_TAKEN}) from None
 

@@ -61,7 +61,9 @@ async def cook_source(viewer: Viewer, source: str) -> Cooked:
     quotes: dict[int, markup.QuoteRef] = {}
     quoted: list[tuple[int, int | None]] = []
     if quote_ids:
+        # what the topic page would show this writer: a live post in a live topic of a category they may read
         rows = await (Post.filter(id__in=quote_ids, deleted_at__isnull=True, hidden_at__isnull=True,
+                                  topic__deleted_at__isnull=True,
                                   topic__category__read_access__in=readable_levels(viewer))
                       .values("id", "author_id", "author__profile__username"))
         for row in rows:
@@ -112,7 +114,7 @@ async def resolve_recook(rows: list[dict], conn) -> Recook:
     quoted = {q["id"]: q for q in await db.fetch_in(
         "SELECT p.id, pr.username, c.read_access FROM post p JOIN topic t ON t.id = p.topic_id "
         "JOIN category c ON c.id = t.category_id LEFT JOIN profile pr ON pr.user_id = p.author_id "
-        "WHERE p.id IN ({in}) AND p.deleted_at IS NULL AND p.hidden_at IS NULL",
+        "WHERE p.id IN ({in}) AND p.deleted_at IS NULL AND p.hidden_at IS NULL AND t.deleted_at IS NULL",
         sorted({q for found in quote_ids.values() for q in found}), conn)}
     roles = {a["id"]: a["role"] for a in await db.fetch_in(
         "SELECT id, role FROM account WHERE id IN ({in})",

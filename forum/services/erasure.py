@@ -10,9 +10,9 @@ from forum import db, events
 from forum.db import write_transaction
 from forum.errors import N_, NotAuthenticated, ValidationFailed
 from forum.passwords import Passwords
-from forum.services import oidc
+from forum.services import byte_purge, oidc
 from forum.services.consent import ConsentStatus, consent_status
-from forum.services.withdrawal import anonymise_in, lock_account, purge_old_bytes, record_withdrawal
+from forum.services.withdrawal import anonymise_in, lock_account, record_withdrawal
 from forum.viewer import Viewer
 
 
@@ -29,7 +29,7 @@ async def erase_account(passwords: Passwords, viewer: Viewer | None, *, password
     async with write_transaction() as conn:
         await lock_account(viewer.id, conn)
         status = await consent_status(viewer.id, conn)
-        needs_merge = await anonymise_in(conn, viewer.id, text_locale=text_locale, counts=counts)
+        purge_id = await anonymise_in(conn, viewer.id, text_locale=text_locale, counts=counts)
         if status in (ConsentStatus.GRANTED, ConsentStatus.OUTDATED):
             await record_withdrawal(conn, viewer.id, locale=viewer.locale or text_locale, channel=channel)
         await events.emit(events.ACCOUNT_ERASING, events.Withdrawal(viewer.id, [], lambda text: text, counts, conn))
@@ -37,5 +37,5 @@ async def erase_account(passwords: Passwords, viewer: Viewer | None, *, password
         counts["removed_sessions"] = await db.execute("DELETE FROM session WHERE user_id = ?", [viewer.id], conn)
         await db.execute("DELETE FROM account WHERE id = ?", [viewer.id], conn)
         counts["deleted_account"] = 1
-    await purge_old_bytes(needs_merge)
+    counts["byte_purge"] = await byte_purge.run(purge_id)
     return counts

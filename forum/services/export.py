@@ -91,6 +91,8 @@ async def export_user(viewer: Viewer | None) -> AsyncIterator[str]:
             "notifications": await _section("SELECT kind, topic_id, post_id, count, message, created_at, read_at "
                                             "FROM notification WHERE user_id = ? ORDER BY id", [user_id],
                                             ("created_at", "read_at")),
+            "name_history": await _section("SELECT kind, name, created_at FROM name_history WHERE user_id = ? "
+                                           "ORDER BY id", [user_id]),
             "sessions": await _section("SELECT created_at, last_seen_at, expires_at FROM session WHERE user_id = ?",
                                        [user_id], ("created_at", "last_seen_at", "expires_at")),
         }

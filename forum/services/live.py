@@ -100,9 +100,9 @@ async def wait_for_new_posts(topic_id: int, after: int, *, within: float) -> int
 
 
 async def unread_count(user_id: int) -> int:
-    row = await db.fetch_one("SELECT COUNT(*) AS n FROM notification WHERE user_id = ? AND read_at IS NULL",
-                             [user_id])
-    return int(row["n"]) if row else 0
+    from forum.services.notifications import unread_count  # it imports this module
+
+    return await unread_count(user_id)
 
 
 async def wait_for_unread_change(user_id: int, known: int, *, within: float) -> int | None:

@@ -25,7 +25,7 @@ from forum import events
 from forum.errors import N_, Conflict, Forbidden, NotAuthenticated, ValidationFailed
 from forum.models import OidcIdentity, OidcLoginAttempt, OidcSession, Profile, Role, Session, User
 from forum.security import hash_token
-from forum.services import sessions
+from forum.services import name_claims, sessions
 from forum.services.accounts import handle_available, normalize_email
 from forum.services.oidc_provider import PROBE_TTL, Provider
 from forum.services.oidc_tokens import OidcRefused, validate_id_token
@@ -214,8 +214,9 @@ async def _identity_for_new_subject(conn, settings: OidcSettings, claims: dict, 
     try:
         user = await User.create(email=email, password_hash=NO_PASSWORD, role=Role.MEMBER, locale=locale,
                                  using_db=conn)
-        await Profile.create(user=user, username=handle, username_key=username_key(handle), display_name="",
-                             using_db=conn)
+        profile = await Profile.create(user=user, username=handle, username_key=username_key(handle),
+                                       display_name="", using_db=conn)
+        await name_claims.claim_handle(conn, profile.id, handle)
         identity = await OidcIdentity.create(user_id=user.id, issuer=settings.issuer, subject=claims["sub"],
                                              email_verified=verified, using_db=conn)
     except IntegrityError:

@@ -24,6 +24,19 @@ def readable_levels(viewer: Viewer | None) -> list[str]:
     return levels_for_role(viewer.role)
 
 
+def readable_sql(access_column: str, role_column: str) -> str:
+    """levels_for_role as a SQL condition, for a query that counts for an account whose role is a column
+    (the unread count is computed in the same query that loads the viewer)."""
+    everyone = [level.value for level in ReadAccess if all(level.value in levels_for_role(r.value) for r in Role)]
+    cases = [f"{access_column} IN ({', '.join(repr(v) for v in everyone)})"] if everyone else []
+    for level in ReadAccess:
+        roles = [role.value for role in Role if level.value in levels_for_role(role.value)]
+        if roles and level.value not in everyone:
+            cases.append(f"({access_column} = '{level.value}' AND {role_column} IN "
+                         f"({', '.join(repr(r) for r in roles)}))")
+    return "(" + " OR ".join(cases) + ")"
+
+
 def can_read_category(viewer: Viewer | None, category: Category) -> bool:
     return category.read_access.value in readable_levels(viewer)
 

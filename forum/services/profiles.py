@@ -8,6 +8,7 @@ from forum.api.schema import text_is_clean
 from forum.db import write_transaction
 from forum.errors import N_, ValidationFailed
 from forum.models import Profile
+from forum.services import name_claims
 from forum.services.participation import check_can_participate
 from forum.viewer import Viewer
 
@@ -30,10 +31,14 @@ async def update_profile(viewer: Viewer | None, *, display_name: str | None = No
     changes = {}
     if display_name is not None:
         changes["display_name"] = _clean(display_name, MAX_DISPLAY_NAME, "display_name", single_line=True)
+        name_claims.check_display_name(changes["display_name"])
     if bio is not None:
         changes["bio"] = _clean(bio, MAX_BIO, "bio", single_line=False)
     async with write_transaction() as conn:
         await check_can_participate(viewer, conn, action="profile")
+        if "display_name" in changes:
+            profile = await Profile.get(user_id=viewer.id).using_db(conn)
+            await name_claims.claim_display_name(conn, profile, changes["display_name"])
         if changes:
             await Profile.filter(user_id=viewer.id).using_db(conn).update(**changes)
         return await Profile.get(user_id=viewer.id).using_db(conn)

@@ -98,14 +98,17 @@ async def viewer_state(viewer: Viewer, topic_id: int, post_ids: list[int]) -> tu
 
 
 async def mark_read_up_to(viewer: Viewer, topic_id: int, number: int, previous: int) -> None:
-    """Only writes when the viewer got further than before, so re-reading a topic stays a pure read."""
-    if number <= previous:
+    """Only writes when the viewer got further than before, so re-reading a topic stays a pure read. A member
+    without a forum identity (withdrawn: the profile is gone) reads like a visitor: nothing is written, also
+    when the withdrawal commits while this page is being read."""
+    if number <= previous or not viewer.has_profile:
         return
     await db.execute(
-        "INSERT INTO topic_read (user_id, topic_id, last_read_number) VALUES (?, ?, ?) "
+        "INSERT INTO topic_read (user_id, topic_id, last_read_number) "
+        "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM profile WHERE user_id = ?) "
         "ON CONFLICT (user_id, topic_id) DO UPDATE SET last_read_number = excluded.last_read_number "
         "WHERE topic_read.last_read_number < excluded.last_read_number",
-        [viewer.id, topic_id, number])
+        [viewer.id, topic_id, number, viewer.id])
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,38 @@ async def purge(retention: Retention, now: datetime | None = None) -> dict[str, 
     logged = db.time_param(now - timedelta(days=retention.security_log_days))
     counts["password_reset_requests"] = await delete_batches(
         "password_reset_token", "expires_at < ? AND (used_at IS NULL OR used_at < ?)", [logged, logged])
+    counts["consent_subject_links"] = await unlink_withdrawn_subjects(now, retention)
     await events.emit(events.PURGING, events.Purge(now=now, retention=retention, counts=counts,
                                                    delete_batches=delete_batches))
+    # last, so the byte purges also take what this run deleted out of the file
+    counts.update(await finish_byte_purges())
+    return counts
+
+
+async def unlink_withdrawn_subjects(now: datetime, retention: Retention) -> int:
+    """The ledger's link to a person goes once, for every purpose, their last event is a withdrawal and the newest
+    of them is older than the evidence period; the events stay as they are, linked to nothing (erasure deletes
+    the link at once)."""
+    cutoff = db.time_param(now - timedelta(days=retention.consent_evidence_days))
+    return await delete_batches(
+        "consent_subject",
+        "EXISTS (SELECT 1 FROM consent_event e WHERE e.subject_id = consent_subject.id) "
+        "AND NOT EXISTS (SELECT 1 FROM consent_event e WHERE e.subject_id = consent_subject.id "
+        "AND e.action <> 'withdrawn' AND e.id = (SELECT max(x.id) FROM consent_event x "
+        "WHERE x.subject_id = e.subject_id AND x.purpose = e.purpose)) "
+        "AND (SELECT max(e.created_at) FROM consent_event e WHERE e.subject_id = consent_subject.id) < ?",
+        [cutoff])
+
+
+async def finish_byte_purges() -> dict[str, int]:
+    """Pending byte purges of withdrawals (a reader held a snapshot too long, or the process stopped), and on
+    SQLite the new revisions classified for the next withdrawal's name search."""
+    from forum.services import byte_purge, names
+
+    counts = {}
+    if db.dialect() == "sqlite":
+        async with db.write_transaction() as conn:
+            await names.register_sqlite_function(conn)
+            counts["revisions_classified"] = await names.classify_revisions(conn)
+    counts.update(await byte_purge.finish_pending())
     return counts

@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 from forum.errors import N_, ValidationFailed
+from forum.services.name_claims import name_skeleton
 
 MIN_LENGTH, MAX_LENGTH = 3, 32
 _ALLOWED = re.compile(r"^[^\W_][\w.\-]*[^\W_]$|^[^\W_]$")
@@ -43,6 +44,12 @@ def _scripts(name: str) -> set[str]:
     return scripts
 
 
+def _reserved_lookalike(name: str) -> bool:
+    from forum.services.name_claims import RESERVED_SKELETONS
+
+    return name_skeleton(name) in RESERVED_SKELETONS
+
+
 def validate_username(raw: str) -> str:
     """Returns the normalised handle or raises ValidationFailed on the `username` field."""
     name = normalize(raw or "")
@@ -56,6 +63,6 @@ def validate_username(raw: str) -> str:
     scripts = _scripts(name)
     if "LATIN" in scripts and scripts & {"CYRILLIC", "GREEK"}:
         raise ValidationFailed(fields={"username": N_("Do not mix Latin letters with Cyrillic or Greek ones.")})
-    if username_key(name) in RESERVED:
+    if username_key(name) in RESERVED or _reserved_lookalike(name):
         raise ValidationFailed(fields={"username": N_("That username is reserved.")})
     return name

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from forum import db
+from forum.errors import N_, ConsentRequired
 from forum.models import CategoryWatch, TopicWatch
 from forum.services.access import access_category_by_slug, access_topic_by_id
 from forum.viewer import Viewer
@@ -17,8 +18,16 @@ async def watch_topic_in(conn, user_id: int, topic_id: int, *, now: datetime | N
                      [user_id, topic_id, db.time_param(now or datetime.now(UTC), conn)], conn)
 
 
+def check_can_watch(viewer: Viewer) -> None:
+    """Watching is participation's processing (it makes notifications): a member who withdrew (no forum identity
+    left) may read, like a visitor, but not watch."""
+    if not viewer.has_profile:
+        raise ConsentRequired(N_("Choose a username and give your consent to take part."))
+
+
 async def set_topic_watch(viewer: Viewer, topic_id: int, watching: bool) -> bool:
     await access_topic_by_id(viewer, topic_id)
+    check_can_watch(viewer)
     if watching:
         await TopicWatch.get_or_create(user_id=viewer.id, topic_id=topic_id)
     else:
@@ -28,6 +37,7 @@ async def set_topic_watch(viewer: Viewer, topic_id: int, watching: bool) -> bool
 
 async def set_category_watch(viewer: Viewer, slug: str, watching: bool) -> bool:
     category = await access_category_by_slug(viewer, slug)
+    check_can_watch(viewer)
     if watching:
         await CategoryWatch.get_or_create(user_id=viewer.id, category_id=category.id)
     else:

@@ -4,81 +4,73 @@ One transaction, so a fault anywhere leaves everything as it was, and (with the 
 same lock) a post racing the withdrawal is either anonymised with the rest or refused:
 - the user's posts and topics lose their author; their revisions shrink to the current text, and they are
   removed as editor of anyone else's posts;
-- their handle and display name are replaced, as whole words and ignoring case, in everyone's post sources,
-  cooked HTML, revisions, topic titles and slugs, profiles and notification texts, and the search index;
-  mentions and quotes of them are re-cooked, so no link or attribution is left;
+- every handle and display name they have had is replaced, in any spelling (forum.services.names), in post
+  sources, cooked HTML, revisions, topic titles and slugs, profiles, notification texts, category names and
+  descriptions and the search index, by the scope rules of forum.services.withdrawal_scope (their own text: every
+  name and part; others' text: full names and handles, parts too in topics about them; an ordinary word of the
+  forum never in unrelated text, and the answer's `left_out` lists it); mentions and quotes of them are
+  re-cooked, so no link or attribution is left;
 - their likes, watches, read markers, mentions and notifications (caused and received) go, and so does the
   forum profile; the account (email, password) stays, and a later consent starts a new forum identity;
 - moderation detaches its records through the CONSENT_WITHDRAWN event;
 - the ledger records the withdrawal.
-Afterwards, on SQLite (secure_delete is on), the full-text index is merged if it held the name and the WAL is
-checkpointed, so the old bytes do not survive in the database file.
+Afterwards forum.services.byte_purge removes the old bytes (SQLite: search tiers merged, WAL truncated, retried
+while a reader holds a snapshot; PostgreSQL: VACUUM); the answer's `byte_purge` says "done" or "pending".
 """
 
 from __future__ import annotations
 
-import asyncio
-import re
-from dataclasses import dataclass, field
-
-from starlette.concurrency import run_in_threadpool
+from dataclasses import dataclass
 
 from forum import db, events
 from forum.db import write_transaction
 from forum.errors import N_, Conflict, NotAuthenticated
-from forum.markup import replace_handle
 from forum.models import ConsentAction
-from forum.services import search
+from forum.services import byte_purge, names, search
 from forum.services.consent import ConsentStatus, consent_status, current_policy, record_event
-from forum.services.cooking import recook_many, resolve_recook
+from forum.services.cooking import recook_many
+from forum.services.names import Matcher
 from forum.services.purposes import FORUM
 from forum.services.slugs import slugify
+from forum.services.withdrawal_scope import Scope, build_scope, load_identity
 from forum.viewer import Viewer
 
 FORMER_MEMBER = {"nb": "Tidligere medlem", "en": "Former member"}
-# a display name shorter than this is too likely an ordinary word to be replaced in other people's text
-MIN_NAME_CHARS = 3
 
 
 @dataclass
-class Names:
-    """The user's names and how to scrub them from text others wrote."""
+class Rewriter:
+    """Which matcher rewrites which text (the rules are forum.services.withdrawal_scope's), and the wording."""
 
-    handle: str
-    display_name: str
+    scope: Scope
     replacement: str
-    names: list[str] = field(init=False)
+    own_posts: set[int]
+    own_topics: set[int]
 
     def __post_init__(self) -> None:
-        names = [self.handle]
-        if len(self.display_name) >= MIN_NAME_CHARS and self.display_name.casefold() != self.handle.casefold():
-            names.append(self.display_name)
-        self.names = sorted(names, key=len, reverse=True)  # "Ola Nordmann" before "Ola"
+        self.own, self.related = self.scope.own_text(), self.scope.related_topic_text()
+        self.anywhere, self.direct = self.scope.others_text(), self.scope.direct_references()
 
-    def scrub(self, text: str) -> str:
-        if not text:
-            return text
-        for name in self.names:
-            text = replace_handle(text, "@" + name, self.replacement) if "@" in text else text
-            text = replace_handle(text, name, self.replacement)
-        return text
+    def _apply(self, matcher: Matcher, text: str) -> str:
+        return self.direct.rewrite(matcher.rewrite(text, self.replacement), self.replacement) if text else text
 
-    def like_patterns(self, dialect: str) -> list[str]:
-        """Candidates for a LIKE scan; the exact whole-word test happens in Python. SQLite's LIKE ignores case for
-        ASCII only, so names with other letters also get their case variants; PostgreSQL uses ILIKE."""
-        variants = set()
-        for name in self.names:
-            variants.add(name)
-            if dialect == "sqlite" and not name.isascii():
-                variants.update({name.casefold(), name.lower(), name.upper(), name.title()})
-        return ["%" + re.sub(r"([%_\\])", r"\\\1", v) + "%" for v in sorted(variants)]
+    def post(self, text: str, post_id: int, topic_id: int) -> str:
+        if post_id in self.own_posts:
+            return self._apply(self.own, text)
+        return self._apply(self.related if topic_id in self.scope.related else self.anywhere, text)
 
+    def title(self, text: str, topic_id: int) -> str:
+        if topic_id in self.own_topics:
+            return self._apply(self.own, text)
+        return self._apply(self.related if topic_id in self.scope.related else self.anywhere, text)
 
-def _like_any(conn, column: str, names: Names) -> tuple[str, list[str]]:
-    dialect = conn.capabilities.dialect
-    patterns = names.like_patterns(dialect)
-    op = "LIKE" if dialect == "sqlite" else "ILIKE"
-    return "(" + " OR ".join(f"{column} {op} ? ESCAPE '\\'" for _ in patterns) + ")", patterns
+    def others(self, text: str) -> str:
+        return self._apply(self.anywhere, text)
+
+    def candidates(self, conn, column: str, *, related: bool = False, exotic: str | None = None
+                   ) -> tuple[str, list]:
+        matcher = Matcher(list((self.related if related else self.anywhere).names) + list(self.direct.names))
+        return names.sql_candidates(conn.capabilities.dialect, column, matcher, exotic=exotic)
 
 
 async def _ids(query: str, params: list, conn) -> list[int]:
@@ -92,63 +84,84 @@ async def lock_account(user_id: int, conn) -> None:
         await db.fetch_one("SELECT id FROM account WHERE id = ? FOR UPDATE", [user_id], conn)
 
 
-async def _read_posts(conn, ids, names: Names) -> list[dict]:
-    """The posts' rows with the names scrubbed out of `source` (the stored text kept as `old_source`)."""
+async def _candidate_revisions(conn, rw: Rewriter) -> list[dict]:
+    """Every revision whose text may hold a name: one scan with the widest set (the parts of the display name
+    too), each candidate then judged in Python by the rule for its post. Own posts' revisions are left to
+    `_reduce_revisions`."""
+    exotic = None
+    if conn.capabilities.dialect == "sqlite":
+        await names.classify_revisions(conn)
+        exotic = "r.id IN (SELECT revision_id FROM exotic_revision)"
+    where, params = rw.candidates(conn, "r.source", related=True, exotic=exotic)
+    rows = await db.fetch_all("SELECT r.id, r.post_id, r.source, p.topic_id FROM post_revision r "
+                              f"JOIN post p ON p.id = r.post_id WHERE {where}", params, conn)
+    return [r for r in rows if r["post_id"] not in rw.own_posts]
+
+
+async def _own_candidates(conn, rw: Rewriter) -> set[int]:
+    """The member's own posts whose current text may hold one of their names or its parts (a sign-off): the
+    candidate test in SQL, on SQLite with the exotic list of the posts' latest revisions."""
+    matcher = Matcher(list(rw.own.names) + list(rw.direct.names))
+    exotic = None
+    if conn.capabilities.dialect == "sqlite":
+        exotic = ("p.id IN (SELECT r.post_id FROM exotic_revision e JOIN post_revision r ON r.id = e.revision_id "
+                  "WHERE r.post_id = p.id)")
+    where, params = names.sql_candidates(conn.capabilities.dialect, "p.source", matcher, exotic=exotic)
+    found: set[int] = set()
+    for chunk in db.chunks(sorted(rw.own_posts)):
+        found |= set(await _ids(f"SELECT p.id FROM post p WHERE p.id IN ({db.marks(len(chunk))}) AND {where}",
+                                [*chunk, *params], conn))
+    return found
+
+
+async def _rewrite_posts(conn, rw: Rewriter, quoting: set[int], mentioned: set[int], counts: dict,
+                         held: set[int]) -> set[int]:
+    """Sources, revisions, cooked HTML and the index of every post that holds a name or refers to the member.
+    Returns the topics touched; adds to `held` the ids of posts whose text ever held a name."""
+    revisions = await _candidate_revisions(conn, rw)
+    updates = []
+    for r in revisions:
+        text = rw.post(r["source"], r["post_id"], r["topic_id"])
+        if text != r["source"]:
+            updates.append([text, r["id"]])
+            held.add(r["post_id"])
+    await db.execute_many("UPDATE post_revision SET source = ? WHERE id = ?", updates, conn)
+    counts["rewritten_revisions"] = len(updates)
+    wanted = held | quoting | mentioned | await _own_candidates(conn, rw)
     rows = await db.fetch_in("SELECT id, topic_id, number, author_id, source, deleted_at, hidden_at "
-                             "FROM post WHERE id IN ({in})", sorted(ids), conn)
+                             "FROM post WHERE id IN ({in})", sorted(wanted), conn)
+    changed = []
     for row in rows:
-        row["old_source"] = row["source"]
-        row["source"] = names.scrub(row["source"])
-    return rows
-
-
-async def _rewrite_posts(conn, user_id: int, names: Names, quoting: set[int],
-                         counts: dict) -> tuple[set[int], list[str]]:
-    """Mentions, quotes and every whole-word occurrence in posts: sources, cooked HTML and the index.
-    Returns the topics touched and whether the full-text index held the name (then it must be merged)."""
-    mentioned = set(await _ids("SELECT post_id AS id FROM post_mention WHERE user_id = ?", [user_id], conn))
-    # The posts that mention or quote them are known up front: they cook in a worker thread while the
-    # database scans the revisions (sqlite3 and asyncpg wait without the GIL), so the two use both cores.
-    rows = await _read_posts(conn, mentioned | quoting, names)
-    cooking = asyncio.ensure_future(run_in_threadpool((await resolve_recook(rows, conn)).cook))
-    try:
-        # Every post's current source is also its latest revision (creation writes revision 1, every edit and
-        # rewrite another), so one scan of the revisions finds the posts and the revisions to rewrite.
-        counts["rewritten_revisions"], revisions = await _scrub_column(conn, "post_revision", "source", names,
-                                                                       also="post_id")
-    except BaseException:
-        await asyncio.gather(cooking, return_exceptions=True)
-        raise
-    cooked = await cooking
-    texts = {r["post_id"] for r in revisions} - {r["id"] for r in rows}
-    more = [r for r in await _read_posts(conn, texts, names) if r["source"] != r["old_source"]]
-    cooked |= await recook_many(more, conn)
-    rows += more
+        text = rw.post(row["source"], row["id"], row["topic_id"])
+        if text != row["source"] or row["id"] in quoting or row["id"] in mentioned:
+            if text != row["source"]:
+                held.add(row["id"])
+            changed.append({**row, "source": text})
+    cooked = await recook_many(changed, conn)
     await db.execute_many("UPDATE post SET source = ?, cooked = ? WHERE id = ?",
-                          [[r["source"], cooked[r["id"]], r["id"]] for r in rows], conn)
-    in_index = await search.tables_to_merge(names.names, conn)
-    retitled = await _rewrite_titles(conn, names, counts)
+                          [[r["source"], cooked[r["id"]], r["id"]] for r in changed], conn)
+    retitled = await _rewrite_titles(conn, rw, counts)
     # one index write per post; a first post carries its topic's title in the index, so first posts are read
     # back (post and topic rows are rewritten by now) for the rewritten topics and posts
     firsts = await db.fetch_in("SELECT p.id, p.cooked, t.title FROM post p JOIN topic t ON t.id = p.topic_id "
                                "WHERE p.number = 1 AND p.deleted_at IS NULL AND p.hidden_at IS NULL AND t.id IN ({in})",
-                               sorted({r["topic_id"] for r in rows if r["number"] == 1} | set(retitled)), conn)
-    entries = [(r["id"], "", cooked[r["id"]]) for r in rows
+                               sorted({r["topic_id"] for r in changed if r["number"] == 1} | set(retitled)), conn)
+    held |= {f["id"] for f in firsts}  # their index entries held the old title
+    entries = [(r["id"], "", cooked[r["id"]]) for r in changed
                if r["number"] != 1 and r["deleted_at"] is None and r["hidden_at"] is None]
     await search.index_posts(entries + [(f["id"], f["title"], f["cooked"]) for f in firsts], conn=conn)
-    counts["rewritten_posts"] = len(rows)
+    counts["rewritten_posts"] = len(changed)
     counts["rewritten_mentions"] = len(mentioned)
     counts["rewritten_quotes"] = len(quoting)
-    await db.execute("DELETE FROM post_mention WHERE user_id = ?", [user_id], conn)
-    return {r["topic_id"] for r in rows} | set(retitled), in_index
+    return {r["topic_id"] for r in changed} | set(retitled)
 
 
-async def _rewrite_titles(conn, names: Names, counts: dict) -> dict[int, str]:
-    where, patterns = _like_any(conn, "title", names)
-    rows = await db.fetch_all(f"SELECT id, title FROM topic WHERE {where}", patterns, conn)
+async def _rewrite_titles(conn, rw: Rewriter, counts: dict) -> dict[int, str]:
+    where, params = rw.candidates(conn, "title", related=True)
+    rows = await db.fetch_all(f"SELECT id, title FROM topic WHERE {where}", params, conn)
     changed = {}
     for row in rows:
-        title = names.scrub(row["title"])
+        title = rw.title(row["title"], row["id"])
         if title != row["title"]:
             changed[row["id"]] = title
     await db.execute_many("UPDATE topic SET title = ?, slug = ? WHERE id = ?",
@@ -157,38 +170,41 @@ async def _rewrite_titles(conn, names: Names, counts: dict) -> dict[int, str]:
     return changed
 
 
-async def _reduce_revisions(conn, user_id: int, counts: dict) -> None:
-    """Their own posts keep one revision, the current text, with no editor; they stop being anyone's editor."""
-    counts["removed_revisions"] = await db.execute(
-        "DELETE FROM post_revision WHERE post_id IN (SELECT id FROM post WHERE author_id = ?)", [user_id], conn)
-    await db.execute("INSERT INTO post_revision (post_id, number, editor_id, source, created_at) "
-                     "SELECT id, 1, NULL, source, created_at FROM post WHERE author_id = ?", [user_id], conn)
+async def _reduce_revisions(conn, post_ids: list[int], user_id: int, counts: dict) -> None:
+    """Their own posts keep one revision, the current (rewritten) text, with no editor; they stop being anyone's
+    editor."""
+    counts["removed_revisions"] = 0
+    for chunk in db.chunks(post_ids):
+        marks = db.marks(len(chunk))
+        counts["removed_revisions"] += await db.execute(
+            f"DELETE FROM post_revision WHERE post_id IN ({marks})", chunk, conn)
+        await db.execute("INSERT INTO post_revision (post_id, number, editor_id, source, created_at) "
+                         f"SELECT id, 1, NULL, source, created_at FROM post WHERE id IN ({marks})", chunk, conn)
     await db.execute("UPDATE post_revision SET editor_id = NULL WHERE editor_id = ?", [user_id], conn)
 
 
-async def _scrub_column(conn, table: str, column: str, names: Names, *, only: str = "", also: str = ""
-                        ) -> tuple[int, list[dict]]:
-    """Rewrites the names out of `column` wherever a LIKE scan finds a candidate; returns how many rows changed
-    and the candidate rows (with the `also` columns)."""
-    where, patterns = _like_any(conn, column, names)
+async def _scrub_column(conn, table: str, column: str, rw: Rewriter, *, only: str = "") -> int:
+    """Rewrites the names out of others' free text in `column` wherever the candidate test finds one; returns how
+    many rows changed."""
+    where, params = rw.candidates(conn, column)
     if only:  # matches a partial index, so only the rows that can hold text are read
         where = f"{only} AND {where}"
-    rows = await db.fetch_all(f"SELECT id, {column} AS text{', ' + also if also else ''} FROM {table} WHERE {where}",
-                              patterns, conn)
-    updates = [[names.scrub(r["text"]), r["id"]] for r in rows]
+    rows = await db.fetch_all(f"SELECT id, {column} AS text FROM {table} WHERE {where}", params, conn)
+    updates = [[rw.others(r["text"]), r["id"]] for r in rows]
     updates = [u for u, r in zip(updates, rows, strict=True) if u[0] != r["text"]]
     await db.execute_many(f"UPDATE {table} SET {column} = ? WHERE id = ?", updates, conn)
-    return len(updates), rows
+    return len(updates)
 
 
-async def _anonymise_own(conn, user_id: int, counts: dict) -> set[int]:
+async def _anonymise_own(conn, user_id: int, counts: dict) -> tuple[set[int], set[int]]:
     topics = set(await _ids("SELECT DISTINCT topic_id AS id FROM post WHERE author_id = ?", [user_id], conn))
+    own_topics = set(await _ids("SELECT id FROM topic WHERE author_id = ?", [user_id], conn))
     counts["anonymised_posts"] = await db.execute(
         "UPDATE post SET author_id = NULL, edited_at = NULL WHERE author_id = ?", [user_id], conn)
     # counted from RETURNING: on SQLite an UPDATE's count includes the rows its triggers wrote (page_version)
     counts["anonymised_topics"] = len(await db.fetch_all(
         "UPDATE topic SET author_id = NULL WHERE author_id = ? RETURNING id", [user_id], conn))
-    return topics
+    return topics, own_topics
 
 
 async def _remove_personal(conn, user_id: int, counts: dict) -> set[int]:
@@ -207,36 +223,52 @@ async def _remove_personal(conn, user_id: int, counts: dict) -> set[int]:
     return liked_topics
 
 
-async def anonymise_in(conn, user_id: int, *, text_locale: str, counts: dict[str, int]) -> list[str]:
+async def _older_tier_held(conn, post_ids: set[int]) -> bool:
+    """Whether any of these posts (whose text ever held a name) was indexed in the older search tier: ids only
+    grow past the tier boundary, so a post before it was moved there or written there."""
+    if conn.capabilities.dialect != "sqlite" or not post_ids:
+        return False
+    recent_from = (await db.fetch_one("SELECT recent_from FROM search_tier", [], conn))["recent_from"]
+    return min(post_ids) < recent_from
+
+
+async def anonymise_in(conn, user_id: int, *, text_locale: str, counts: dict) -> int | None:
     """Everything a withdrawal changes except the ledger, inside the caller's transaction (erasure reuses it).
-    Returns the full-text index tables that held the name, so they are merged after the commit."""
-    profile = await db.fetch_one("SELECT username, display_name FROM profile WHERE user_id = ?", [user_id], conn)
-    names = None
-    if profile is not None:
-        names = Names(profile["username"], profile["display_name"] or "",
-                      FORMER_MEMBER.get(text_locale, FORMER_MEMBER["nb"]))
+    Returns the id of the byte purge it recorded (to run after the commit)."""
+    if conn.capabilities.dialect == "sqlite":
+        await names.register_sqlite_function(conn)
+    identity = await load_identity(conn, user_id)
+    scope = await build_scope(conn, identity) if identity is not None else None
     post_ids = await _ids("SELECT id FROM post WHERE author_id = ?", [user_id], conn)
     quoting = set(await _ids("SELECT q.post_id AS id FROM post_quote q JOIN post p ON p.id = q.quoted_post_id "
                              "WHERE p.author_id = ?", [user_id], conn))
-    await _reduce_revisions(conn, user_id, counts)
-    topics = await _anonymise_own(conn, user_id, counts)
+    mentioned = set(await _ids("SELECT post_id AS id FROM post_mention WHERE user_id = ?", [user_id], conn))
+    topics, own_topics = await _anonymise_own(conn, user_id, counts)
     await db.execute("DELETE FROM profile WHERE user_id = ?", [user_id], conn)
-    counts["deleted_profile"] = int(profile is not None)
-    needs_merge: list[str] = []
-    if names is not None:
+    await db.execute("DELETE FROM name_history WHERE user_id = ?", [user_id], conn)
+    counts["deleted_profile"] = int(identity is not None)
+    held: set[int] = set()
+    rw = None
+    if scope is not None:
         # with no author and no profile left, mentions and quotes of them re-cook as plain text / "former member"
-        rewritten, needs_merge = await _rewrite_posts(conn, user_id, names, quoting, counts)
-        topics |= rewritten
-        counts["rewritten_profiles"] = ((await _scrub_column(conn, "profile", "bio", names))[0]
-                                        + (await _scrub_column(conn, "profile", "display_name", names))[0])
-        counts["rewritten_notifications"], _rows = await _scrub_column(conn, "notification", "message", names,
-                                                                       only="message <> ''")
+        rw = Rewriter(scope, FORMER_MEMBER.get(text_locale, FORMER_MEMBER["nb"]), set(post_ids), own_topics)
+        topics |= await _rewrite_posts(conn, rw, quoting, mentioned, counts, held)
+        counts["rewritten_profiles"] = (await _scrub_column(conn, "profile", "bio", rw)
+                                        + await _scrub_column(conn, "profile", "display_name", rw))
+        counts["rewritten_notifications"] = await _scrub_column(conn, "notification", "message", rw,
+                                                                only="message <> ''")
+        counts["rewritten_categories"] = (await _scrub_column(conn, "category", "name", rw)
+                                          + await _scrub_column(conn, "category", "description", rw))
+        counts["left_out"] = scope.left_out()
+    await db.execute("DELETE FROM post_mention WHERE user_id = ?", [user_id], conn)
+    await _reduce_revisions(conn, post_ids, user_id, counts)
     topics |= await _remove_personal(conn, user_id, counts)
     await events.emit(events.CONSENT_WITHDRAWN, events.Withdrawal(
-        user_id, post_ids, names.scrub if names else (lambda text: text), counts, conn))
+        user_id, post_ids, rw.others if rw else (lambda text: text), counts, conn))
     for chunk in db.chunks(sorted(topics)):
         await db.execute(f"UPDATE topic SET version = version + 1 WHERE id IN ({db.marks(len(chunk))})", chunk, conn)
-    return needs_merge
+    tiers = [search.RECENT, search.OLDER] if await _older_tier_held(conn, held | set(post_ids)) else [search.RECENT]
+    return await byte_purge.record(conn, tiers)
 
 
 async def record_withdrawal(conn, user_id: int, *, locale: str, channel: str) -> None:
@@ -254,16 +286,7 @@ async def withdraw_consent(viewer: Viewer | None, *, channel: str, text_locale: 
         status = await consent_status(viewer.id, conn)
         if status not in (ConsentStatus.GRANTED, ConsentStatus.OUTDATED):
             raise Conflict(N_("You have not given consent, so there is nothing to withdraw."), code="not_consented")
-        needs_merge = await anonymise_in(conn, viewer.id, text_locale=text_locale, counts=counts)
+        purge_id = await anonymise_in(conn, viewer.id, text_locale=text_locale, counts=counts)
         await record_withdrawal(conn, viewer.id, locale=viewer.locale or text_locale, channel=channel)
-    await purge_old_bytes(needs_merge)
+    counts["byte_purge"] = await byte_purge.run(purge_id)
     return counts
-
-
-async def purge_old_bytes(merge_tables: list[str]) -> None:
-    """SQLite overwrites deleted rows (secure_delete), but two places keep old bytes: full-text index segments
-    (a replaced entry is only marked deleted until its segment is merged) and the WAL (until checkpointed)."""
-    if db.dialect() != "sqlite":
-        return
-    await search.merge_segments(merge_tables)
-    await db.fetch_all("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -356,7 +356,8 @@
       var hidden = document.createElement("span");
       hidden.className = "visually-hidden";
       hidden.textContent = " " + data.label;
-      badge.textContent = numberFormat.format(count);
+      var cap = parseInt(link.getAttribute("data-unread-cap"), 10) || 0;  /* counted up to cap: "99+" beyond */
+      badge.textContent = cap && count >= cap ? numberFormat.format(cap - 1) + "+" : numberFormat.format(count);
       badge.appendChild(hidden);
     });
     window.addEventListener("pagehide", function () { source.close(); });

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from forum.errors import N_, NotFound, ValidationFailed
 from forum.models import Category, Role
+from forum.params import parse_int
 from forum.services import accounts, categories, consent
 from forum.services.permissions import check_admin
 from forum.web.common import field, path_for, read_form, render
@@ -55,9 +56,9 @@ async def edit_category(request: Request) -> Response:
     if request.method == "POST":
         form = await read_form(request)
         values = {name: field(form, name) for name in values}
-        try:
-            position = int(values["position"]) if values["position"].strip() else None
-        except ValueError:
+        raw_position = values["position"].strip()
+        position = parse_int(raw_position, low=-10_000, high=10_000) if raw_position else None
+        if raw_position and position is None:
             errors = {"position": N_("Give a whole number.")}
         if not errors:
             try:

@@ -6,11 +6,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from forum.params import cursor_param
 from forum.services import page_versions, reads
 from forum.services.listing import visible_categories
 from forum.web.common import render
 from forum.web.page_cache import visitor_page
-from forum.web.topics import cursor_param, next_cursor
+from forum.web.topics import next_cursor
 
 
 async def home(request: Request) -> Response:

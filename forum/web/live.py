@@ -17,16 +17,16 @@ from starlette.routing import Route
 
 from forum.errors import NotFound
 from forum.i18n import gettext
+from forum.params import MAX_NUMBER, page_param, parse_int
 from forum.services import live
 from forum.services.access import access_topic_by_id
 from forum.services.topic_page import load_posts_after
 from forum.web.common import render, require_viewer
-from forum.web.topics import int_param
 
 
 async def posts_fragment(request: Request) -> Response:
     """`?after=N`: the posts numbered after N, rendered exactly as on the topic page, without the page around."""
-    after = int_param(request.query_params.get("after"), default=0)
+    after = page_param(request.query_params.get("after"), default=0, high=MAX_NUMBER)
     context = await load_posts_after(request.state.viewer, request.path_params["topic_id"], after)
     return render(request, "_posts_fragment.html", context)
 
@@ -34,7 +34,7 @@ async def posts_fragment(request: Request) -> Response:
 def _after(request: Request) -> int | None:
     """Where the client is: the id of the last event it saw (on reconnect), else `?after=`."""
     raw = request.headers.get("last-event-id") or request.query_params.get("after") or ""
-    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    return parse_int(raw, low=0, high=MAX_NUMBER)
 
 
 def _event(name: str, data: dict, event_id: int | None = None) -> str:

@@ -7,6 +7,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from forum.errors import NotFound
+from forum.params import id_field
 from forum.services import notifications, reads, search
 from forum.services.listing import visible_categories
 from forum.web.common import field, path_for, read_form, render, require_viewer
@@ -30,8 +31,8 @@ async def notifications_page(request: Request) -> Response:
 async def mark_notifications_read(request: Request) -> Response:
     viewer = require_viewer(request)
     form = await read_form(request)
-    raw = field(form, "id")
-    await notifications.mark_read(viewer, [int(raw)] if raw.isdigit() and len(raw) < 10 else None)
+    notification_id = id_field(field(form, "id"), "id")
+    await notifications.mark_read(viewer, [notification_id] if notification_id is not None else None)
     return RedirectResponse(path_for(request, "notifications"), status_code=303)
 
 

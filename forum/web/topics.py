@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from forum.errors import DomainError, NotFound, ValidationFailed
+from forum.errors import DomainError, ValidationFailed
+from forum.params import cursor_param, optional_id, page_param
 from forum.services import page_versions, reads, topics
 from forum.services.access import access_category_by_slug, access_post_by_id
 from forum.services.permissions import can_start_topic
@@ -18,25 +17,6 @@ from forum.services.watching import set_category_watch, set_topic_watch
 from forum.web.common import field, path_for, read_form, render, require_viewer
 from forum.web.drafts import warnings_to_confirm
 from forum.web.page_cache import visitor_page
-
-
-def int_param(value: str | None, default: int = 1) -> int:
-    if value is None or value == "":
-        return default
-    if not value.isdigit() or len(value) > 9:
-        raise NotFound()
-    return int(value)
-
-
-def cursor_param(value: str | None) -> tuple[datetime, int] | None:
-    """`before=<iso time>_<topic id>`: where the next page of a topic list starts."""
-    if not value:
-        return None
-    try:
-        when, _sep, topic_id = value.rpartition("_")
-        return datetime.fromisoformat(when), int(topic_id)
-    except ValueError:
-        raise NotFound() from None
 
 
 def next_cursor(rows: list[dict], limit: int) -> str | None:
@@ -79,7 +59,7 @@ async def topic_page(request: Request) -> Response:
 async def _topic_page(request: Request) -> Response:
     viewer = request.state.viewer
     topic_id = request.path_params["topic_id"]
-    page = int_param(request.query_params.get("page"))
+    page = page_param(request.query_params.get("page"))
     context = await load_topic_page(viewer, topic_id, page)
     slug = context["topic"]["slug"]
     if request.path_params.get("slug") != slug:
@@ -93,11 +73,11 @@ async def composer_prefill(request: Request, viewer) -> dict:
     """`?reply_to=ID` and `?quote=ID` open the composer aimed at (or quoting) a post of this topic."""
     prefill = {"reply_error": None, "reply_body": "", "reply_to": None}
     for name in ("quote", "reply_to"):
-        raw = request.query_params.get(name) or ""
-        if not raw.isdigit() or len(raw) > 9 or viewer is None:
+        post_id = optional_id(request.query_params.get(name))
+        if post_id is None or viewer is None:
             continue
         try:
-            post = await access_post_by_id(viewer, int(raw))
+            post = await access_post_by_id(viewer, post_id)
             check_visible_post(post)
         except DomainError:
             continue
@@ -143,8 +123,7 @@ async def reply(request: Request) -> Response:
     topic_id = request.path_params["topic_id"]
     form = await read_form(request)
     body = field(form, "body")
-    reply_to = field(form, "reply_to")
-    reply_to_id = int(reply_to) if reply_to.isdigit() and len(reply_to) < 10 else None
+    reply_to_id = optional_id(field(form, "reply_to"))
     warnings = await warnings_to_confirm(viewer.id, form, body)
     if warnings:
         return await _composer_again(request, viewer, topic_id, body, reply_to_id, warnings=warnings)

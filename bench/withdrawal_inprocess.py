@@ -1,0 +1,72 @@
+"""`python -m bench.withdrawal_inprocess [SIZE] [POSTS] [MENTIONS]`: one consent withdrawal timed in-process.
+
+The cached seed of SIZE (bench/seed.py), a working copy, a subject with POSTS posts and MENTIONS mentions by
+others (as `python -m bench` adds), then `withdraw_consent` called directly (no HTTP): the write transaction
+and, separately, the byte purge after it (search tiers merged, WAL truncated). Prints JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from bench.corpus import Corpus
+from bench.seed import CACHE, SIZES, add_subject, cached_database
+
+
+async def _withdraw(path: Path, user_id: int) -> dict:
+    from tortoise import Tortoise
+
+    from forum import db
+    from forum.services import byte_purge, withdrawal
+    from forum.viewer import viewer_for_user
+
+    await Tortoise.init(config=db.tortoise_config(f"sqlite://{path}"))
+    try:
+        viewer = await viewer_for_user(user_id)
+        real_run = byte_purge.run
+        timings: dict = {}
+
+        async def timed_run(purge_id: int, **kwargs) -> str:
+            timings["transaction_s"] = round(time.perf_counter() - started, 3)
+            t = time.perf_counter()
+            state = await real_run(purge_id, **kwargs)
+            timings["purge_s"] = round(time.perf_counter() - t, 3)
+            return state
+
+        byte_purge.run = timed_run
+        started = time.perf_counter()
+        counts = await withdrawal.withdraw_consent(viewer, channel="api")
+        timings["total_s"] = round(time.perf_counter() - started, 3)
+        byte_purge.run = real_run
+        return {**timings, "counts": counts}
+    finally:
+        await Tortoise.close_connections()
+
+
+def main() -> None:
+    size_name = sys.argv[1] if len(sys.argv) > 1 else "10k"
+    posts = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
+    mentions = int(sys.argv[3]) if len(sys.argv) > 3 else 1_000
+    corpus = Corpus()
+    cached, meta = cached_database(SIZES[size_name], lambda: corpus, log=lambda *a: print(*a, file=sys.stderr))
+    work = CACHE / f"withdrawal-{size_name}-{os.getpid()}.sqlite3"
+    shutil.copyfile(cached, work)
+    try:
+        info = add_subject(work, corpus, meta, username="trekker_tilbake", posts=posts, mentions=mentions,
+                           seed_text=f"{size_name}-inprocess")
+        result = asyncio.run(_withdraw(work, info["user_id"]))
+        print(json.dumps({"size": size_name, "posts": posts, "mentions": mentions, **result}, indent=1,
+                         default=str))
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(work) + suffix).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
