@@ -135,6 +135,19 @@ def start_ceiling(pages: Path, log_dir: Path, *, workers: int = 2) -> Server:
                               "--no-access-log", "--log-level", "warning"], env, port, log_dir)
 
 
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference_ceiling"
+
+
+def start_reference(log_dir: Path, *, workers: int = 2) -> Server:
+    """The fixed reference ceiling (bench/reference_ceiling, a byte-for-byte copy of issue 20's), served as its
+    README says: uvicorn, 2 workers, uvloop + httptools, no access log. Its topic page: /t/1/benchmark-topic."""
+    port = free_port()
+    return _start("reference", [sys.executable, "-m", "uvicorn", "--app-dir", str(REFERENCE_DIR), "app:app",
+                                "--workers", str(workers), "--host", "127.0.0.1", "--port", str(port),
+                                "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
+                                "--http", "httptools"], dict(os.environ), port, log_dir)
+
+
 def secret_key() -> str:
     from bench.probe import SECRET
 
@@ -148,7 +161,7 @@ def _start(name: str, cmd: list[str], env: dict, port: int, log_dir: Path, timeo
         process = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     server = Server(name, process, port, log_path)
     deadline = time.monotonic() + timeout
-    probe = "/healthz" if name == "forum" else "/none"
+    probe = {"forum": "/healthz", "reference": "/health"}.get(name, "/none")
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{name} server exited at start-up; see {log_path}:\n{log_path.read_text()[-2000:]}")

@@ -61,6 +61,8 @@ def freeze(value):
         return type(value)(freeze(v) for v in value)
     if isinstance(value, Enum) or value is None or isinstance(value, str | int | float | bool):
         return value
+    if hasattr(value, "__html__"):  # the lazy CSRF token (forum.web.common.LazyFormToken) holds the request
+        return str(value)
     return value
 
 
@@ -91,6 +93,9 @@ async def probe_pages(database_url: str, pages: dict[str, tuple[str, str]], *, r
     app = create_app(settings)
     for noisy in ("httpx", "tortoise"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from forum.web.page_cache import PageCache
+
+    app.state.page_cache = PageCache(0)  # every request renders: its context is captured, its queries counted
     templates = app.state.templates
     original = templates.TemplateResponse
     captured: dict = {}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-PAGES = ["topic_anon", "topic_signed", "category", "home", "big_first", "big_deep", "search"]
+PAGES = ["topic_anon", "topic_anon_304", "topic_signed", "category", "home", "big_first", "big_deep", "search"]
 LABELS = {
-    "topic_anon": "topic page, 20 posts, anonymous", "topic_signed": "topic page, 20 posts, signed in",
+    "topic_anon": "topic page, 20 posts, anonymous", "topic_anon_304": "same, If-None-Match (304)",
+    "topic_signed": "topic page, 20 posts, signed in",
     "category": "category page", "home": "`/` (latest topics)", "big_first": "long topic, page 1",
     "big_deep": "long topic, last page", "search": "search (2 connections)",
     "create_post": "creating replies (JSON API)",
@@ -54,6 +55,7 @@ def targets(data: dict) -> list[dict]:
         by_rps = {s: _ratio(_rps(results[s], page), _rps(results[s], f"ceiling_{page}")) for s in sizes}
         rows.append(_row(label, f"CPU {_fmt(values)} (req/s {_fmt(by_rps)})", f"≥ {goal:.2f}",
                          _all(values, lambda v, g=goal: v >= g), **values))
+    rows += reference_targets(results, sizes)
     values = {s: _capacity(results[s], "big_deep", "big_first") for s in sizes}
     by_rps = {s: _ratio(_rps(results[s], "big_deep"), _rps(results[s], "big_first")) for s in sizes}
     rows.append(_row("last page of the long topic vs its page 1", f"CPU {_fmt(values)} (req/s {_fmt(by_rps)})",
@@ -99,6 +101,27 @@ def targets(data: dict) -> list[dict]:
     return rows
 
 
+def reference_targets(results: dict, sizes: list[str]) -> list[dict]:
+    """Issue 20: requests/s against the fixed reference ceiling (bench/reference_ceiling) measured beside each
+    case in the same round, p99 of the anonymous topic page, the 304, the signed-in page's weight."""
+    rows = []
+    for page, goal, label in (("topic_anon", 2.0, "topic page, anonymous vs the reference ceiling"),
+                              ("category", 2.0, "category page vs the reference ceiling"),
+                              ("home", 2.0, "`/` vs the reference ceiling"),
+                              ("topic_signed", 0.6, "topic page, signed in vs the reference ceiling"),
+                              ("topic_anon_304", 4.0, "conditional GET (304) vs the reference ceiling")):
+        values = {s: _ratio(_rps(results[s], page), _rps(results[s], f"reference_{page}")) for s in sizes}
+        rows.append(_row(label, f"req/s {_fmt(values)}", f"≥ {goal:.2f}", _all(values, lambda v, g=goal: v >= g),
+                         **values))
+    values = {s: (results[s]["cases"].get("topic_anon") or {}).get("p99_ms") for s in sizes}
+    rows.append(_row("p99 of the anonymous topic page (ms)", _fmt(values, ".1f"), "< 30",
+                     _all(values, lambda v: v < 30), **values))
+    values = {s: round((results[s]["cases"].get("topic_signed") or {}).get("bytes", 0) / 1024, 1) for s in sizes}
+    rows.append(_row("signed-in topic page, 20 posts (KB)", _fmt(values, ".1f"), "≤ 40",
+                     _all(values, lambda v: 0 < v <= 40), **values))
+    return rows
+
+
 def markdown(data: dict) -> str:
     m = data["machine"]
     when = data["started"].replace("T", " ").replace("+00:00", " UTC")
@@ -120,9 +143,11 @@ def markdown(data: dict) -> str:
         lines.append(f"Size {name}: {c['post']:,} posts, {c['topic']:,} topics, {c['account']:,} users, "
                      f"{c['notification']:,} notifications, {r['db_mb']:,} MB (seeded in {r.get('seed_seconds')} s "
                      f"when not cached).")
-    lines += ["", "| case | size | req/s | ceiling req/s | % of ceiling | CPU ms/req | ceiling CPU ms/req "
-              "| % of ceiling (CPU) | p50 ms | p99 ms | queries | page KB |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += ["", "Ceiling: our own template rendered from memory (bench/ceiling.py); reference: the fixed reference "
+              "ceiling of issue 20 (bench/reference_ceiling), measured just before each case in the same round.",
+              "", "| case | size | req/s | ceiling req/s | % of ceiling | reference req/s | % of reference "
+              "| CPU ms/req | ceiling CPU ms/req | % of ceiling (CPU) | p50 ms | p99 ms | queries | page KB |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for page in PAGES + ["create_post"]:
         for name, r in data["sizes"].items():
             case = r["cases"].get(page)
@@ -131,12 +156,15 @@ def markdown(data: dict) -> str:
             ceiling = r["cases"].get(f"ceiling_{page}")
             rps = case.get("posts_per_s", case["rps"]) if page == "create_post" else case["rps"]
             share = f"{100 * case['rps'] / ceiling['rps']:.0f} %" if ceiling else ""
+            reference = r["cases"].get(f"reference_{page}")
+            ref = (f"{reference['rps']:,.0f} | {100 * case['rps'] / reference['rps']:.0f} %"
+                   if reference and page != "create_post" else " | ")
             cpu = case.get("cpu_ms")
             cpu_share = f"{100 * ceiling['cpu_ms'] / cpu:.0f} %" if ceiling and cpu else ""
             kb = f"{case['bytes'] / 1024:.1f}" if case.get("bytes") else ""
             lines.append(
                 f"| {LABELS[page]}{' (posts/s)' if page == 'create_post' else ''} | {name} | {rps:,.0f} | "
-                f"{format(ceiling['rps'], ',.0f') if ceiling else ''} | {share} | "
+                f"{format(ceiling['rps'], ',.0f') if ceiling else ''} | {share} | {ref} | "
                 f"{format(cpu, '.2f') if cpu is not None else ''} | "
                 f"{format(ceiling['cpu_ms'], '.2f') if ceiling else ''} | {cpu_share} | {case['p50_ms']:.2f} | "
                 f"{case['p99_ms']:.2f} | {case.get('queries', '')} | {kb} |")

@@ -86,11 +86,19 @@ def loadavg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
-def warm(url: str, headers: dict | None = None, n: int = 20) -> None:
+def warm(url: str, headers: dict | None = None, n: int = 20, expect: int = 200) -> None:
     for _ in range(n):
         status, _h, _b = http("GET", url, headers=headers)
-        if status != 200:
-            raise RuntimeError(f"GET {url} answered {status}, not 200: the case would measure an error page")
+        if status != expect:
+            raise RuntimeError(f"GET {url} answered {status}, not {expect}: the case would measure something else")
+
+
+def etag_of(url: str) -> str:
+    status, headers, _b = http("GET", url)
+    etag = headers.get("etag") or headers.get("ETag")
+    if status != 200 or not etag:
+        raise RuntimeError(f"GET {url} answered {status} without an ETag: no conditional GET to measure")
+    return etag
 
 
 # -- one size ---------------------------------------------------------------------------------------------
@@ -111,7 +119,9 @@ def pages_for(meta: dict) -> dict[str, tuple[str, str]]:
 
 
 CEILING_OF = ("topic_anon", "topic_signed", "category", "home")
-ORDER = ["topic_anon", "topic_signed", "category", "home", "big_first", "big_deep", "search"]
+# topic_anon_304: the anonymous topic page asked with the ETag it was last served with (If-None-Match)
+ORDER = ["topic_anon", "topic_anon_304", "topic_signed", "category", "home", "big_first", "big_deep", "search"]
+REFERENCE_PATH = "/t/1/benchmark-topic"  # issue 20's fixed reference ceiling (bench/reference_ceiling)
 
 
 @dataclass
@@ -162,9 +172,10 @@ def read_cases(prepared: list[Prepared], profile: Profile) -> None:
     pickle_path = CACHE / f"ceiling-{os.getpid()}.pickle"
     pickle_path.write_bytes(pickle.dumps(pages))
     servers: dict = {}
-    ceiling = None
+    ceiling = reference = None
     try:
         ceiling = load.start_ceiling(pickle_path, logs)
+        reference = load.start_reference(logs)
         for p in prepared:
             servers[p.name] = load.start_forum(p.work, logs, rate_limits=True)
         readers = {p.name: sign_in(servers[p.name].base, p.meta["reader"], p.meta["password"]) for p in prepared}
@@ -172,7 +183,18 @@ def read_cases(prepared: list[Prepared], profile: Profile) -> None:
                                           ["/search?q=" + quote(q) for q in SEARCH_QUERIES])
         for name in ORDER:
             for round_no in range(profile.rounds):
+                measured_reference = _measure(f"reference ceiling (for {name})", reference.base + REFERENCE_PATH,
+                                              {}, profile, server=reference)
                 for p in prepared:
+                    _keep_best(p.result["cases"], f"reference_{name}", dict(measured_reference))
+                for p in prepared:
+                    if name == "topic_anon_304":
+                        url = servers[p.name].base + p.pages["topic_anon"][1]
+                        measured = _measure(f"[{p.name}] {name}", url, {"If-None-Match": etag_of(url)}, profile,
+                                            server=servers[p.name], expect=304)
+                        measured.update(path=p.pages["topic_anon"][1], who="anon", queries=1, bytes=0)
+                        _keep_best(p.result["cases"], name, measured)
+                        continue
                     who, path = p.pages[name]
                     cases = p.result["cases"]
                     if name in CEILING_OF:
@@ -198,7 +220,7 @@ def read_cases(prepared: list[Prepared], profile: Profile) -> None:
             p.result["cases"]["_rss"] = servers[p.name].rss_mb()
         prepared[-1].result["cases"]["_ceiling_rss"] = ceiling.rss_mb()
     finally:
-        for server in [*servers.values(), ceiling]:
+        for server in [*servers.values(), ceiling, reference]:
             if server is not None:
                 server.stop()
 
@@ -217,11 +239,12 @@ def _keep_best(cases: dict, name: str, measured: dict) -> None:
 
 
 def _measure(label: str, url: str, headers: dict, profile: Profile, *, script: Path | None = None,
-             connections: int | None = None, threads: int = 2, server: load.Server | None = None) -> dict:
+             connections: int | None = None, threads: int = 2, server: load.Server | None = None,
+             expect: int = 200) -> dict:
     """wrk for the profile's duration, plus (given the `server`) its CPU time per request over the same interval:
     on a shared machine req/s falls with other work, CPU per request much less."""
     if script is None:
-        warm(url, headers)
+        warm(url, headers, expect=expect)
     connections = connections or profile.connections
     if profile.warmup:
         load.run_wrk(url, duration=profile.warmup, connections=connections, threads=threads, headers=headers,

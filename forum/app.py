@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 from tortoise.contrib.starlette import RegisterTortoise
 
 import moderation
@@ -36,9 +34,9 @@ from forum.web import mail as web_mail
 from forum.web import oidc as web_oidc
 from forum.web import password as web_password
 from forum.web import settings as web_settings
+from forum.web.assets import STATIC_DIR, HashedStaticFiles
 from forum.web.errors import EXCEPTION_HANDLERS
-
-STATIC_DIR = Path(__file__).parent / "static"
+from forum.web.page_cache import PageCache, build_id
 
 
 def routes() -> list[Route | Mount]:
@@ -63,7 +61,7 @@ def routes() -> list[Route | Mount]:
         *api_preview.routes,
         *api_password.routes,
         *openapi.routes,
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        Mount("/static", HashedStaticFiles(STATIC_DIR), name="static"),
     ]
 
 
@@ -102,6 +100,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.templates = make_templates()
     app.state.passwords = Passwords(settings.argon2_profile)
     app.state.openapi = None
+    app.state.page_cache = PageCache(settings.page_cache_mb * 1024 * 1024)
+    app.state.build_id = build_id()
     app.state.oidc = oidc.make_provider(settings.oidc)
     app.state.templates.env.globals["registration_open"] = web_oidc.registration_open  # off with FORUM_OIDC_ONLY
     search.configure(settings.search_recent_posts)

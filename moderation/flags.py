@@ -53,13 +53,22 @@ async def check_flag_rate(conn, user: User) -> None:
                           code="flag_rate_limited")
 
 
+async def flaggable_post(viewer: Viewer | None, post_id: int) -> Post:
+    """The post, when the viewer may flag it (moderation.permissions.check_can_flag): the flag page and the
+    write ask the same rule."""
+    if viewer is None:
+        raise NotAuthenticated()
+    post = await access_post_by_id(viewer, post_id)
+    check_can_flag(viewer, PostFacts.of(post))
+    return post
+
+
 async def flag_post(viewer: Viewer | None, post_id: int, *, reason: str, note: str | None = None) -> tuple[Flag, bool]:
     """Returns the flag and whether this flag hid the post."""
     if viewer is None:
         raise NotAuthenticated()
     flag_reason, note = check_flag_input(reason, note)
-    post = await access_post_by_id(viewer, post_id)
-    check_can_flag(viewer, PostFacts.of(post))
+    post = await flaggable_post(viewer, post_id)
     try:
         async with write_transaction() as conn:
             hid = False

@@ -144,7 +144,11 @@ async def audit_page(request: Request) -> Response:
 
 
 async def flag(request: Request) -> Response:
+    """GET: the flag form for one post (linked from its card); POST: the flag."""
     viewer = require_viewer(request)
+    if request.method == "GET":
+        post = await flags.flaggable_post(viewer, request.path_params["post_id"])
+        return render(request, "mod/flag.html", {"post": post, "back": post_url(request, post)})
     form = await read_form(request)
     post = await access_post_by_id(viewer, request.path_params["post_id"])
     await flags.flag_post(viewer, post.id, reason=field(form, "reason"), note=field(form, "note"))
@@ -178,6 +182,6 @@ routes = [
     Route("/mod/words/{word_id:int}/delete", remove_word, methods=["POST"], name="mod_remove_word"),
     Route("/mod/users/sanction", sanction_user, methods=["POST"], name="mod_sanction"),
     Route("/mod/users/{user_id:int}/lift", lift_sanction, methods=["POST"], name="mod_lift"),
-    Route("/p/{post_id:int}/flag", flag, methods=["POST"], name="flag_post"),
+    Route("/p/{post_id:int}/flag", flag, methods=["GET", "POST"], name="flag_post"),
     Route("/p/{post_id:int}/appeal", appeal, methods=["GET", "POST"], name="appeal_post"),
 ]

@@ -22,7 +22,7 @@ import pytest
 from starlette.routing import Route
 
 from forum.models import Role, Topic
-from tests.conftest import Client, new_category, unique
+from tests.conftest import CSRF_FIELD, Client, new_category, unique
 
 pytestmark = pytest.mark.slow
 
@@ -85,6 +85,7 @@ SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
     ("POST", "/mod/users/sanction"): ("-", {"username": "TARGETNAME", "kind": "silence", "days": "1",
                                             "reason": "Test"}),
     ("POST", "/mod/users/{user_id:int}/lift"): ("user", {"reason": "Test"}),
+    ("GET", "/p/{post_id:int}/flag"): ("post", None),
     ("POST", "/p/{post_id:int}/flag"): ("post", {"reason": "spam"}),
     ("GET", "/p/{post_id:int}/appeal"): ("post", None),
     ("POST", "/p/{post_id:int}/appeal"): ("post", {"text": "Dette var ikke spam."}),
@@ -353,7 +354,9 @@ async def _request(client, method: str, path: str, body: dict | None, policy: st
         return await client.api(method, path, body)
     if method == "GET":
         return await client.get(path)
-    return await client.post_form(path, {k: str(v) for k, v in (body or {}).items()}, token_from="/")
+    # a visitor's reading pages carry no token (and set no cookie): theirs comes from the sign-in page
+    token = CSRF_FIELD.search((await client.get("/")).text) or CSRF_FIELD.search((await client.get("/login")).text)
+    return await client.post(path, data={"csrf_token": token.group(1), **{k: str(v) for k, v in (body or {}).items()}})
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ import pytest
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["topic_anon", "topic_signed", "category", "home", "big_first", "big_deep", "search"]
+PAGES = ["topic_anon", "topic_anon_304", "topic_signed", "category", "home", "big_first", "big_deep", "search"]
+CEILING_OF = ["topic_anon", "topic_signed", "category", "home"]
 
 
 def test_quick_benchmark_measures_every_case_and_reports_every_target(tmp_path):
@@ -26,7 +27,7 @@ def test_quick_benchmark_measures_every_case_and_reports_every_target(tmp_path):
     assert list(data["sizes"]) == ["1k", "10k"]
     for size, result in data["sizes"].items():
         cases = result["cases"]
-        for page in PAGES + [f"ceiling_{p}" for p in PAGES[:4]]:
+        for page in PAGES + [f"ceiling_{p}" for p in CEILING_OF] + [f"reference_{p}" for p in PAGES]:
             assert cases[page]["requests"] > 0 and cases[page]["rps"] > 0, (size, page)
             assert cases[page]["non_2xx"] == 0 and cases[page]["socket_errors"] == 0, (size, page, cases[page])
         for page in PAGES:
@@ -36,6 +37,7 @@ def test_quick_benchmark_measures_every_case_and_reports_every_target(tmp_path):
         assert result["withdrawal"]["base"]["status"] == 200, result["withdrawal"]
     assert data["sizes"]["10k"]["withdrawal"]["tenfold"]["status"] == 200
     targets = {t["name"]: t for t in data["targets"]}
-    assert len(targets) == 12
+    assert len(targets) == 19  # issue 7's 12, and issue 20's 7 on the reference ceiling
+    assert "% of reference" in done.stdout
     assert targets["queries per page (each size)"]["ok"] is True  # a fixed number of queries per page type
     assert not list((ROOT / "bench" / ".cache").glob("work-*"))  # working copies are removed

@@ -390,10 +390,14 @@ async def test_flag_form_on_the_topic_page(participant, member, moderator, categ
     topic = await _topic(participant, category)
     reply = await new_reply(participant, topic["id"], "Noe å flagge")
     page = await member.get(f"/t/{topic['id']}/{topic['slug']}")
-    assert f'action="/p/{reply["id"]}/flag"' in page.text
+    assert f'href="/p/{reply["id"]}/flag"' in page.text  # a link to the post's flag form (one form a page)
     own = await participant.get(f"/t/{topic['id']}/{topic['slug']}")
-    assert f'action="/p/{reply["id"]}/flag"' not in own.text
-    token = await member.form_token(f"/t/{topic['id']}/{topic['slug']}")
+    assert f'href="/p/{reply["id"]}/flag"' not in own.text
+    assert (await participant.get(f"/p/{reply['id']}/flag")).status_code == 403  # not one's own post
+    form_page = await member.get(f"/p/{reply['id']}/flag")
+    assert form_page.status_code == 200 and f'action="/p/{reply["id"]}/flag"' in form_page.text
+    assert 'value="personal_data"' in form_page.text
+    token = await member.form_token(f"/p/{reply['id']}/flag")
     response = await member.post(f"/p/{reply['id']}/flag", data={"csrf_token": token, "reason": "abuse",
                                                                 "note": "Frekk"})
     assert response.status_code == 200

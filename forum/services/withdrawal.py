@@ -201,8 +201,9 @@ async def _anonymise_own(conn, user_id: int, counts: dict) -> tuple[set[int], se
     own_topics = set(await _ids("SELECT id FROM topic WHERE author_id = ?", [user_id], conn))
     counts["anonymised_posts"] = await db.execute(
         "UPDATE post SET author_id = NULL, edited_at = NULL WHERE author_id = ?", [user_id], conn)
-    counts["anonymised_topics"] = await db.execute("UPDATE topic SET author_id = NULL WHERE author_id = ?",
-                                                   [user_id], conn)
+    # counted from RETURNING: on SQLite an UPDATE's count includes the rows its triggers wrote (page_version)
+    counts["anonymised_topics"] = len(await db.fetch_all(
+        "UPDATE topic SET author_id = NULL WHERE author_id = ? RETURNING id", [user_id], conn))
     return topics, own_topics
 
 

@@ -86,8 +86,9 @@ async def logout_everywhere(request: Request) -> Response:
 
 
 async def choose_language(request: Request) -> Response:
-    """Works signed in (saved on the account) and signed out (a cookie)."""
-    form = await read_form(request)
+    """Works signed in (saved on the account) and signed out (a cookie); signed out it needs no token, so the
+    switch on a reading page sets no cookie until it is used."""
+    form = await read_form(request, visitor_by_origin=True)
     locale = field(form, "locale")
     if locale not in LOCALES:
         raise ValidationFailed(fields={"locale": "Not one of the allowed values."})

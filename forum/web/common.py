@@ -45,8 +45,43 @@ def form_token(request: Request) -> str:
     return csrf_token(request.app.state.settings.secret_key, binding)
 
 
-async def read_form(request: Request) -> FormData:
-    """The only way page handlers read a posted form: CSRF, encoding and size are checked here."""
+class LazyFormToken:
+    """`csrf_token` in templates: computed (and, before sign-in, the anonymous cookie set) only when a template
+    prints it, so a page without a form gives a visitor no cookie (ekomloven § 3-15) and can be kept by caches."""
+
+    __slots__ = ("request", "_value")
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self._value: str | None = None
+
+    def __str__(self) -> str:
+        if self._value is None:
+            self._value = form_token(self.request)
+        return self._value
+
+    __html__ = __str__  # a base64url token needs no escaping
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def same_origin(request: Request) -> bool:
+    """Fetch metadata and Origin, the CSRF defence for the one form a visitor sends without a token (the
+    language switch on every page, which a cached page cannot carry a per-visitor token for): a browser marks a
+    cross-site POST as such, so only those are refused."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    return origin is None or origin.rstrip("/") == f"{request.url.scheme}://{request.url.netloc}"
+
+
+async def read_form(request: Request, *, visitor_by_origin: bool = False) -> FormData:
+    """The only way page handlers read a posted form: CSRF, encoding and size are checked here.
+
+    `visitor_by_origin`: a signed-out visitor's form without a token is accepted when the browser says it came
+    from this site (see `same_origin`); with a token, or signed in, the token is checked as everywhere."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise BadRequest(N_("The form was sent in an unexpected format."), code="unsupported_media_type")
@@ -56,7 +91,11 @@ async def read_form(request: Request) -> FormData:
         raise
     except Exception:  # malformed multipart, too many fields, undecodable bytes
         raise BadRequest(N_("The form could not be read."), code="invalid_form") from None
-    if not csrf_matches(request.app.state.settings.secret_key, _binding(request), _text(form.get("csrf_token"))):
+    submitted = _text(form.get("csrf_token"))
+    if visitor_by_origin and request.state.viewer is None and not submitted:
+        if not same_origin(request):
+            raise CsrfFailed()
+    elif not csrf_matches(request.app.state.settings.secret_key, _binding(request), submitted):
         raise CsrfFailed()
     for value in form.values():
         if not isinstance(value, str) or not text_is_clean(value):
@@ -85,7 +124,22 @@ def url_path(app, name: str, **params) -> str:
             if isinstance(route, Route | Mount) and route.name:  # a Mount by its own name: the static files
                 index.setdefault(route.name, route)
         app._routes_by_name = index
-    route = index.get(name)
+    key = (name, *params.items())
+    built = app.__dict__.setdefault("_built_paths", {})
+    path = built.get(key)
+    if path is not None:
+        return path
+    path = _build(app, index.get(name), name, params)
+    if len(built) >= BUILT_PATHS_KEPT:  # a bounded memo: the same ~100 links of a hot page cost a dict lookup
+        built.clear()
+    built[key] = path
+    return path
+
+
+BUILT_PATHS_KEPT = 50_000
+
+
+def _build(app, route, name: str, params: dict) -> str:
     if route is not None:
         try:
             return str(route.url_path_for(name, **params))
@@ -126,13 +180,15 @@ def render(request: Request, template: str, context: dict | None = None, status:
     base = {
         "viewer": viewer,
         "locale": request.state.locale,
-        "csrf_token": form_token(request),
+        "csrf_token": LazyFormToken(request),
         "path_for": lambda name, query=None, **p: path_for(request, name, query, **p),
         "current_path": request.url.path,
         "current_url": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
     base.update(context or {})
     response = request.app.state.templates.TemplateResponse(request, template, base, status_code=status)
+    if viewer is not None:
+        response.headers["cache-control"] = "private, no-store"  # personal: no cache may keep it
     new_anon = getattr(request.state, "new_anon", None)
     if new_anon:
         set_cookie(request, response, ANON_COOKIE, new_anon, max_age=60 * 60 * 24 * 30)

@@ -7,13 +7,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from forum.params import cursor_param
-from forum.services import reads
+from forum.services import page_versions, reads
 from forum.services.listing import visible_categories
 from forum.web.common import render
+from forum.web.page_cache import visitor_page
 from forum.web.topics import next_cursor
 
 
 async def home(request: Request) -> Response:
+    return await visitor_page(request, page_versions.home, lambda: _home(request), lists=True)
+
+
+async def _home(request: Request) -> Response:
     viewer = request.state.viewer
     topics = await reads.latest_topics(viewer, before=cursor_param(request.query_params.get("before")))
     return render(request, "home.html", {"categories": await visible_categories(viewer), "topics": topics,

@@ -10,7 +10,7 @@ from forum.errors import DomainError, ValidationFailed
 from forum.params import cursor_param, optional_id, page_param
 from forum.permissions.facts import PostFacts
 from forum.permissions.posts import check_visible_post
-from forum.services import reads, topics
+from forum.services import page_versions, reads, topics
 from forum.services.access import access_category_by_slug, access_post_by_id
 from forum.services.permissions import can_start_topic
 from forum.services.posts import create_reply
@@ -18,6 +18,7 @@ from forum.services.topic_page import load_topic_page
 from forum.services.watching import set_category_watch, set_topic_watch
 from forum.web.common import field, path_for, read_form, render, require_viewer
 from forum.web.drafts import warnings_to_confirm
+from forum.web.page_cache import visitor_page
 
 
 def next_cursor(rows: list[dict], limit: int) -> str | None:
@@ -36,6 +37,12 @@ def topic_filter(request: Request) -> reads.TopicFilter:
 
 
 async def category_page(request: Request) -> Response:
+    slug = request.path_params["slug"]
+    return await visitor_page(request, lambda: page_versions.category(slug), lambda: _category_page(request),
+                              lists=True)
+
+
+async def _category_page(request: Request) -> Response:
     viewer = request.state.viewer
     category = await access_category_by_slug(viewer, request.path_params["slug"])
     flt = topic_filter(request)
@@ -47,6 +54,11 @@ async def category_page(request: Request) -> Response:
 
 
 async def topic_page(request: Request) -> Response:
+    topic_id = request.path_params["topic_id"]
+    return await visitor_page(request, lambda: page_versions.topic(topic_id), lambda: _topic_page(request))
+
+
+async def _topic_page(request: Request) -> Response:
     viewer = request.state.viewer
     topic_id = request.path_params["topic_id"]
     page = page_param(request.query_params.get("page"))
@@ -80,7 +92,7 @@ async def composer_prefill(request: Request, viewer) -> dict:
 
 
 async def topic_redirect(request: Request) -> Response:
-    return await topic_page(request)
+    return await _topic_page(request)  # always a redirect to the page with its slug: nothing to cache
 
 
 async def new_topic(request: Request) -> Response:

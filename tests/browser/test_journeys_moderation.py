@@ -10,14 +10,13 @@ from playwright.async_api import expect
 
 
 async def _flag(visitor, post_id: int, *, reason: str = "spam") -> None:
-    """Opens the post's flag form by keyboard, picks a reason and sends it."""
+    """Opens the post's flag form (its own page) by keyboard, picks a reason and sends it."""
     await visitor.goto(f"/p/{post_id}")
-    article = visitor.page.locator("article.post", has=visitor.page.locator(f'form[action="/p/{post_id}/flag"]'))
-    await article.locator(".flag-form summary").focus()
-    await visitor.page.keyboard.press("Enter")
-    await article.locator(f'input[name="reason"][value="{reason}"]').check()
-    await visitor.check()  # the page with the flag form open
-    await visitor.follow(article.locator('.flag-form button[type="submit"]'))
+    article = visitor.page.locator("article.post", has=visitor.page.locator(f'a[href="/p/{post_id}/flag"]'))
+    await visitor.follow(article.locator(f'a[href="/p/{post_id}/flag"]'), key="Enter")  # the post's flag form
+    await visitor.page.locator(f'input[name="reason"][value="{reason}"]').check()
+    await visitor.check()
+    await visitor.follow(visitor.page.locator('.flag-form button[type="submit"]'))
     await expect(visitor.page.locator("p.notice[role=status]")).to_be_visible()
 
 
@@ -32,7 +31,7 @@ async def test_journey_flags_hide_a_post_and_a_moderator_restores_it_after_an_ap
     await author.page.locator("#composer").get_by_role("button", name="Send svar").click()
     mine = author.page.locator("article.post", has_text=text)
     await expect(mine).to_be_focused()
-    action = await mine.locator('form[action$="/delete"]').get_attribute("action")
+    action = await mine.locator('button[formaction$="/delete"]').get_attribute("formaction")
     post_id = int(re.search(r"/p/(\d+)/", action)[1])
 
     for n, key in enumerate(("flagger1", "flagger2", "flagger3"), start=1):
@@ -44,7 +43,8 @@ async def test_journey_flags_hide_a_post_and_a_moderator_restores_it_after_an_ap
 
     reader = await checks.visitor("reader")
     await reader.goto(f"/p/{post_id}")
-    hidden = reader.page.locator("article.post", has=reader.page.locator(".post-gone"))
+    # the newest hidden post: another journey (the composer's warning) leaves a held one in this topic too
+    hidden = reader.page.locator("article.post", has=reader.page.locator(".post-gone")).last
     await expect(hidden.locator(".post-gone")).to_contain_text("skjult")
     await expect(reader.page.locator("body")).not_to_contain_text(text)
     await reader.shot("hidden")
