@@ -89,7 +89,7 @@ async def probe_pages(database_url: str, pages: dict[str, tuple[str, str]], *, r
     from forum.app import create_app
     from forum.settings import load_settings
 
-    settings = load_settings(database_url=database_url, secret_key=SECRET)
+    settings = load_settings(database_url=database_url, secret_key=SECRET, email_verification=False)
     app = create_app(settings)
     for noisy in ("httpx", "tortoise"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -386,7 +386,9 @@ async def test_the_audit_log_refuses_changes_to_its_facts_and_deletes_in_the_dat
 
 # --- pages -----------------------------------------------------------------------------------
 
-async def test_flag_form_on_the_topic_page(participant, member, moderator, category):
+async def test_flag_form_on_the_topic_page(participant, member, moderator, category, make_user):
+    from tests.test_moderation import established
+
     topic = await _topic(participant, category)
     reply = await new_reply(participant, topic["id"], "Noe å flagge")
     page = await member.get(f"/t/{topic['id']}/{topic['slug']}")
@@ -398,12 +400,18 @@ async def test_flag_form_on_the_topic_page(participant, member, moderator, categ
     assert form_page.status_code == 200 and f'action="/p/{reply["id"]}/flag"' in form_page.text
     assert 'value="personal_data"' in form_page.text
     token = await member.form_token(f"/p/{reply['id']}/flag")
-    response = await member.post(f"/p/{reply['id']}/flag", data={"csrf_token": token, "reason": "abuse",
-                                                                "note": "Frekk"})
+    response = await member.post(f"/p/{reply['id']}/flag", data={"csrf_token": token, "reason": "abuse"})
     assert response.status_code == 200
     assert await Flag.filter(post_id=reply["id"], reporter_id=member.user["id"]).exists()
     again = await member.post(f"/p/{reply['id']}/flag", data={"csrf_token": token, "reason": "abuse"})
     assert again.status_code == 409
+    # a flag that weighs (issue 18: a member without standing weighs 0 and sorts below a busy queue's first page)
+    flagger = await make_user()
+    await established(flagger, category)
+    token = await flagger.form_token(f"/p/{reply['id']}/flag")
+    response = await flagger.post(f"/p/{reply['id']}/flag", data={"csrf_token": token, "reason": "abuse",
+                                                                  "note": "Frekk"})
+    assert response.status_code == 200
     nav = await moderator.get("/")
     assert 'href="/mod"' in nav.text and 'href="/mod"' not in (await member.get("/")).text
     queue = await moderator.get("/mod")

@@ -103,6 +103,7 @@ async def authenticate(passwords: Passwords, *, email: str, password: str, clien
         password = ""
     ok = await passwords.verify(user.password_hash if user else None, password)
     if not ok or user is None:
+        await throttle.sign_in_failed(client)
         raise NotAuthenticated(N_("Wrong email or password."), code="invalid_credentials")
     await throttle.sign_in_succeeded(address, client)
     await events.emit(events.SIGNING_IN, events.SignIn(user.id))  # e.g. moderation refuses a suspended account

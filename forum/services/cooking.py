@@ -70,7 +70,7 @@ async def resolve_references(wanted: list[Wanted], conn=None) -> list[Resolved]:
     quoted = {q["id"]: q for q in await db.fetch_in(
         "SELECT p.id, p.author_id, pr.username, c.read_access FROM post p JOIN topic t ON t.id = p.topic_id "
         "JOIN category c ON c.id = t.category_id LEFT JOIN profile pr ON pr.user_id = p.author_id "
-        "WHERE p.id IN ({in}) AND p.deleted_at IS NULL AND p.hidden_at IS NULL",
+        "WHERE p.id IN ({in}) AND p.deleted_at IS NULL AND p.hidden_at IS NULL AND t.deleted_at IS NULL",
         sorted({q for w in wanted for q in w.quote_ids}), conn)}
     out = []
     for w in wanted:

@@ -5,10 +5,11 @@ email as typed (normalised), whether or not an account has it: a throttled unkno
 like a throttled account, so the throttle reveals nothing about who is registered. Keys are HMACs under the
 secret key (`forum.security.keyed_hash`), so the table does not give the addresses back.
 
-Check and count are one step: every attempt is counted as a failure *before* the password is verified, by one
-upsert per key that returns the new count (and refuses without counting while a wait runs). Parallel attempts
-therefore queue on the key's row and each sees the ones before it; a burst of 16 gets exactly the answers 16
-attempts one after another would. A correct password then takes its attempt back (`sign_in_succeeded`).
+Check and count are one step for the account: every attempt is counted as a failure *before* the password is
+verified, by one upsert that returns the new count (and refuses without counting while a wait runs). Parallel
+attempts therefore queue on the account's row and each sees the ones before it; a burst of 16 gets exactly the
+answers 16 attempts one after another would. A correct password ends the count (`sign_in_succeeded`). The
+address is checked first and counted after a wrong password (`sign_in_failed`).
 """
 
 from __future__ import annotations
@@ -73,29 +74,48 @@ RETURNING failures, blocked_until
 
 
 async def begin_sign_in_attempt(email: str, address: str | None, now: float | None = None) -> None:
-    """Counts this attempt as a failure for the account and the address, or raises SignInThrottled (counting
-    nothing) while either must wait. One transaction; the upsert holds each key's row until it commits."""
+    """Counts this attempt as a failure for the account, or raises SignInThrottled (counting nothing) while the
+    account or the address must wait. One transaction; the upsert holds the account's row until it commits.
+
+    The address is only checked here and counted when a password turns out wrong (`sign_in_failed`): counting
+    it up front would make fifty colleagues signing in at once behind one office address wait, although none
+    of them failed. A burst against one account is still counted exactly, which is the attack this stops."""
     now = now or time.time()
     async with write_transaction() as conn:
-        for key, free in _keys(email, address):
-            row = await db.fetch_one(RESERVE, [key, now, now, now - WINDOW_SECONDS, now], conn)
-            until = float(row["blocked_until"] or 0)
+        if key := address_key(address):
+            row = await db.fetch_one("SELECT blocked_until FROM sign_in_throttle WHERE key = ?", [key], conn)
+            until = float(row["blocked_until"] or 0) if row else 0.0
             if until > now:
                 raise SignInThrottled(retry_after=max(1, math.ceil(until - now)))
-            wait = wait_after(int(row["failures"]), free)
-            if wait:  # this attempt may go on; the next one waits
-                await db.execute("UPDATE sign_in_throttle SET blocked_until = ? WHERE key = ?", [now + wait, key], conn)
+        await _count(conn, account_key(email), ACCOUNT_FREE_FAILURES, now)
+
+
+async def _count(conn, key: str, free: int, now: float) -> None:
+    row = await db.fetch_one(RESERVE, [key, now, now, now - WINDOW_SECONDS, now], conn)
+    until = float(row["blocked_until"] or 0)
+    if until > now:
+        raise SignInThrottled(retry_after=max(1, math.ceil(until - now)))
+    wait = wait_after(int(row["failures"]), free)
+    if wait:  # this attempt may go on; the next one waits
+        await db.execute("UPDATE sign_in_throttle SET blocked_until = ? WHERE key = ?", [now + wait, key], conn)
+
+
+async def sign_in_failed(address: str | None, now: float | None = None) -> None:
+    """A wrong password: the client address counts one failure (the account's was counted when it began)."""
+    if not (key := address_key(address)):
+        return
+    now = now or time.time()
+    async with write_transaction() as conn:
+        try:
+            await _count(conn, key, ADDRESS_FREE_FAILURES, now)
+        except SignInThrottled:
+            pass  # the address already waits; this failure was refused nothing
 
 
 async def sign_in_succeeded(email: str, address: str | None) -> None:
-    """The password was right: the account's count ends, and the address gets this attempt back (it keeps the
-    failures it made, since it may be guessing other accounts)."""
-    async with write_transaction() as conn:
-        await db.execute("DELETE FROM sign_in_throttle WHERE key = ?", [account_key(email)], conn)
-        if key := address_key(address):
-            await db.execute(
-                "UPDATE sign_in_throttle SET failures = failures - 1, blocked_until = CASE WHEN failures - 1 <= ? "
-                "THEN 0 ELSE blocked_until END WHERE key = ? AND failures > 0", [ADDRESS_FREE_FAILURES, key], conn)
+    """The password was right: the account's count ends. The address keeps the failures it made (it may be
+    guessing other accounts)."""
+    await db.execute("DELETE FROM sign_in_throttle WHERE key = ?", [account_key(email)])
 
 
 async def clear_account_failures(email: str) -> None:
