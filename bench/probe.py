@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import cProfile
 import io
 import logging
@@ -149,3 +150,18 @@ async def _profile(client, path: str, rounds: int = 200) -> str:
     out.write("\n-- by own time --\n")
     pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(25)
     return out.getvalue()
+
+
+def _probe(database_url: str, pages: dict, reader: str, password: str, profile: str | None):
+    return asyncio.run(probe_pages(database_url, pages, reader=reader, password=password, profile=profile))
+
+
+def probe_in_a_process(database_url: str, pages: dict, *, reader: str, password: str,
+                       profile: str | None = None):
+    """probe_pages in a fresh (spawned) process, so each size is probed by an app that is the only one its
+    process has made."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_probe, database_url, pages, reader, password, profile).result()

@@ -37,7 +37,8 @@ def oidc_site(browser_tools, tmp_path_factory):
     database_url = f"sqlite:///{folder / 'forum.sqlite3'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FORUM_")}
     env.update(FORUM_DATABASE_URL=database_url, FORUM_SECRET_KEY="browser-oidc-secret-" + "x" * 40,
-               FORUM_ARGON2_PROFILE="cheapest", FORUM_RATE_LIMITS="off", FORUM_DEFAULT_LOCALE="nb",
+               FORUM_ARGON2_PROFILE="cheapest", FORUM_RATE_LIMITS="off", FORUM_EMAIL_VERIFICATION="off",
+               FORUM_DEFAULT_LOCALE="nb",
                FORUM_PUBLIC_URL=base_url, FORUM_OIDC_ISSUER=provider.issuer, FORUM_OIDC_CLIENT_ID=CLIENT_ID,
                FORUM_OIDC_CLIENT_SECRET=CLIENT_SECRET)
     seeded = subprocess.run([sys.executable, str(HERE / "seed.py"), database_url], env=env, cwd=ROOT,
