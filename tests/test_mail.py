@@ -404,6 +404,28 @@ async def test_a_refusing_server_fails_the_mail_at_once_with_the_reason(anon, ma
     assert row.body_text is None and row.to_address == ""
 
 
+async def test_a_dead_workers_lease_puts_in_doubt_only_the_mail_it_was_sending(make_user, smtp):
+    """A worker sends its claim in order and dies: of its lease, only the first unfinished mail may have reached
+    the server. The next worker sends them all and records that one as sent again; the rest are plain sends."""
+    users = [await make_user() for _ in range(3)]
+    await deliver(smtp.app)  # nothing else due
+    from forum.db import write_transaction
+
+    async with write_transaction() as conn:
+        for user in users:
+            await outbox.enqueue(conn, outbox.MailKind.RESET_REQUEST, to_address=user.user["email"], detail="nb")
+    ids = [(await MailOutbox.get(kind="reset_request", to_address=u.user["email"], status="pending")).id for u in users]
+    token, claimed = await outbox.claim(100)  # the worker that dies: it claims and never records anything
+    dead = [row["id"] for row in claimed]
+    assert dead == ids
+    await deliver(smtp.app, later=outbox.CONFIG.lease + 5)  # its lease has run out
+    rows = {row.id: row for row in await MailOutbox.filter(id__in=dead)}
+    assert {r.status for r in rows.values()} == {"sent"}
+    assert [i for i in dead if rows[i].last_error == outbox.SENT_AGAIN] == dead[:1]  # only the one in flight
+    assert all(rows[i].last_error == "" for i in dead[1:])
+    assert all(len(smtp.to(u.user["email"])) == 1 for u in users)
+
+
 async def test_a_server_that_says_later_is_retried_with_growing_waits_then_given_up(anon, make_user, smtp,
                                                                                      monkeypatch):
     monkeypatch.setattr(outbox.CONFIG, "retry_window", 120.0)  # FORUM_MAIL_RETRY_HOURS, shortened

@@ -1,6 +1,6 @@
 """The outbox with real `forum serve` processes (marked slow): two processes deliver every mail exactly once, on
-SQLite and on PostgreSQL, and a process killed during a burst loses nothing and duplicates nothing the SMTP
-server accepted."""
+SQLite and on PostgreSQL, and a process killed during a burst loses nothing and sends again only the one mail
+it was sending (the outbox marks it; SMTP cannot tell whether the server took it before the kill)."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ async def test_two_serve_processes_send_each_mail_exactly_once(kind, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-async def test_a_process_killed_during_a_send_burst_loses_and_duplicates_nothing(kind, tmp_path):
+async def test_a_process_killed_during_a_send_burst_loses_nothing_and_sends_again_only_the_mail_in_flight(kind, tmp_path):
     from tests.live import free_port
 
     inbox = Counting(pause=0.05)
@@ -141,9 +141,23 @@ async def test_a_process_killed_during_a_send_burst_loses_and_duplicates_nothing
         forum.start()  # a new process takes over once the dead one's lease has run out
         await _settled(forum)
         received = Counter(to for to, _ in inbox.accepted)
-        assert {e: received[e] for e in emails} == {e: 1 for e in emails}  # nothing lost, nothing twice
+        lost = {e for e in emails if not received[e]}
+        assert lost == set(), await forum.query(  # nothing lost
+            "SELECT a.email, o.status, o.attempts, o.last_error FROM mail_outbox o JOIN account a ON a.id = o.user_id "
+            f"WHERE a.email IN ({', '.join(repr(e) for e in lost)})")
+        # SMTP has no two-phase commit: the one mail the victim was sending may have been accepted just before
+        # the kill and before its commit. Only that one may arrive twice, with the same Message-ID, and the
+        # outbox says so; every other mail arrives exactly once.
+        twice = {e for e in emails if received[e] > 1}
+        sent_again = {email for (email,) in await forum.query(
+            "SELECT a.email FROM mail_outbox o JOIN account a ON a.id = o.user_id WHERE o.last_error LIKE 'sent again%'")}
+        assert len(sent_again) <= 1 and twice <= sent_again, (twice, sent_again)
+        assert {e: received[e] for e in twice} == {e: 2 for e in twice}
+        assert all(len({mid for to, mid in inbox.accepted if to == e}) == 1 for e in twice)
         rows = await forum.query("SELECT status, COUNT(*) FROM mail_outbox WHERE kind = 'verify' GROUP BY status")
         assert dict(rows) == {"sent": 60}
+        [(doubted,)] = await forum.query("SELECT COUNT(*) FROM mail_outbox WHERE last_error LIKE 'in doubt%'")
+        assert doubted == 0
     finally:
         forum.stop_all()
         controller.stop()

@@ -123,7 +123,7 @@ class MailWorker:
         except (mail.TransientFailure, TimeoutError) as exc:
             log.warning("mail %s not sent yet: %s", row["id"], exc or "timed out")
             return await outbox.record_failure(row, token, str(exc) or "timed out", permanent=False, now=now)
-        await outbox.record_sent(row["id"], token)
+        await outbox.record_sent(row["id"], token, in_doubt=row["last_error"] == outbox.IN_DOUBT)
         return "sent"
 
     async def deliver_due(self, limit: int = BATCH, now: datetime | None = None) -> dict[str, int]:

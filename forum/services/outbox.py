@@ -5,8 +5,11 @@ and record the outcome here.
 Exactly once across processes: a claim is one write transaction that takes due, unleased rows (PostgreSQL:
 `FOR UPDATE SKIP LOCKED`, so two workers never take the same row; SQLite: its single writer) and stamps them with
 a lease token; only the holder of the token records the outcome. A worker killed mid-send leaves its lease to
-expire and the row is sent again, with the same Message-ID; the only mail that can arrive twice is one the
-server accepted in the moment between its "250 OK" and the worker's commit.
+expire and the row is sent again, with the same Message-ID. SMTP has no two-phase commit, so one mail per killed
+worker stays in doubt: the one it was sending, which the server may have accepted in the moment between its
+"250 OK" and the worker's commit. The next claim marks that one (and only that one: a worker sends its claim in
+order, so the first unfinished row of a dead lease is the one in flight) and its outcome says it was sent again;
+a mail client that sees the same Message-ID twice shows it once.
 """
 
 from __future__ import annotations
@@ -146,6 +149,22 @@ async def drop_activity_mail(conn, user_id: int, *, kinds: list[str], digest: bo
 
 # -- claiming and recording (the worker's side) --------------------------------------------------------------------
 
+IN_DOUBT = "in doubt: the previous attempt ended during delivery"
+SENT_AGAIN = "sent again after an attempt in doubt (the same Message-ID)"
+
+
+def in_flight(due: list[dict]) -> list[int]:
+    """Of rows (in sending order) whose lease ran out, the first of each dead lease: the mail its holder was
+    sending when it stopped. The rest of that lease had not been started."""
+    seen: set[str] = set()
+    first = []
+    for row in due:
+        if row["lease_token"] and row["lease_token"] not in seen:
+            seen.add(row["lease_token"])
+            first.append(row["id"])
+    return first
+
+
 async def claim(limit: int, now: datetime | None = None) -> tuple[str, list[dict]]:
     """Takes up to `limit` due rows under a fresh lease; returns the lease token and the rows."""
     now = now or datetime.now(UTC)
@@ -158,18 +177,21 @@ async def claim(limit: int, now: datetime | None = None) -> tuple[str, list[dict
     async with db.write_transaction() as conn:
         sqlite = conn.capabilities.dialect == "sqlite"
         at = db.time_param(now, conn)
-        ids = [r["id"] for r in await db.fetch_all(
-            "SELECT id FROM mail_outbox WHERE status = 'pending' AND not_before <= ? "
+        due = await db.fetch_all(
+            "SELECT id, lease_token FROM mail_outbox WHERE status = 'pending' AND not_before <= ? "
             "AND (lease_until IS NULL OR lease_until < ?) ORDER BY not_before, id LIMIT ?"
-            + ("" if sqlite else " FOR UPDATE SKIP LOCKED"), [at, at, limit], conn)]
-        if not ids:
+            + ("" if sqlite else " FOR UPDATE SKIP LOCKED"), [at, at, limit], conn)
+        if not due:
             return token, []
-        # a lease still set means the last holder ended mid-send: the mail may or may not have gone
+        ids = [r["id"] for r in due]
         await db.execute(
-            f"UPDATE mail_outbox SET attempts = attempts + 1, lease_token = ?, lease_until = ?, "
-            f"last_error = CASE WHEN lease_until IS NULL THEN last_error "
-            f"ELSE 'in doubt: the previous attempt ended during delivery' END WHERE id IN ({db.marks(len(ids))})",
+            f"UPDATE mail_outbox SET attempts = attempts + 1, lease_token = ?, lease_until = ? "
+            f"WHERE id IN ({db.marks(len(ids))})",
             [token, db.time_param(now + timedelta(seconds=CONFIG.lease), conn), *ids], conn)
+        doubtful = in_flight(due)
+        if doubtful:
+            await db.execute(f"UPDATE mail_outbox SET last_error = ? WHERE id IN ({db.marks(len(doubtful))})",
+                             [IN_DOUBT, *doubtful], conn)
     rows = await db.fetch_in("SELECT * FROM mail_outbox WHERE id IN ({in}) ORDER BY not_before, id", ids)
     for row in rows:
         for name in ("not_before", "give_up_at", "created_at", "lease_until"):
@@ -194,8 +216,8 @@ async def _finish(row_id: int, token: str, status: MailStatus, error: str = "", 
         [status.value, db.time_param(datetime.now(UTC), conn), error[:255], row_id, token], conn))
 
 
-async def record_sent(row_id: int, token: str) -> bool:
-    return await _finish(row_id, token, MailStatus.SENT)
+async def record_sent(row_id: int, token: str, *, in_doubt: bool = False) -> bool:
+    return await _finish(row_id, token, MailStatus.SENT, SENT_AGAIN if in_doubt else "")
 
 
 async def record_dropped(row_id: int, token: str, reason: str, conn=None) -> bool:
