@@ -93,15 +93,19 @@ class SmtpTransport:
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             await self._reset()
-            raise (PermanentFailure if all(c >= 500 for c in codes) else TransientFailure)(
+            raise (PermanentFailure if all(c >= 500 and c != 503 for c in codes) else TransientFailure)(
                 f"recipient refused: {codes}") from None
         except aiosmtplib.SMTPResponseException as exc:
             await self._reset()
-            raise (PermanentFailure if exc.code >= 500 else TransientFailure)(
-                f"{exc.code} {exc.message}"[:200]) from None
+            # 503 (bad sequence of commands) is about this connection, not the mail: a new one may take it
+            permanent = exc.code >= 500 and exc.code != 503
+            raise (PermanentFailure if permanent else TransientFailure)(f"{exc.code} {exc.message}"[:200]) from None
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             await self._reset()
             raise TransientFailure(f"{type(exc).__name__}: {exc}"[:200]) from None
+        except asyncio.CancelledError:  # cut off mid-transaction (the worker's deadline): no later mail may reuse it
+            await self._reset()
+            raise
         return "smtp"
 
     async def _reset(self) -> None:

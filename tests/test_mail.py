@@ -450,6 +450,38 @@ async def test_a_server_that_says_later_is_retried_with_growing_waits_then_given
                                                     for m in smtp.to(user.user["email"]))
 
 
+async def test_a_send_cut_off_by_the_deadline_leaves_no_broken_connection_for_the_next_mail(make_user, smtp,
+                                                                                           monkeypatch):
+    """The first mail's server stalls past the claim's deadline: that mail is tried again later, and the next one
+    goes out on a fresh connection (the cut-off one was mid-transaction: reusing it answers 503 and, taken as a
+    refusal, lost the mail)."""
+    import asyncio
+
+    from forum.db import write_transaction
+
+    monkeypatch.setattr(outbox.CONFIG, "lease", 3.0)
+    slow, quick = await make_user(), await make_user()
+    await deliver(smtp.app)  # nothing else due
+
+    async def handle_RCPT(server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address == slow.user["email"]:
+            await asyncio.sleep(4)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    smtp.handle_RCPT = handle_RCPT
+    async with write_transaction() as conn:
+        for user in (slow, quick):
+            await outbox.enqueue(conn, outbox.MailKind.RESET_REQUEST, to_address=user.user["email"], detail="nb")
+    first, second = [await MailOutbox.get(kind="reset_request", to_address=u.user["email"], status="pending")
+                     for u in (slow, quick)]
+    await deliver(smtp.app)
+    first, second = await MailOutbox.get(id=first.id), await MailOutbox.get(id=second.id)
+    assert first.status == "pending" and "timed out" in first.last_error
+    assert second.status == "sent", second.last_error
+    assert len(smtp.to(quick.user["email"])) == 1
+
+
 async def test_a_server_that_does_not_answer_is_a_retry_not_an_error(app, anon, make_user, monkeypatch):
     import socket
 

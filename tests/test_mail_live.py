@@ -114,7 +114,8 @@ async def test_two_serve_processes_send_each_mail_exactly_once(kind, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-async def test_a_process_killed_during_a_send_burst_loses_nothing_and_sends_again_only_the_mail_in_flight(kind, tmp_path):
+async def test_a_process_killed_during_a_send_burst_loses_nothing_and_sends_again_only_the_mail_in_flight(kind,
+                                                                                                     tmp_path):
     from tests.live import free_port
 
     inbox = Counting(pause=0.05)
@@ -150,7 +151,8 @@ async def test_a_process_killed_during_a_send_burst_loses_nothing_and_sends_agai
         # outbox says so; every other mail arrives exactly once.
         twice = {e for e in emails if received[e] > 1}
         sent_again = {email for (email,) in await forum.query(
-            "SELECT a.email FROM mail_outbox o JOIN account a ON a.id = o.user_id WHERE o.last_error LIKE 'sent again%'")}
+            "SELECT a.email FROM mail_outbox o JOIN account a ON a.id = o.user_id "
+            "WHERE o.last_error LIKE 'sent again%'")}
         assert len(sent_again) <= 1 and twice <= sent_again, (twice, sent_again)
         assert {e: received[e] for e in twice} == {e: 2 for e in twice}
         assert all(len({mid for to, mid in inbox.accepted if to == e}) == 1 for e in twice)
