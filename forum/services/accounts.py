@@ -105,7 +105,7 @@ async def authenticate(passwords: Passwords, *, email: str, password: str, clien
     if not ok or user is None:
         await throttle.sign_in_failed(client)
         raise NotAuthenticated(N_("Wrong email or password."), code="invalid_credentials")
-    await throttle.sign_in_succeeded(address, client)
+    await throttle.sign_in_succeeded(address)
     await events.emit(events.SIGNING_IN, events.SignIn(user.id))  # e.g. moderation refuses a suspended account
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = await passwords.hash(password)

@@ -90,7 +90,7 @@ async def reset_password(passwords: Passwords, token: str, new_password: str) ->
         await PasswordResetToken.filter(user_id=user.id, used_at=None).using_db(conn).update(used_at=now)
         await User.filter(id=user.id).using_db(conn).update(password_hash=password_hash)
         ended = await Session.filter(user_id=user.id).using_db(conn).delete()
-    await throttle.clear_account_failures(user.email)
+    await throttle.sign_in_succeeded(user.email)
     return ended
 
 

@@ -112,14 +112,9 @@ async def sign_in_failed(address: str | None, now: float | None = None) -> None:
             pass  # the address already waits; this failure was refused nothing
 
 
-async def sign_in_succeeded(email: str, address: str | None) -> None:
-    """The password was right: the account's count ends. The address keeps the failures it made (it may be
-    guessing other accounts)."""
-    await db.execute("DELETE FROM sign_in_throttle WHERE key = ?", [account_key(email)])
-
-
-async def clear_account_failures(email: str) -> None:
-    """A correct password ends the account's count; the address keeps its own (it may be guessing others)."""
+async def sign_in_succeeded(email: str) -> None:
+    """The password was right (or was just set by a reset): the account's count ends. The address keeps the
+    failures it made (it may be guessing other accounts)."""
     await db.execute("DELETE FROM sign_in_throttle WHERE key = ?", [account_key(email)])
 
 
