@@ -166,5 +166,16 @@ class Visitor:
         await self.follow(self.page.get_by_label(re.compile("^(Passord|Password)$")), key="Enter")
         assert "/login" not in self.page.url, f"sign-in failed for {user['email']}"
 
+    async def register_and_consent(self, username: str) -> None:
+        """The registration form (Norwegian, the default), then consent to taking part on the page it leads to."""
+        page = self.page
+        await self.goto("/register")
+        await page.get_by_label("Brukernavn", exact=True).fill(username)
+        await page.get_by_label("E-post", exact=True).fill(f"{username.lower()}@example.test")
+        await page.get_by_label("Passord", exact=True).fill("et langt og godt passord")
+        await self.follow(page.get_by_role("button", name="Opprett konto"))
+        await page.locator("#agree").check()
+        await self.follow(page.get_by_role("button", name="Gi samtykke"))
+
     async def lang(self) -> str:
         return await self.page.get_attribute("html", "lang")

@@ -13,13 +13,7 @@ async def test_journey_consent_receipt_download_verify_and_withdraw_mail_only(ch
     person = await checks.visitor("person")
     page = person.page
     username = f"Kvittering_{uuid.uuid4().hex[:8]}"
-    await person.goto("/register")
-    await page.get_by_label("Brukernavn", exact=True).fill(username)
-    await page.get_by_label("E-post", exact=True).fill(f"{username.lower()}@example.test")
-    await page.get_by_label("Passord", exact=True).fill("et langt og godt passord")
-    await person.follow(page.get_by_role("button", name="Opprett konto"))
-    await page.locator("#agree").check()
-    await person.follow(page.get_by_role("button", name="Gi samtykke"))
+    await person.register_and_consent(username)
 
     # the dashboard: taking part given, mail not; give mail on its own
     await person.goto("/consent")

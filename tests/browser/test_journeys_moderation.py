@@ -84,13 +84,7 @@ async def test_journey_withdrawing_consent_leaves_posts_by_a_former_member(check
     person = await checks.visitor("person")
     page = person.page
     username = f"Trekker_{uuid.uuid4().hex[:8]}"
-    await person.goto("/register")
-    await page.get_by_label("Brukernavn", exact=True).fill(username)
-    await page.get_by_label("E-post", exact=True).fill(f"{username.lower()}@example.test")
-    await page.get_by_label("Passord", exact=True).fill("et langt og godt passord")
-    await person.follow(page.get_by_role("button", name="Opprett konto"))
-    await page.locator("#agree").check()
-    await person.follow(page.get_by_role("button", name="Gi samtykke"))
+    await person.register_and_consent(username)
 
     topic_path = f"/t/{site.topic['id']}/{site.topic['slug']}"
     await person.goto(topic_path)
