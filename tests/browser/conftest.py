@@ -7,6 +7,7 @@ database the rest of the suite uses. Missing tools make these tests FAIL, never 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -67,22 +68,18 @@ class Site:
         self.log = log
 
 
-@pytest.fixture(scope="session")
-def site(browser_tools, tmp_path_factory):
-    """The forum, served by uvicorn from a seeded SQLite file; stopped (by its pid) at the end of the session."""
-    folder = tmp_path_factory.mktemp("browser-site")
+@contextlib.contextmanager
+def served_site(folder: Path, port: int, env: dict[str, str], what: str):
+    """Seeds a SQLite file in `folder`, serves it with uvicorn on `port` under `env` (FORUM_* of this process left
+    out), yields the Site, and stops the server at the end; the server's log must hold no error."""
     database_url = f"sqlite:///{folder / 'forum.sqlite3'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORUM_")}
-    env.update(FORUM_DATABASE_URL=database_url, FORUM_SECRET_KEY="browser-suite-secret-" + "x" * 40,
-               FORUM_ARGON2_PROFILE="cheapest", FORUM_RATE_LIMITS="off", FORUM_DEFAULT_LOCALE="nb",
-               FORUM_SECURE_COOKIES="off", FORUM_EMAIL_VERIFICATION="off", FORUM_MAIL_DELAY_SECONDS="1")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("FORUM_")}, **env,
+           "FORUM_DATABASE_URL": database_url}
     seeded = subprocess.run([sys.executable, str(HERE / "seed.py"), database_url], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     if seeded.returncode != 0:
-        pytest.fail(f"seeding the browser site failed:\n{seeded.stderr}", pytrace=False)
+        pytest.fail(f"seeding {what} failed:\n{seeded.stderr}", pytrace=False)
     data = json.loads(seeded.stdout.strip().splitlines()[-1])
-    port = _free_port()
-    env["FORUM_PUBLIC_URL"] = f"http://127.0.0.1:{port}"  # links in mails (the maildir beside the database)
     log = folder / "server.log"
     with log.open("w") as out:
         server = subprocess.Popen(
@@ -111,7 +108,19 @@ def site(browser_tools, tmp_path_factory):
             server.kill()
             server.wait(timeout=5)
     errors = [line for line in log.read_text().splitlines() if "Traceback" in line or "ERROR" in line]
-    assert not errors, f"the server logged errors during the browser suite:\n{log.read_text()[-4000:]}"
+    assert not errors, f"the server logged errors during {what}:\n{log.read_text()[-4000:]}"
+
+
+@pytest.fixture(scope="session")
+def site(browser_tools, tmp_path_factory):
+    """The forum, served by uvicorn from a seeded SQLite file; stopped (by its pid) at the end of the session."""
+    port = _free_port()
+    env = dict(FORUM_SECRET_KEY="browser-suite-secret-" + "x" * 40, FORUM_ARGON2_PROFILE="cheapest",
+               FORUM_RATE_LIMITS="off", FORUM_DEFAULT_LOCALE="nb", FORUM_SECURE_COOKIES="off",
+               FORUM_EMAIL_VERIFICATION="off", FORUM_MAIL_DELAY_SECONDS="1",
+               FORUM_PUBLIC_URL=f"http://127.0.0.1:{port}")  # links in mails (the maildir beside the database)
+    with served_site(tmp_path_factory.mktemp("browser-site"), port, env, "the browser suite") as served:
+        yield served
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -8,18 +8,12 @@ The forum's pages are checked as in every journey (axe on each, vnu at the end);
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
-import time
 import uuid
 
-import httpx
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.conftest import ARTIFACTS, HERE, ROOT, Site, _free_port
+from tests.browser.conftest import ARTIFACTS, _free_port, served_site
 from tests.browser.journey import Checks
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, OpenIdProvider
 
@@ -34,50 +28,16 @@ def oidc_site(browser_tools, tmp_path_factory):
     base_url = f"http://127.0.0.1:{port}"
     provider = OpenIdProvider(folder, base_url, backchannel_uri=f"{base_url}/auth/oidc/backchannel-logout")
     provider.start()
-    database_url = f"sqlite:///{folder / 'forum.sqlite3'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORUM_")}
-    env.update(FORUM_DATABASE_URL=database_url, FORUM_SECRET_KEY="browser-oidc-secret-" + "x" * 40,
-               FORUM_ARGON2_PROFILE="cheapest", FORUM_RATE_LIMITS="off", FORUM_EMAIL_VERIFICATION="off",
-               FORUM_DEFAULT_LOCALE="nb",
+    env = dict(FORUM_SECRET_KEY="browser-oidc-secret-" + "x" * 40, FORUM_ARGON2_PROFILE="cheapest",
+               FORUM_RATE_LIMITS="off", FORUM_EMAIL_VERIFICATION="off", FORUM_DEFAULT_LOCALE="nb",
                FORUM_PUBLIC_URL=base_url, FORUM_OIDC_ISSUER=provider.issuer, FORUM_OIDC_CLIENT_ID=CLIENT_ID,
                FORUM_OIDC_CLIENT_SECRET=CLIENT_SECRET)
-    seeded = subprocess.run([sys.executable, str(HERE / "seed.py"), database_url], env=env, cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
-    if seeded.returncode != 0:
-        provider.stop()
-        pytest.fail(f"seeding the OIDC browser site failed:\n{seeded.stderr}", pytrace=False)
-    data = json.loads(seeded.stdout.strip().splitlines()[-1])
-    log = folder / "server.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "forum.app:create_app", "--factory", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log", "--timeout-graceful-shutdown", "2"],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
-        for _ in range(200):
-            if server.poll() is not None:
-                pytest.fail(f"the forum server exited:\n{log.read_text()}", pytrace=False)
-            try:
-                if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        else:
-            pytest.fail(f"the forum server did not answer:\n{log.read_text()}", pytrace=False)
-        site = Site(base_url, data, log)
-        site.provider = provider
-        yield site
+        with served_site(folder, port, env, "the OIDC browser site") as site:
+            site.provider = provider
+            yield site
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
         provider.stop()
-    errors = [line for line in log.read_text().splitlines() if "Traceback" in line or "ERROR" in line]
-    assert not errors, f"the server logged errors:\n{log.read_text()[-4000:]}"
 
 
 async def forum_pages_only(checks: Checks, site) -> None:
