@@ -131,8 +131,10 @@ async def test_reset_requests_do_the_same_work_for_known_and_unknown_addresses(a
             response = await anon.api("POST", "/api/v1/password/forgot", {"email": email})
         assert response.status_code == 202 and response.json() == {"sent": True}
         counts.append([q.split()[0] for q in queries.queries if q.split()[0] in ("SELECT", "INSERT", "UPDATE")])
-    assert counts[0] == counts[1]  # the same statements: the lookup happens in the mail worker
-    assert not await MailOutbox.filter(kind="reset_request", status="pending", user_id=user.user["id"]).exists()
+    assert counts[0] == counts[1]  # the same statements: one look-up, one outbox row; the token comes later
+    # the rows hold the account's id or nothing, never the address typed
+    assert await MailOutbox.filter(kind="reset_request", status="pending", user_id=user.user["id"]).exists()
+    assert not await MailOutbox.filter(kind="reset_request").exclude(to_address="").exists()
     done = await deliver(smtp.app)
     assert done.get("dropped", 0) >= 1  # the unknown address: nothing sent, nothing kept
     assert len([m for m in smtp.to(user.user["email"]) if "/password/reset/" in text(m)]) == 1
@@ -330,6 +332,37 @@ async def test_one_click_unsubscribe_by_post_without_a_session(make_user, anon, 
     await _cause("reply", recipient=asker, other=other, moderator=None, category=category)
     await deliver(smtp.app, later=LATER)
     assert smtp.to(asker.user["email"]) == []
+
+
+@pytest.mark.parametrize("where", ["dashboard", "api"])
+async def test_withdrawing_the_mail_purpose_switches_mail_off_as_the_settings_page_does(where, make_user, category,
+                                                                                         smtp):
+    member = await mail_user(make_user, "reply", "mention", digest="weekly")
+    other = await make_user()
+    await _cause("reply", recipient=member, other=other, moderator=None, category=category)
+    await deliver(smtp.app)  # the reply's fan-out becomes one queued mail (sent in 5 minutes)
+    assert await MailOutbox.filter(user_id=member.user["id"], status="pending", kind="notification").exists()
+    if where == "dashboard":
+        token = await member.form_token("/consent")
+        response = await member.post("/consent/mail/withdraw", data={"csrf_token": token})
+        assert response.status_code == 303, response.text
+    else:
+        response = await member.api("DELETE", "/api/v1/consent?purpose=mail")
+        assert response.status_code == 200, response.text
+    pref = await MailPreference.get(user_id=member.user["id"])
+    assert not any(getattr(pref, k) for k in KINDS) and pref.digest == "off" and pref.digest_sent_at is None
+    assert not await MailOutbox.filter(user_id=member.user["id"], status="pending").exists()
+    page = await member.get("/settings")
+    assert 'value="on" checked' not in page.text and 'value="off" checked' in page.text
+    # giving the purpose again does not bring the old choices back: nothing is mailed until a kind is chosen
+    version = (await member.api("GET", "/api/v1/consent?purpose=mail")).json()["policy"]["version"]
+    again = await member.api("POST", "/api/v1/consent", {"policy_version": version, "purpose": "mail"})
+    assert again.status_code == 201, again.text
+    await _cause("reply", recipient=member, other=other, moderator=None, category=category)
+    await deliver(smtp.app, later=LATER)
+    assert smtp.to(member.user["email"]) == []
+    # taking part is untouched
+    assert (await new_topic(member, category.slug))["id"]
 
 
 # -- withdrawal -------------------------------------------------------------------------------------------------
