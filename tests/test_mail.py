@@ -309,6 +309,29 @@ async def test_a_daily_digest_lists_unread_watched_activity_and_solved_questions
     assert f"/t/{question['id']}" in body
 
 
+async def test_a_digest_lists_a_question_its_asker_solved_with_their_own_answer(make_user, category, smtp):
+    """Accepting one's own answer notifies no one, and the digest must still see the question as solved."""
+    from forum.services.digests import schedule_digests
+
+    reader = await mail_user(make_user, digest="daily")
+    asker = await mail_user(make_user, digest="daily")
+    for member in (reader, asker):
+        token = await member.form_token(f"/c/{category.slug}")
+        await member.post(f"/c/{category.slug}/watch", data={"csrf_token": token, "watch": "1"})
+        await MailPreference.filter(user_id=member.user["id"]).update(
+            digest_sent_at=datetime.now(UTC) - timedelta(days=2))
+    question = await new_topic(asker, category.slug, kind="question", title=unique("Selvløst spørsmål "))
+    answer = await new_reply(asker, question["id"], "Fant det ut selv: slå av og på igjen")
+    assert (await asker.api("POST", f"/api/v1/posts/{answer['id']}/accept")).status_code == 200
+    await reader.api("POST", "/api/v1/notifications", {})  # the reader has read everything: only "solved" is left
+    assert await schedule_digests() >= 2
+    await deliver(smtp.app)
+    for member in (reader, asker):
+        [digest] = [m for m in smtp.to(member.user["email"]) if "digest" in (m["List-Unsubscribe"] or "")]
+        body = text(digest)
+        assert "Selvløst spørsmål" in body and f"/t/{question['id']}" in body, body
+
+
 # -- one-click unsubscribe ---------------------------------------------------------------------------------------
 
 async def test_one_click_unsubscribe_by_post_without_a_session(make_user, anon, category, smtp):
