@@ -508,6 +508,33 @@ async def test_a_server_that_does_not_answer_is_a_retry_not_an_error(app, anon, 
     assert row.status == "pending" and row.last_error
 
 
+async def test_an_idle_worker_sleeps_until_the_next_mail_falls_due_while_notifications_flow(app, make_user,
+                                                                                             category, smtp):
+    import time
+
+    from forum.services import mail_worker
+
+    worker = mail_worker.MailWorker(app)
+    digest_round = time.monotonic() + 60
+    await MailOutbox.filter(status="pending").delete()
+    assert await worker._idle_seconds(False, digest_round) == mail_worker.POLL_SECONDS  # must poll
+    assert await worker._idle_seconds(True, digest_round) == mail_worker.LISTENING_POLL_SECONDS  # nothing queued
+    assert 9 < await worker._idle_seconds(True, time.monotonic() + 10) <= 10  # the next digest round first
+    asker = await mail_user(make_user, "reply")
+    await _cause("reply", recipient=asker, other=await make_user(), moderator=None, category=category)
+    assert await worker._idle_seconds(True, digest_round) == mail_worker.MIN_WAIT_SECONDS  # the fan-out is due
+    await deliver(smtp.app)  # expanded: one notification mail, due in FORUM_MAIL_DELAY_SECONDS (300)
+    assert await worker._idle_seconds(True, digest_round) == mail_worker.LISTENING_POLL_SECONDS
+    row = await MailOutbox.get(user_id=asker.user["id"], status="pending")
+    await MailOutbox.filter(id=row.id).update(not_before=datetime.now(UTC) + timedelta(seconds=4))
+    assert 2 < await worker._idle_seconds(True, digest_round) <= 4
+    # a mail another worker holds is due when its lease ends, not at once (an idle worker must not spin)
+    await MailOutbox.filter(id=row.id).update(not_before=datetime.now(UTC) - timedelta(seconds=1),
+                                              lease_until=datetime.now(UTC) + timedelta(seconds=6), lease_token="x")
+    assert 4 < await worker._idle_seconds(True, digest_round) <= 6
+    await worker.transport.close()
+
+
 async def test_a_rolled_back_write_queues_no_mail(make_user):
     from forum.db import write_transaction
 
