@@ -146,3 +146,21 @@ async def test_the_maildir_keeps_an_international_address_readable(app, anon, ma
     [file] = list((tmp_path / "maildir" / "new").iterdir())
     message = email.message_from_bytes(file.read_bytes(), policy=email.policy.SMTPUTF8)
     assert message["To"] == address
+
+
+async def test_an_unexpected_error_sending_one_mail_is_a_recorded_retry_not_a_stuck_worker(app, anon, make_user,
+                                                                                          monkeypatch):
+    from forum import mail
+
+    user_id = await _reset_for(anon, make_user, f"{unique('per').lower()}@example.test")
+
+    async def broken(self, message):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(mail.SmtpTransport, "send", broken)
+    with smtp_server(app, smtputf8=True):
+        done = await deliver(app)
+    assert done.get("pending") == 1 and not done.get("sent"), done
+    row = await MailOutbox.filter(kind="reset_request", user_id=user_id).first()
+    assert row.status == "pending" and row.last_error == "send: ValueError" and row.lease_token is None
+    assert row.not_before > row.created_at  # it waits for its next attempt

@@ -130,6 +130,9 @@ class MailWorker:
         except (mail.TransientFailure, TimeoutError) as exc:
             log.warning("mail %s not sent yet: %s", row["id"], exc or "timed out")
             return await outbox.record_failure(row, token, str(exc) or "timed out", permanent=False, now=now)
+        except Exception as exc:  # a bug sending one mail must not stop the others (nor retry it in a tight loop)
+            log.exception("sending mail %s failed", row["id"])
+            return await outbox.record_failure(row, token, f"send: {type(exc).__name__}", permanent=False, now=now)
         await outbox.record_sent(row["id"], token)
         return "sent"
 
