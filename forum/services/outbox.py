@@ -52,7 +52,7 @@ def _wake_soon() -> None:
         _wake.set()
 
 
-WAKE_KEY = "m:outbox"  # the hub's key for "mail was queued" (forum/hub.py: NOTIFY on PostgreSQL)
+WAKE_KEY = "mail:queued"  # the hub's key for new mail (forum/hub.py: NOTIFY on PostgreSQL)
 
 
 async def _announce(conn) -> None:
