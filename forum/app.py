@@ -23,7 +23,17 @@ from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
 from forum.security import SecurityHeadersMiddleware, set_hash_key
 from forum.services import consent as consent_service
-from forum.services import live, mail_worker, oidc, outbox, rate_limits, search, verification, withdrawal_scope
+from forum.services import (
+    live,
+    mail_choices,
+    mail_worker,
+    oidc,
+    outbox,
+    rate_limits,
+    search,
+    verification,
+    withdrawal_scope,
+)
 from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
@@ -113,5 +123,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     oidc.install()
     outbox.configure(settings)
     outbox.install()
+    mail_choices.install()
     verification.install(settings)
     return app

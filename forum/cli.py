@@ -156,11 +156,17 @@ def cmd_mail_worker(args) -> int:
     app = create_app(settings)  # not served: its routes build the links in mails, its templates the HTML part
 
     async def work() -> int:
-        task, stop = mail_worker.start(app)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await task  # ends after the mail being sent when a signal sets `stop`
+        from forum.hub import hub
+
+        await hub.start(settings.database_url)  # PostgreSQL: woken by NOTIFY when any process queues mail
+        try:
+            task, stop = mail_worker.start(app)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            await task  # ends after the mail being sent when a signal sets `stop`
+        finally:
+            await hub.stop()
         return 0
 
     return asyncio.run(_with_orm(settings.database_url, work))

@@ -24,6 +24,7 @@ EXPORTING = "exporting"                  # building a user's data export: Export
 SIGNING_IN = "signing_in"                # the password was right, before the session starts: SignIn; may refuse
 STAFF_ACTION = "staff_action"            # inside the write: StaffAction (moderation keeps the audit log)
 ROLE_MAPPED = "role_mapped"              # the identity provider's claim changed a role at sign-in: RoleMapped
+PURPOSE_WITHDRAWN = "purpose_withdrawn"  # inside the write: PurposeWithdrawn (mail's consent withdrawn)
 PURGING = "purging"                      # `forum purge` (cron), outside any transaction: Purge; delete what is past
                                          # its retention with purge.delete_batches(...) and add to purge.counts
 
@@ -113,6 +114,16 @@ class RoleMapped:
     user_id: int
     role: str
     claim: str
+    conn: Any = None
+
+
+@dataclass(frozen=True)
+class PurposeWithdrawn:
+    """Consent to a purpose that only stops processing (mail) was withdrawn, inside that transaction: whoever
+    does the processing stops it there."""
+
+    user_id: int
+    purpose: str
     conn: Any = None
 
 

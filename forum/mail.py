@@ -5,11 +5,17 @@ FORUM_SMTP_URL: smtp://[user:pass@]host:port; `smtps://` uses TLS from the start
 upgrades, `?from=` sets the sender. Without it (the embedded default) mail goes to a maildir beside the database
 and the log names each file, so a newcomer can open a confirmation mail. What to send and when is the outbox's
 business (forum/services/outbox.py); this module only sends one message when asked.
+
+Internationalised addresses: a domain in Unicode (`kari@blåbær.no`) goes out in its ASCII form (IDNA 2008 with
+UTS #46, `xn--blbr-roah.no`) to any server; a local part in Unicode (`søren@…`) needs the server's SMTPUTF8
+(RFC 6531) and is then sent as UTF-8 in the envelope and the header. A server without SMTPUTF8 is a permanent
+failure with that reason, recorded without the address.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import logging
 import mailbox
 from datetime import UTC, datetime
@@ -23,6 +29,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
+import idna
 
 log = logging.getLogger("forum.mail")
 SENDER = "forum@localhost"
@@ -35,6 +42,36 @@ class PermanentFailure(Exception):
 
 class TransientFailure(Exception):
     """The server was unreachable, slow or said "try later" (4xx)."""
+
+
+class Envelope:
+    """The recipient as the envelope carries it, and whether that needs the server's SMTPUTF8."""
+
+    __slots__ = ("address", "utf8")
+
+    def __init__(self, address: str) -> None:
+        local, _at, domain = address.rpartition("@")
+        if not domain.isascii():
+            try:
+                domain = idna.encode(domain, uts46=True).decode("ascii")
+            except (idna.IDNAError, UnicodeError):
+                raise PermanentFailure("the recipient's domain is not a valid internationalised domain name") \
+                    from None
+        self.address = f"{local}@{domain}"
+        self.utf8 = not local.isascii()
+
+
+UTF8_HEADERS = email.policy.SMTPUTF8.clone(linesep="\n")
+
+
+def message_bytes(message: Message, envelope: Envelope) -> bytes:
+    """The message as it goes on the wire or into the maildir. An address in Unicode is written as UTF-8 (RFC
+    6532), never as RFC 2047 words, which no mail program reads as an address."""
+    if message["To"] != envelope.address and not envelope.utf8:
+        message.replace_header("To", envelope.address)  # the domain's ASCII form
+    if envelope.utf8:
+        return message.as_bytes(policy=UTF8_HEADERS)
+    return message.as_bytes()
 
 
 def new_message_id(domain: str) -> str:
@@ -84,12 +121,22 @@ class SmtpTransport:
             client = aiosmtplib.SMTP(**self._kwargs)
             await client.connect()
             self._client = client
+        if self._client.is_ehlo_or_helo_needed:
+            await self._client.ehlo()
         return self._client
 
     async def send(self, message: Message) -> str:
+        envelope = Envelope(message["To"])
         try:
             client = await self._connected()
-            await client.sendmail(self.sender, [message["To"]], message.as_bytes())
+            options = ["BODY=8BITMIME"] if client.supports_extension("8bitmime") else []  # the bodies are 8-bit
+            if envelope.utf8:
+                if not client.supports_extension("smtputf8"):
+                    raise PermanentFailure("the recipient's address has non-ASCII characters before the @ and the "
+                                           "mail server does not offer SMTPUTF8 (RFC 6531)")
+                options.append("SMTPUTF8")
+            await client.sendmail(self.sender, [envelope.address], message_bytes(message, envelope),
+                                  mail_options=options)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             await self._reset()
@@ -133,9 +180,11 @@ class MaildirTransport:
         self.sender = sender
 
     async def send(self, message: Message) -> str:
+        data = message_bytes(message, Envelope(message["To"]))
+
         def write() -> str:
             box = mailbox.Maildir(str(self.path), create=True)
-            key = box.add(message)
+            key = box.add(data)
             return str(self.path / "new" / key)
 
         try:

@@ -131,8 +131,10 @@ async def test_reset_requests_do_the_same_work_for_known_and_unknown_addresses(a
             response = await anon.api("POST", "/api/v1/password/forgot", {"email": email})
         assert response.status_code == 202 and response.json() == {"sent": True}
         counts.append([q.split()[0] for q in queries.queries if q.split()[0] in ("SELECT", "INSERT", "UPDATE")])
-    assert counts[0] == counts[1]  # the same statements: the lookup happens in the mail worker
-    assert not await MailOutbox.filter(kind="reset_request", status="pending", user_id=user.user["id"]).exists()
+    assert counts[0] == counts[1]  # the same statements: one look-up, one outbox row; the token comes later
+    # the rows hold the account's id or nothing, never the address typed
+    assert await MailOutbox.filter(kind="reset_request", status="pending", user_id=user.user["id"]).exists()
+    assert not await MailOutbox.filter(kind="reset_request").exclude(to_address="").exists()
     done = await deliver(smtp.app)
     assert done.get("dropped", 0) >= 1  # the unknown address: nothing sent, nothing kept
     assert len([m for m in smtp.to(user.user["email"]) if "/password/reset/" in text(m)]) == 1
@@ -307,6 +309,29 @@ async def test_a_daily_digest_lists_unread_watched_activity_and_solved_questions
     assert f"/t/{question['id']}" in body
 
 
+async def test_a_digest_lists_a_question_its_asker_solved_with_their_own_answer(make_user, category, smtp):
+    """Accepting one's own answer notifies no one, and the digest must still see the question as solved."""
+    from forum.services.digests import schedule_digests
+
+    reader = await mail_user(make_user, digest="daily")
+    asker = await mail_user(make_user, digest="daily")
+    for member in (reader, asker):
+        token = await member.form_token(f"/c/{category.slug}")
+        await member.post(f"/c/{category.slug}/watch", data={"csrf_token": token, "watch": "1"})
+        await MailPreference.filter(user_id=member.user["id"]).update(
+            digest_sent_at=datetime.now(UTC) - timedelta(days=2))
+    question = await new_topic(asker, category.slug, kind="question", title=unique("Selvløst spørsmål "))
+    answer = await new_reply(asker, question["id"], "Fant det ut selv: slå av og på igjen")
+    assert (await asker.api("POST", f"/api/v1/posts/{answer['id']}/accept")).status_code == 200
+    await reader.api("POST", "/api/v1/notifications", {})  # the reader has read everything: only "solved" is left
+    assert await schedule_digests() >= 2
+    await deliver(smtp.app)
+    for member in (reader, asker):
+        [digest] = [m for m in smtp.to(member.user["email"]) if "digest" in (m["List-Unsubscribe"] or "")]
+        body = text(digest)
+        assert "Selvløst spørsmål" in body and f"/t/{question['id']}" in body, body
+
+
 # -- one-click unsubscribe ---------------------------------------------------------------------------------------
 
 async def test_one_click_unsubscribe_by_post_without_a_session(make_user, anon, category, smtp):
@@ -330,6 +355,37 @@ async def test_one_click_unsubscribe_by_post_without_a_session(make_user, anon, 
     await _cause("reply", recipient=asker, other=other, moderator=None, category=category)
     await deliver(smtp.app, later=LATER)
     assert smtp.to(asker.user["email"]) == []
+
+
+@pytest.mark.parametrize("where", ["dashboard", "api"])
+async def test_withdrawing_the_mail_purpose_switches_mail_off_as_the_settings_page_does(where, make_user, category,
+                                                                                         smtp):
+    member = await mail_user(make_user, "reply", "mention", digest="weekly")
+    other = await make_user()
+    await _cause("reply", recipient=member, other=other, moderator=None, category=category)
+    await deliver(smtp.app)  # the reply's fan-out becomes one queued mail (sent in 5 minutes)
+    assert await MailOutbox.filter(user_id=member.user["id"], status="pending", kind="notification").exists()
+    if where == "dashboard":
+        token = await member.form_token("/consent")
+        response = await member.post("/consent/mail/withdraw", data={"csrf_token": token})
+        assert response.status_code == 303, response.text
+    else:
+        response = await member.api("DELETE", "/api/v1/consent?purpose=mail")
+        assert response.status_code == 200, response.text
+    pref = await MailPreference.get(user_id=member.user["id"])
+    assert not any(getattr(pref, k) for k in KINDS) and pref.digest == "off" and pref.digest_sent_at is None
+    assert not await MailOutbox.filter(user_id=member.user["id"], status="pending").exists()
+    page = await member.get("/settings")
+    assert 'value="on" checked' not in page.text and 'value="off" checked' in page.text
+    # giving the purpose again does not bring the old choices back: nothing is mailed until a kind is chosen
+    version = (await member.api("GET", "/api/v1/consent?purpose=mail")).json()["policy"]["version"]
+    again = await member.api("POST", "/api/v1/consent", {"policy_version": version, "purpose": "mail"})
+    assert again.status_code == 201, again.text
+    await _cause("reply", recipient=member, other=other, moderator=None, category=category)
+    await deliver(smtp.app, later=LATER)
+    assert smtp.to(member.user["email"]) == []
+    # taking part is untouched
+    assert (await new_topic(member, category.slug))["id"]
 
 
 # -- withdrawal -------------------------------------------------------------------------------------------------
@@ -504,6 +560,33 @@ async def test_a_server_that_does_not_answer_is_a_retry_not_an_error(app, anon, 
     assert done.get("pending", 0) >= 1
     row = await MailOutbox.filter(kind="reset_request", user_id=user.user["id"]).first()
     assert row.status == "pending" and row.last_error
+
+
+async def test_an_idle_worker_sleeps_until_the_next_mail_falls_due_while_notifications_flow(app, make_user,
+                                                                                             category, smtp):
+    import time
+
+    from forum.services import mail_worker
+
+    worker = mail_worker.MailWorker(app)
+    digest_round = time.monotonic() + 60
+    await MailOutbox.filter(status="pending").delete()
+    assert await worker._idle_seconds(False, digest_round) == mail_worker.POLL_SECONDS  # must poll
+    assert await worker._idle_seconds(True, digest_round) == mail_worker.LISTENING_POLL_SECONDS  # nothing queued
+    assert 9 < await worker._idle_seconds(True, time.monotonic() + 10) <= 10  # the next digest round first
+    asker = await mail_user(make_user, "reply")
+    await _cause("reply", recipient=asker, other=await make_user(), moderator=None, category=category)
+    assert await worker._idle_seconds(True, digest_round) == mail_worker.MIN_WAIT_SECONDS  # the fan-out is due
+    await deliver(smtp.app)  # expanded: one notification mail, due in FORUM_MAIL_DELAY_SECONDS (300)
+    assert await worker._idle_seconds(True, digest_round) == mail_worker.LISTENING_POLL_SECONDS
+    row = await MailOutbox.get(user_id=asker.user["id"], status="pending")
+    await MailOutbox.filter(id=row.id).update(not_before=datetime.now(UTC) + timedelta(seconds=4))
+    assert 2 < await worker._idle_seconds(True, digest_round) <= 4
+    # a mail another worker holds is due when its lease ends, not at once (an idle worker must not spin)
+    await MailOutbox.filter(id=row.id).update(not_before=datetime.now(UTC) - timedelta(seconds=1),
+                                              lease_until=datetime.now(UTC) + timedelta(seconds=6), lease_token="x")
+    assert 4 < await worker._idle_seconds(True, digest_round) <= 6
+    await worker.transport.close()
 
 
 async def test_a_rolled_back_write_queues_no_mail(make_user):

@@ -11,7 +11,7 @@ from tortoise.models import Model
 class MailKind(StrEnum):
     VERIFY = "verify"                    # confirm the address of a new account
     REGISTER_EXISTS = "register_exists"  # someone tried to register with an address that has an account
-    RESET_REQUEST = "reset_request"      # a password reset was asked for an address (maybe unknown: then dropped)
+    RESET_REQUEST = "reset_request"      # a password reset was asked: the account's id (none for an unknown address)
     EMAIL_CHANGE = "email_change"        # confirm a new address before it replaces the old one
     NOTIFICATION = "notification"        # one notification (reply, mention, ...), rendered when it is sent
     DIGEST = "digest"                    # a daily or weekly digest, rendered when it is sent

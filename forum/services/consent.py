@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from forum import db
+from forum import db, events
 from forum.db import write_transaction
 from forum.errors import N_, Conflict, NotAuthenticated, NotFound, ValidationFailed
 from forum.models import ConsentAction, ConsentEvent, ConsentSubject, LegalBasis, PolicyVersion, Role
@@ -221,8 +221,10 @@ async def withdraw_purpose(viewer: Viewer | None, *, purpose: str, channel: str,
         if await consent_status(viewer.id, conn, chosen.name) not in (ConsentStatus.GRANTED, ConsentStatus.OUTDATED):
             raise Conflict(N_("You have not given consent, so there is nothing to withdraw."), code="not_consented")
         policy = await current_policy(conn, chosen.name)
-        return await record_event(conn, user_id=viewer.id, purpose=chosen, policy=policy, locale=locale,
-                                  action=ConsentAction.WITHDRAWN, channel=channel)
+        event = await record_event(conn, user_id=viewer.id, purpose=chosen, policy=policy, locale=locale,
+                                   action=ConsentAction.WITHDRAWN, channel=channel)
+        await events.emit(events.PURPOSE_WITHDRAWN, events.PurposeWithdrawn(viewer.id, chosen.name, conn))
+        return event
 
 
 async def record_employment_basis(user_id: int, role) -> None:

@@ -135,6 +135,29 @@ async def set_mail_choice(conn, user_id: int, *, kinds: dict[str, bool] | None =
     return await mail_choices(user_id, conn)
 
 
+async def switch_all_off(conn, user_id: int) -> None:
+    """Every kind and the digest off, and queued activity mail dropped: what unsubscribing from all does, without
+    a ledger event of its own (the caller records the decision)."""
+    from forum.services.outbox import drop_activity_mail
+
+    await MailPreference.filter(user_id=user_id).using_db(conn).update(
+        **{k: False for k in KINDS}, digest="off", digest_sent_at=None, updated_at=datetime.now(UTC))
+    await drop_activity_mail(conn, user_id, kinds=list(KINDS), digest=True)
+
+
+async def _on_purpose_withdrawn(payload) -> None:
+    """Withdrawing the mail purpose on the consent dashboard (or the API) switches the kinds off as the settings
+    page does, so giving it again later does not silently bring back old choices."""
+    if payload.purpose == MAIL.name:
+        await switch_all_off(payload.conn, payload.user_id)
+
+
+def install() -> None:
+    from forum import events
+
+    events.subscribe(events.PURPOSE_WITHDRAWN, _on_purpose_withdrawn)
+
+
 async def mark_offered(conn, user_id: int) -> None:
     """The first-reply offer is shown once."""
     now = db.time_param(datetime.now(UTC), conn)

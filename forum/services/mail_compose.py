@@ -148,7 +148,7 @@ async def compose(row: dict, ctx: MailContext, conn) -> Composed:
 async def _reset(row: dict, ctx: MailContext, conn) -> Composed:
     from forum.services import password_reset
 
-    prepared = await password_reset.prepare_reset(conn, row["to_address"])
+    prepared = await password_reset.prepare_reset(conn, row["user_id"])
     if prepared is None:
         raise Drop("no account for the address, or enough live links")
     account, token = prepared

@@ -2,6 +2,11 @@
 
 `forum serve` runs one in every app process (FORUM_MAIL_WORKER=on, the default); `forum mail-worker` runs one
 on its own. Any number may run at once: the outbox's claim gives each mail to one of them.
+
+An idle worker sleeps until it is woken: by mail queued in its own process, on PostgreSQL by the NOTIFY that
+mail queued in any process sends on commit (the hub's LISTEN connection), or when the next queued mail falls due
+(a notification waits a few minutes, a retry its backoff). SQLite has no notifications between processes, so
+there it also polls every second; so does PostgreSQL while the LISTEN connection is down.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ TOKEN_KINDS = (MailKind.VERIFY.value, MailKind.REGISTER_EXISTS.value, MailKind.R
                MailKind.EMAIL_CHANGE.value)
 BATCH = 50
 POLL_SECONDS = 1.0
+LISTENING_POLL_SECONDS = 30.0  # PostgreSQL while notifications flow: a safety net only
+MIN_WAIT_SECONDS = 0.05
 DIGEST_EVERY_SECONDS = 60.0
 
 
@@ -123,6 +130,9 @@ class MailWorker:
         except (mail.TransientFailure, TimeoutError) as exc:
             log.warning("mail %s not sent yet: %s", row["id"], exc or "timed out")
             return await outbox.record_failure(row, token, str(exc) or "timed out", permanent=False, now=now)
+        except Exception as exc:  # a bug sending one mail must not stop the others (nor retry it in a tight loop)
+            log.exception("sending mail %s failed", row["id"])
+            return await outbox.record_failure(row, token, f"send: {type(exc).__name__}", permanent=False, now=now)
         await outbox.record_sent(row["id"], token, in_doubt=row["last_error"] == outbox.IN_DOUBT)
         return "sent"
 
@@ -141,38 +151,56 @@ class MailWorker:
         return done
 
     async def run(self, stop: asyncio.Event) -> None:
+        from forum.hub import hub
         from forum.services.digests import schedule_digests
 
         wake = outbox.wake_event()
         next_digest = 0.0
-        while not stop.is_set():
-            handled = 0
-            try:
-                if time.monotonic() >= next_digest:
-                    await schedule_digests()
-                    next_digest = time.monotonic() + DIGEST_EVERY_SECONDS
-                handled = sum((await self.deliver_due()).values())
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database busy or away for a moment: try again shortly
-                log.exception("mail worker round failed")
-            if handled:
-                continue
-            wake.clear()
-            try:
-                await asyncio.wait_for(_first(stop, wake), timeout=POLL_SECONDS)
-            except TimeoutError:
-                pass
+        with hub.subscribe(outbox.WAKE_KEY) as notified:  # before the first read, so no NOTIFY is missed
+            while not stop.is_set():
+                handled = 0
+                try:
+                    if time.monotonic() >= next_digest:
+                        await schedule_digests()
+                        next_digest = time.monotonic() + DIGEST_EVERY_SECONDS
+                    handled = sum((await self.deliver_due()).values())
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # the database busy or away for a moment: try again shortly
+                    log.exception("mail worker round failed")
+                if handled:
+                    continue
+                wake.clear()
+                seconds = await self._idle_seconds(hub.listening, next_digest)
+                try:
+                    await asyncio.wait_for(_first(stop.wait(), wake.wait(), notified.wait(seconds)),
+                                           timeout=seconds)
+                except TimeoutError:
+                    pass
         await self.transport.close()
 
+    async def _idle_seconds(self, listening: bool, next_digest: float) -> float:
+        """How long an idle worker may sleep: a second while it must poll; while PostgreSQL notifications flow,
+        until the next queued mail falls due or the next digest round (a safety net of 30 s at most)."""
+        if not listening:
+            return POLL_SECONDS
+        seconds = min(LISTENING_POLL_SECONDS, next_digest - time.monotonic())
+        try:
+            due = await outbox.next_due()
+        except Exception:  # noqa: BLE001 (the database away for a moment: poll as without notifications)
+            return POLL_SECONDS
+        if due is not None:
+            seconds = min(seconds, (due - datetime.now(UTC)).total_seconds())
+        return max(MIN_WAIT_SECONDS, seconds)
 
-async def _first(*flags: asyncio.Event) -> None:
-    waits = [asyncio.ensure_future(f.wait()) for f in flags]
+
+async def _first(*waits) -> None:
+    tasks = [asyncio.ensure_future(w) for w in waits]
     try:
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for w in waits:
-            w.cancel()
+        for task in tasks:
+            task.cancel()
 
 
 def start(app) -> tuple[asyncio.Task, asyncio.Event]:

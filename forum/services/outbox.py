@@ -55,6 +55,26 @@ def _wake_soon() -> None:
         _wake.set()
 
 
+WAKE_KEY = "mail:queued"  # the hub's key for new mail (forum/hub.py: NOTIFY on PostgreSQL)
+
+
+async def _announce(conn) -> None:
+    """New mail in this transaction wakes the workers when it commits: this process's at once, and on PostgreSQL
+    every process's through NOTIFY (sent on commit, never for a rollback; once per transaction). SQLite's other
+    processes find it by their poll."""
+    from tortoise.backends.base.client import TransactionalDBClient
+
+    root = conn
+    while isinstance(getattr(root, "_parent", None), TransactionalDBClient):
+        root = root._parent
+    first = _wake_soon not in getattr(root, "_forum_after_commit", ())
+    db.after_commit(conn, _wake_soon)
+    if first and conn.capabilities.dialect == "postgres":
+        from forum.hub import publish
+
+        await publish(WAKE_KEY, conn)
+
+
 INSERT = ("INSERT INTO mail_outbox (kind, user_id, to_address, topic_id, post_id, detail, message_id, subject, "
           "body_text, body_html, status, attempts, not_before, give_up_at, last_error, created_at) "
           "VALUES (?, ?, ?, ?, ?, ?, '', NULL, NULL, NULL, 'pending', 0, ?, ?, '', ?)")
@@ -73,7 +93,7 @@ async def enqueue(conn, kind: MailKind, *, user_id: int | None = None, to_addres
     """One mail, inside the caller's transaction; it is composed when a worker sends it."""
     await db.execute(INSERT, _row(conn, kind.value, user_id, to_address, topic_id, post_id, detail, delay,
                                   datetime.now(UTC)), conn)
-    db.after_commit(conn, _wake_soon)
+    await _announce(conn)
 
 
 async def notifications_written(conn, rows: list[tuple[int, str, int | None, int | None]],
@@ -94,7 +114,7 @@ async def notifications_written(conn, rows: list[tuple[int, str, int | None, int
                      [MailKind.FANOUT.value, wanted[0][2], wanted[0][3], json.dumps(wanted, separators=(",", ":")),
                       db.time_param(now, conn), db.time_param(now + timedelta(seconds=CONFIG.retry_window), conn),
                       db.time_param(now, conn)], conn)
-    db.after_commit(conn, _wake_soon)
+    await _announce(conn)
     return 1
 
 
@@ -197,6 +217,14 @@ async def claim(limit: int, now: datetime | None = None) -> tuple[str, list[dict
         for name in ("not_before", "give_up_at", "created_at", "lease_until"):
             row[name] = db.as_datetime(row[name])
     return token, rows
+
+
+async def next_due() -> datetime | None:
+    """When the earliest queued mail can next be claimed (a leased one when its lease ends); None when none is.
+    Only reads: an idle worker on PostgreSQL sleeps until then unless a NOTIFY wakes it first."""
+    row = await db.fetch_one("SELECT MIN(CASE WHEN lease_until IS NULL THEN not_before ELSE lease_until END) AS at "
+                             "FROM mail_outbox WHERE status = 'pending'", [])
+    return db.as_datetime(row["at"]) if row and row["at"] is not None else None
 
 
 async def store_composed(conn, row_id: int, token: str, *, user_id: int | None, subject: str, text: str,

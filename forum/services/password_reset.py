@@ -1,7 +1,9 @@
 """Password reset by email: single-use tokens that expire, stored only as SHA-256; a reset ends every session.
 
 Asking for a link answers the same whether or not the address has an account, in content and in time: the
-request only writes one row to the mail outbox; the mail worker looks the address up and makes the token.
+request does the same two statements for every well-formed address (the account looked up by its unique
+address, one row written to the mail outbox holding only the account's id, or none), and the mail worker makes
+the token. The address typed is never stored: a stranger's address typed into the form leaves no trace.
 """
 
 from __future__ import annotations
@@ -27,19 +29,25 @@ class InvalidResetToken(ValidationFailed):
 
 
 async def request_reset(email: str, *, locale: str) -> None:
-    """Writes one mail request to the outbox, the same for every well-formed address: whether it has an account,
-    and the token, are looked at by the mail worker, so the answer and its timing tell nothing."""
+    """Writes one mail request to the outbox, the same for every well-formed address: the account's id, or none
+    (the worker then drops it), so the answer and its timing tell nothing and the address is not kept."""
+    from forum import db
+
     address = normalize_email(email)  # a malformed address is a form error; a well-formed one reveals nothing
     async with write_transaction() as conn:
-        await outbox.enqueue(conn, MailKind.RESET_REQUEST, to_address=address, detail=locale)
+        account = await db.fetch_one("SELECT id FROM account WHERE email = ?", [address], conn)
+        await outbox.enqueue(conn, MailKind.RESET_REQUEST, user_id=account["id"] if account else None,
+                             detail=locale)
 
 
-async def prepare_reset(conn, address: str) -> tuple[dict, str] | None:
-    """The mail worker's half: a fresh token for the address's account, unless it has none or already holds
+async def prepare_reset(conn, user_id: int | None) -> tuple[dict, str] | None:
+    """The mail worker's half: a fresh token for the account, unless there is none or it already holds
     MAX_LIVE_TOKENS live links (so the form cannot flood someone's inbox). Returns (account row, token)."""
     from forum import db
 
-    account = await db.fetch_one("SELECT id, email, locale FROM account WHERE email = ?", [address], conn)
+    if user_id is None:
+        return None
+    account = await db.fetch_one("SELECT id, email, locale FROM account WHERE id = ?", [user_id], conn)
     if account is None:
         return None
     now = datetime.now(UTC)
