@@ -178,7 +178,7 @@ async def test_every_way_of_writing_the_names_is_gone_after_the_withdrawal(named
     if not settings.sqlite:
         assert await dead_or_live_tuples_holding(t)
     if settings.sqlite:
-        assert bytes_hold(db_file_bytes(settings), t) and outside_gaps(settings, t)
+        assert bytes_hold(db_file_bytes(settings), t) and file_holds(settings, t)
         # a reader holding a snapshot (like `forum backup`) during the withdrawal
         reader = sqlite3.connect(settings.database_url.removeprefix("sqlite://"))
         reader.execute("BEGIN")
@@ -194,10 +194,10 @@ async def test_every_way_of_writing_the_names_is_gone_after_the_withdrawal(named
         reader.close()
         closed = time.monotonic()
         for _ in range(200):  # polling the file: there is no event to wait for
-            if not outside_gaps(settings, t):
+            if not file_holds(settings, t):
                 break
             await asyncio.sleep(0.1)
-        assert time.monotonic() - closed < 20, outside_gaps(settings, t)  # a bounded time after it closed
+        assert time.monotonic() - closed < 20, file_holds(settings, t)  # a bounded time after it closed
     await byte_purge.wait_for_background()
     assert (await db.fetch_one("SELECT state FROM byte_purge ORDER BY id DESC LIMIT 1"))["state"] == "done"
 
@@ -207,16 +207,15 @@ async def test_every_way_of_writing_the_names_is_gone_after_the_withdrawal(named
     topic = (await anon.get(f"/t/{n['own']['id']}", follow_redirects=True)).text
     assert "Tidligere medlem" in topic
     if settings.sqlite:
-        assert outside_gaps(settings, t) == []
+        assert file_holds(settings, t) == []
+        assert (await db.fetch_one("PRAGMA integrity_check"))["integrity_check"] == "ok"
     else:
         assert await dead_or_live_tuples_holding(t) == []
 
 
-def outside_gaps(settings, t: str) -> list[tuple[int, int]]:
-    """(page, offset) of every occurrence of the tag in the main file that is not in a b-tree page's unallocated
-    gap (between the cell pointers and the cell content). SQLite's secure_delete zeroes deleted cells and freed
-    pages, but a page rebuilt by rebalancing can keep old bytes in that gap until the page is written again or
-    the file is vacuumed: no row, index or free block holds them, only the raw file (see the README)."""
+def file_holds(settings, t: str) -> list[tuple[int, int]]:
+    """(page, offset) of every occurrence of the tag anywhere in the main file (live rows, free blocks, free pages
+    and the unallocated gaps of b-tree pages alike), and (0, 0) when the WAL holds it."""
     path = settings.database_url.removeprefix("sqlite://")
     data, size = Path(path).read_bytes(), 4096
     found = []
@@ -225,15 +224,6 @@ def outside_gaps(settings, t: str) -> list[tuple[int, int]]:
         low = page.lower()
         at = low.find(t.encode())
         while at != -1:
-            head = 100 if n == 0 else 0
-            kind = page[head]
-            if kind in (2, 5, 10, 13):
-                cells = int.from_bytes(page[head + 3:head + 5], "big")
-                content = int.from_bytes(page[head + 5:head + 7], "big") or 65536
-                pointers = head + (8 if kind in (10, 13) else 12) + 2 * cells
-                if pointers <= at and at + len(t) <= content:
-                    at = low.find(t.encode(), at + 1)
-                    continue
             found.append((n + 1, at))
             at = low.find(t.encode(), at + 1)
         if fullwidth(t).encode() in page:
@@ -329,3 +319,57 @@ async def test_a_member_named_like_an_ordinary_word_changes_nobody_elses_text(wo
     final = await snapshot()
     for table in ("post", "post_revision", "topic", "mod_audit", "category"):
         assert again.get(table) == final.get(table), table
+
+
+async def test_no_byte_of_a_name_is_left_in_the_gaps_of_rebalanced_pages(client_factory, make_user, category,
+                                                                        settings):
+    """When SQLite rebalances a b-tree page and has to rebuild it, the bytes of cells that moved away stay in
+    the page's unallocated gap (secure_delete does not cover that; the acceptance test met it when the suite had
+    run more withdrawals first). Here such leftovers are put there on purpose, as the rebuild leaves them: a
+    copy of a post naming the member, in the gap of pages of the post table and of the search index. The purge
+    clears every gap, and the file stays sound."""
+    if not settings.sqlite:
+        pytest.skip("SQLite's page layout")
+    t = tag()
+    handle = f"z{t}"
+    zed = await register(client_factory, handle)
+    writer = await make_user()
+    topic = await new_topic(zed, category.slug, title="Et spørsmål om noe", body="Spørsmål.")
+    for n in range(12):
+        await new_reply(writer, topic["id"], f"Takk, {handle}. {n} " * 8)
+    path = settings.database_url.removeprefix("sqlite://")
+    planted = plant_in_gaps(path, f"Takk, {handle}. 0".encode())
+    assert planted >= 5 and len(file_holds(settings, t)) > planted
+    assert (await db.fetch_one("PRAGMA integrity_check"))["integrity_check"] == "ok"
+    response = await withdraw(zed)
+    assert response.status_code == 200, response.text
+    await byte_purge.wait_for_background()
+    assert response.json()["byte_purge"] == "done"
+    assert file_holds(settings, t) == []
+    assert (await db.fetch_one("PRAGMA integrity_check"))["integrity_check"] == "ok"
+    assert (await db.fetch_one("SELECT count(*) AS n FROM post WHERE topic_id = ?", [topic["id"]]))["n"] == 13
+
+
+def plant_in_gaps(path: str, text: bytes) -> int:
+    """Writes `text` into the middle of the unallocated gap of up to 20 b-tree pages (after a checkpoint, so
+    the file holds every page); returns how many. Independent of forum.services.byte_purge."""
+    check = sqlite3.connect(path)
+    check.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    check.close()
+    size, planted = 4096, 0
+    with open(path, "r+b") as f:
+        data = f.read()
+        for n in range(2, len(data) // size + 1):
+            page = data[(n - 1) * size:n * size]
+            if page[0] not in (2, 5, 10, 13):
+                continue
+            header = 12 if page[0] in (2, 5) else 8
+            start = header + 2 * int.from_bytes(page[3:5], "big")
+            end = int.from_bytes(page[5:7], "big") or 65536
+            if end - start > len(text) + 8:
+                f.seek((n - 1) * size + (start + end - len(text)) // 2)
+                f.write(text)
+                planted += 1
+                if planted == 20:
+                    break
+    return planted

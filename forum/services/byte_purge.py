@@ -1,13 +1,20 @@
 """After a withdrawal or erasure commits: removing the old bytes of the names from where the database keeps them.
 
-SQLite (secure_delete is on, so freed pages are zeroed) keeps old text in two places:
+SQLite (secure_delete is on, so deleted cells and freed pages are zeroed) keeps old text in three places:
 - full-text index segments: a replaced or deleted entry is only marked deleted until its segment is merged.
   Every tier that ever held one of the member's tokens is merged (known from what was indexed: the posts whose
   revisions held a name, the member's own posts, the retitled topics), with FTS5's incremental 'merge' in steps
   of MERGE_PAGES, each its own short write, until the index is fully merged;
 - the WAL, until checkpointed. A reader holding a snapshot (`forum backup`, a long read) makes a TRUNCATE
   checkpoint fail; it is retried in the background with a busy timeout of CHECKPOINT_BUSY_MS, so writers are
-  never held for longer than about that, until it succeeds (at most RETRY_FOR seconds; then `forum purge`).
+  never held for longer than about that, until it succeeds (at most RETRY_FOR seconds; then `forum purge`);
+- the unallocated gap of b-tree pages (between the cell pointers and the cells): when SQLite rebalances a page it
+  rebuilds the cells in place and does not clear the gap, so bytes of cells that moved away stay there, in no
+  row and in no free block, until VACUUM. VACUUM holds the write lock for as long as it copies the whole file,
+  so instead `_clear_gaps` finds the pages whose gap is not all zeros and writes zeros there, in the main file,
+  in batches of at most GAP_BATCH pages, each under the write lock with the WAL empty (so no checkpoint can
+  write the page meanwhile) and ended by a commit, which makes every other connection drop its page cache.
+  Only bytes that SQLite never reads are changed, so a reader reading the page meanwhile sees the same rows.
 PostgreSQL keeps old row versions (dead tuples) until VACUUM: the touched tables are vacuumed after the commit.
 
 Each purge is a `byte_purge` row (migration 0011): 'pending' until it succeeded, then 'done'. The withdrawal's
@@ -17,6 +24,7 @@ answer says which; `forum purge` finishes every pending one.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -29,6 +37,7 @@ from forum.services import search
 MERGE_PAGES = 32
 STEP_PAUSE = 0.005
 CHECKPOINT_BUSY_MS = 50
+GAP_BATCH = 256  # pages cleared per hold of the write lock (a few milliseconds)
 RETRY_FOR = 600.0
 PENDING, DONE = "pending", "done"
 # what a withdrawal rewrites or deletes (its event handlers included); vacuumed on PostgreSQL
@@ -113,7 +122,102 @@ def _sqlite_purge(path: str, tiers: list[str]) -> bool:
         if table not in (search.RECENT, search.OLDER):
             raise ValueError(table)
         _merge_fully(path, table)
-    return _checkpoint(path)
+    return _checkpoint(path) and _clear_gaps(path) and _checkpoint(path)
+
+
+_LEAF_OR_INTERIOR = {2: 12, 5: 12, 10: 8, 13: 8}  # b-tree page type -> header size
+
+
+def _gap(page: bytes, number: int) -> tuple[int, int] | None:
+    """The unallocated gap of a b-tree page (start, end), or None for another kind of page (overflow, free
+    list: secure_delete zeroes those when they are freed)."""
+    head = 100 if number == 1 else 0
+    header = _LEAF_OR_INTERIOR.get(page[head])
+    if header is None:
+        return None
+    cells = int.from_bytes(page[head + 3:head + 5], "big")
+    content = int.from_bytes(page[head + 5:head + 7], "big") or 65536
+    start = head + header + 2 * cells
+    return (start, content) if start < content <= len(page) else None
+
+
+def _dirty_pages(path: str, size: int) -> list[int]:
+    """The pages whose gap holds anything but zeros, read from the main file without a lock: after the
+    withdrawal no live cell holds a name, and a gap byte that is zero stays zero or becomes part of a live cell,
+    so a page read in any version since then shows every name byte its newest version still has."""
+    found = []
+    with open(path, "rb") as f:
+        number = 0
+        while chunk := f.read(size * 256):
+            for at in range(0, len(chunk) - size + 1, size):
+                number += 1
+                page = chunk[at:at + size]
+                gap = _gap(page, number)
+                if gap and page[gap[0]:gap[1]].strip(b"\0"):
+                    found.append(number)
+    return found
+
+
+def _clear_gaps(path: str) -> bool:
+    """Zeros in the gap of every page that has other bytes there (see the module's text); False when the WAL
+    would not stay empty (a reader's snapshot, busy writers): the purge is then tried again."""
+    with open(path, "rb") as f:
+        header = f.read(100)
+    size = int.from_bytes(header[16:18], "big")
+    size = 65536 if size == 1 else size
+    pages = _dirty_pages(path, size)
+    with open(path, "r+b") as f:
+        for batch in range(0, len(pages), GAP_BATCH):
+            conn = _connect(path)  # a new one each time: no page of it cached from before
+            try:
+                if not _clear_batch(conn, f, path, pages[batch:batch + GAP_BATCH], size):
+                    return False
+            finally:
+                conn.close()
+            time.sleep(STEP_PAUSE)  # let waiting writers in between the batches
+        os.fsync(f.fileno())
+    return True
+
+
+def _wal_size(path: str) -> int:
+    try:
+        return os.path.getsize(path + "-wal")
+    except FileNotFoundError:
+        return 0
+
+
+def _clear_batch(conn: sqlite3.Connection, f, path: str, pages: list[int], size: int) -> bool:
+    for _ in range(20):
+        busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            time.sleep(0.02)
+            continue
+        try:
+            if busy or _wal_size(path) > 0:  # a writer came first: its pages are in the WAL
+                conn.execute("ROLLBACK")
+                time.sleep(0.02)
+                continue
+            for number in pages:
+                if number == 1:  # the schema page: this connection has it cached
+                    continue
+                f.seek((number - 1) * size)
+                page = bytearray(f.read(size))
+                gap = _gap(page, number) if len(page) == size else None
+                if gap and page[gap[0]:gap[1]].strip(b"\0"):
+                    page[gap[0]:gap[1]] = bytes(gap[1] - gap[0])
+                    f.seek((number - 1) * size)
+                    f.write(page)
+            f.flush()
+            # a commit: every connection sees a changed WAL header and drops the pages it had cached
+            conn.execute("UPDATE byte_purge SET attempts = attempts WHERE id = (SELECT max(id) FROM byte_purge)")
+            conn.execute("COMMIT")
+            return True
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return False
 
 
 def _connect(path: str) -> sqlite3.Connection:

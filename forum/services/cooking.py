@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 from dataclasses import dataclass
-
-from starlette.concurrency import run_in_threadpool
 
 from forum import cook_pool, db, markup
 from forum.errors import N_, ValidationFailed
@@ -153,8 +152,24 @@ async def resolve_recook(rows: list[dict], conn) -> Recook:
     return Recook(tuple((row["id"], row["source"], f.mentions, f.quotes) for row, f in zip(rows, found, strict=True)))
 
 
+MIN_SHARE = 100  # posts per worker below which one worker cooks them all
+
+
+async def cook_stored(recook: Recook) -> dict[int, str]:
+    """`recook.cook()` in the cooking pool's processes (forum/cook_pool.py), shared among them, else in a
+    thread: either way the event loop and the database connection go on meanwhile."""
+    if not recook.jobs:
+        return {}
+    shares = max(1, min(cook_pool.workers(), len(recook.jobs) // MIN_SHARE))
+    cooked: dict[int, str] = {}
+    for part in await asyncio.gather(*(cook_pool.run(Recook.cook, Recook(recook.jobs[i::shares]))
+                                       for i in range(shares))):
+        cooked.update(part)
+    return cooked
+
+
 async def recook_many(rows: list[dict], conn) -> dict[int, str]:
-    """Cooked HTML for many stored posts at once (see `resolve_recook`), with one trip to the thread pool."""
+    """Cooked HTML for many stored posts at once (see `resolve_recook`), with one trip to the cooking pool."""
     if not rows:
         return {}
-    return await run_in_threadpool((await resolve_recook(rows, conn)).cook)
+    return await cook_stored(await resolve_recook(rows, conn))
