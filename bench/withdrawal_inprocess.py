@@ -22,7 +22,7 @@ from bench.seed import CACHE, SIZES, add_subject, cached_database
 async def _withdraw(path: Path, user_id: int) -> dict:
     from tortoise import Tortoise
 
-    from forum import db
+    from forum import cook_pool, db
     from forum.app import create_app
     from forum.services import byte_purge, withdrawal
     from forum.settings import load_settings
@@ -30,8 +30,6 @@ async def _withdraw(path: Path, user_id: int) -> dict:
 
     # what the app configures at start (receipt keys, moderation's withdrawal handler, scope settings) and its
     # cooking pool, as the app's lifespan starts it
-    from forum import cook_pool
-
     settings = load_settings(database_url=f"sqlite://{path}")
     create_app(settings)
     cook_pool.start(settings.cook_processes)
