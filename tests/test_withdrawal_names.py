@@ -373,3 +373,36 @@ def plant_in_gaps(path: str, text: bytes) -> int:
                 if planted == 20:
                     break
     return planted
+
+
+async def test_a_name_that_is_an_ordinary_word_is_warned_about_and_not_refused(client_factory, make_user, category):
+    """Issue 16: registration and the profile form warn when a handle or display name is an ordinary word of the
+    forum (the withdrawal's own rule), since a withdrawal would leave it in others' posts that are not about the
+    member. They still get the name; a distinctive name gets no warning."""
+    t = tag()
+    word = f"ord{t}"  # written by two people in unrelated posts: a word of this forum
+    writers = [await make_user(), await make_user()]
+    for n, writer in enumerate(writers * 2):
+        await new_topic(writer, category.slug, title=f"Emne nummer {n}", body=f"Send {word.capitalize()} til oss.")
+    zed = await register(client_factory, word, consent=False)
+    version = (await zed.get("/api/v1/consent")).json()["policy"]["version"]
+    granted = await zed.api("POST", "/api/v1/consent", {"policy_version": version})
+    assert granted.status_code == 201, granted.text
+    assert [(w["field"], w["code"], w["name"]) for w in granted.json()["warnings"]] == [
+        ("username", "ordinary_word", word)]
+    assert granted.json()["warnings"][0]["unrelated_posts"] >= 3
+
+    changed = await zed.api("PATCH", "/api/v1/me/profile", {"display_name": word.capitalize()})
+    assert changed.status_code == 200, changed.text
+    assert {w["field"] for w in changed.json()["warnings"]} == {"username", "display_name"}
+    assert (await db.fetch_one("SELECT display_name FROM profile WHERE username = ?", [word]))["display_name"] == (
+        word.capitalize())
+    page = (await zed.get("/settings")).text
+    assert 'id="name-warning-display_name"' in page and f"«{word.capitalize()}» er et vanlig ord" in page
+
+    distinctive = await zed.api("PATCH", "/api/v1/me/profile", {"display_name": f"Ærlend Østgård-Bø{t}"})
+    assert distinctive.status_code == 200
+    assert [w["field"] for w in distinctive.json()["warnings"]] == ["username"]
+    assert 'id="name-warning-display_name"' not in (await zed.get("/settings")).text
+    # the forum's text is untouched by the warning: the writers' posts still say the word
+    assert (await db.fetch_one("SELECT count(*) AS n FROM post WHERE source LIKE ?", [f"%{word}%"]))["n"] == 4
