@@ -45,6 +45,8 @@ async def _withdraw(path: Path, user_id: int) -> dict:
             timings["transaction_s"] = round(time.perf_counter() - started, 3)
             t = time.perf_counter()
             state = await real_run(purge_id, **kwargs)
+            timings["answer_waited_for_purge_s"] = round(time.perf_counter() - t, 3)
+            await byte_purge.wait_for_background(600)  # the purge's whole time, also past the answer
             timings["purge_s"] = round(time.perf_counter() - t, 3)
             return state
 

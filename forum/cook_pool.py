@@ -80,11 +80,6 @@ def running() -> bool:
     return _pool is not None
 
 
-def workers() -> int:
-    """How many jobs can cook at once in worker processes (0: the pool does not run)."""
-    return _processes if _pool is not None else 0
-
-
 async def run(fn: Callable[..., T], *args: Any, account: int | None = None, inline: bool = False,
               **kwargs: Any) -> T:
     """`fn(*args, **kwargs)` in a worker process (fn and its arguments must pickle), else in a thread; on

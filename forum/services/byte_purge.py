@@ -24,6 +24,7 @@ answer says which; `forum purge` finishes every pending one.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 import time
@@ -39,6 +40,7 @@ STEP_PAUSE = 0.005
 CHECKPOINT_BUSY_MS = 50
 GAP_BATCH = 256  # pages cleared per hold of the write lock (a few milliseconds)
 RETRY_FOR = 600.0
+ANSWER_WAIT = 1.0  # seconds the withdrawal's answer waits for its purge before it says 'pending'
 PENDING, DONE = "pending", "done"
 # what a withdrawal rewrites or deletes (its event handlers included); vacuumed on PostgreSQL
 TOUCHED_TABLES = ("post", "post_revision", "topic", "profile", "name_history", "notification", "post_mention",
@@ -47,6 +49,7 @@ TOUCHED_TABLES = ("post", "post_revision", "topic", "profile", "name_history", "
                   "name_claim", "mail_outbox", "mail_preference")  # issue 18b's name claims, issue 21's queued mail
 
 _tasks: set[asyncio.Task] = set()
+log = logging.getLogger(__name__)
 
 
 async def record(conn, tiers: list[str]) -> int:
@@ -58,33 +61,53 @@ async def record(conn, tiers: list[str]) -> int:
     return row["id"]
 
 
-async def run(purge_id: int, *, retry_for: float = RETRY_FOR) -> str:
-    """One go at the purge; when a reader blocks the checkpoint, retries continue in the background.
-    Returns 'done' or 'pending'."""
-    if await attempt(purge_id):
-        return DONE
-    task = asyncio.ensure_future(_retry(purge_id, retry_for))
+async def run(purge_id: int, *, retry_for: float = RETRY_FOR, wait: float | None = None) -> str:
+    """Starts the purge in the background and waits for it at most `wait` seconds (ANSWER_WAIT): 'done' when it
+    finished by then, else 'pending', and it goes on (retried while a reader holds a snapshot). The withdrawal's
+    answer need not wait for reading a large file."""
+    task = asyncio.ensure_future(_purge(purge_id, retry_for))
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
-    return PENDING
+    done, _pending = await asyncio.wait({task}, timeout=ANSWER_WAIT if wait is None else wait)
+    return DONE if done and not task.cancelled() and task.exception() is None and task.result() else PENDING
 
 
-async def _retry(purge_id: int, retry_for: float) -> None:
+async def _purge(purge_id: int, retry_for: float) -> bool:
+    try:
+        if await attempt(purge_id):
+            return True
+    except Exception:  # noqa: BLE001 - the commit is made; the purge stays pending and is retried
+        log.exception("byte purge %s: first attempt failed", purge_id)
+    return await _retry(purge_id, retry_for)
+
+
+async def _retry(purge_id: int, retry_for: float) -> bool:
     deadline, pause = time.monotonic() + retry_for, 0.05
     while time.monotonic() < deadline:
         await asyncio.sleep(pause)
         try:
             if await attempt(purge_id):
-                return
+                return True
         except Exception:  # noqa: BLE001 - a failed attempt stays pending for the next try or `forum purge`
             pass
         pause = min(pause * 2, 5.0)
+    return False
 
 
 async def wait_for_background(seconds: float = 30.0) -> None:
-    """Tests and shutdown: let the background retries finish."""
+    """Tests: let the background purges finish."""
     if _tasks:
         await asyncio.wait(list(_tasks), timeout=seconds)
+
+
+async def stop(seconds: float = 10.0) -> None:
+    """The app's shutdown: background purges get `seconds` to finish; the rest stay 'pending' in the database,
+    for the next withdrawal's process or `forum purge`."""
+    await wait_for_background(seconds)
+    for task in list(_tasks):
+        task.cancel()
+    if _tasks:
+        await asyncio.wait(list(_tasks), timeout=1.0)
 
 
 async def attempt(purge_id: int) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 from dataclasses import dataclass
 
@@ -152,20 +151,12 @@ async def resolve_recook(rows: list[dict], conn) -> Recook:
     return Recook(tuple((row["id"], row["source"], f.mentions, f.quotes) for row, f in zip(rows, found, strict=True)))
 
 
-MIN_SHARE = 100  # posts per worker below which one worker cooks them all
-
-
 async def cook_stored(recook: Recook) -> dict[int, str]:
-    """`recook.cook()` in the cooking pool's processes (forum/cook_pool.py), shared among them, else in a
-    thread: either way the event loop and the database connection go on meanwhile."""
+    """`recook.cook()` in one of the cooking pool's processes (forum/cook_pool.py; one, so the other workers stay
+    free for everyone else), else in a thread: either way the event loop and the connection go on meanwhile."""
     if not recook.jobs:
         return {}
-    shares = max(1, min(cook_pool.workers(), len(recook.jobs) // MIN_SHARE))
-    cooked: dict[int, str] = {}
-    for part in await asyncio.gather(*(cook_pool.run(Recook.cook, Recook(recook.jobs[i::shares]))
-                                       for i in range(shares))):
-        cooked.update(part)
-    return cooked
+    return await cook_pool.run(Recook.cook, recook)
 
 
 async def recook_many(rows: list[dict], conn) -> dict[int, str]:
