@@ -22,8 +22,8 @@ from forum.hub import hub
 from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
 from forum.security import SecurityHeadersMiddleware, set_hash_key
-from forum.services import consent as consent_service
 from forum.services import (
+    byte_purge,
     live,
     mail_choices,
     mail_worker,
@@ -34,6 +34,7 @@ from forum.services import (
     verification,
     withdrawal_scope,
 )
+from forum.services import consent as consent_service
 from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             finally:
                 if worker is not None:
                     await mail_worker.stop_worker(*worker)
+                await byte_purge.stop()  # issue 16: a withdrawal's purge still running finishes or stays pending
                 cook_pool.stop()
                 await hub.stop()
 

@@ -161,10 +161,10 @@ async def seen(clients, paths) -> list[tuple[str, str]]:
     return found
 
 
-async def test_every_way_of_writing_the_names_is_gone_after_the_withdrawal(named, anon, moderator, admin, category,
-                                                                           settings):
+async def test_every_way_of_writing_the_names_is_gone_after_the_withdrawal(named, anon, member, staff, moderator,
+                                                                           admin, category, settings):
     n, t = named, named["t"]
-    clients = {anon: t, n["other"]: t, moderator: t, admin: t}
+    clients = {anon: t, member: t, n["other"]: t, staff: t, moderator: t, admin: t}
     before = await seen(clients, pages_of(n, category))
     assert {p for p, _ in before} >= {f"/t/{n['own']['id']}", f"/t/{n['elsewhere']['id']}", "/mod/audit",
                                       f"/api/v1/search?q=erl{t}ob", "/api/v1/me/export"}, before
@@ -178,7 +178,7 @@ async def test_every_way_of_writing_the_names_is_gone_after_the_withdrawal(named
     if not settings.sqlite:
         assert await dead_or_live_tuples_holding(t)
     if settings.sqlite:
-        assert bytes_hold(db_file_bytes(settings), t) and outside_gaps(settings, t)
+        assert bytes_hold(db_file_bytes(settings), t) and file_holds(settings, t)
         # a reader holding a snapshot (like `forum backup`) during the withdrawal
         reader = sqlite3.connect(settings.database_url.removeprefix("sqlite://"))
         reader.execute("BEGIN")
@@ -194,10 +194,10 @@ async def test_every_way_of_writing_the_names_is_gone_after_the_withdrawal(named
         reader.close()
         closed = time.monotonic()
         for _ in range(200):  # polling the file: there is no event to wait for
-            if not outside_gaps(settings, t):
+            if not file_holds(settings, t):
                 break
             await asyncio.sleep(0.1)
-        assert time.monotonic() - closed < 20, outside_gaps(settings, t)  # a bounded time after it closed
+        assert time.monotonic() - closed < 20, file_holds(settings, t)  # a bounded time after it closed
     await byte_purge.wait_for_background()
     assert (await db.fetch_one("SELECT state FROM byte_purge ORDER BY id DESC LIMIT 1"))["state"] == "done"
 
@@ -207,16 +207,15 @@ async def test_every_way_of_writing_the_names_is_gone_after_the_withdrawal(named
     topic = (await anon.get(f"/t/{n['own']['id']}", follow_redirects=True)).text
     assert "Tidligere medlem" in topic
     if settings.sqlite:
-        assert outside_gaps(settings, t) == []
+        assert file_holds(settings, t) == []
+        assert (await db.fetch_one("PRAGMA integrity_check"))["integrity_check"] == "ok"
     else:
         assert await dead_or_live_tuples_holding(t) == []
 
 
-def outside_gaps(settings, t: str) -> list[tuple[int, int]]:
-    """(page, offset) of every occurrence of the tag in the main file that is not in a b-tree page's unallocated
-    gap (between the cell pointers and the cell content). SQLite's secure_delete zeroes deleted cells and freed
-    pages, but a page rebuilt by rebalancing can keep old bytes in that gap until the page is written again or
-    the file is vacuumed: no row, index or free block holds them, only the raw file (see the README)."""
+def file_holds(settings, t: str) -> list[tuple[int, int]]:
+    """(page, offset) of every occurrence of the tag anywhere in the main file (live rows, free blocks, free pages
+    and the unallocated gaps of b-tree pages alike), and (0, 0) when the WAL holds it."""
     path = settings.database_url.removeprefix("sqlite://")
     data, size = Path(path).read_bytes(), 4096
     found = []
@@ -225,15 +224,6 @@ def outside_gaps(settings, t: str) -> list[tuple[int, int]]:
         low = page.lower()
         at = low.find(t.encode())
         while at != -1:
-            head = 100 if n == 0 else 0
-            kind = page[head]
-            if kind in (2, 5, 10, 13):
-                cells = int.from_bytes(page[head + 3:head + 5], "big")
-                content = int.from_bytes(page[head + 5:head + 7], "big") or 65536
-                pointers = head + (8 if kind in (10, 13) else 12) + 2 * cells
-                if pointers <= at and at + len(t) <= content:
-                    at = low.find(t.encode(), at + 1)
-                    continue
             found.append((n + 1, at))
             at = low.find(t.encode(), at + 1)
         if fullwidth(t).encode() in page:
@@ -311,12 +301,30 @@ async def test_a_member_named_like_an_ordinary_word_changes_nobody_elses_text(wo
     for table in before:
         if table not in about_member:
             assert before[table] == after[table], table
-    # rows of the tables the withdrawal writes: only those about the member changed
-    changed = {json.loads(r).get("id") for r in before["post"] - after["post"]}
-    assert changed <= {mine["first_post_id"], mention["id"]}, changed
+    # rows of the tables the withdrawal writes: only those about the member changed (removed, or rewritten)
+    zid, about_posts = zed.user["id"], {mine["first_post_id"], mention["id"]}
+    row_is_theirs = {
+        "post": lambda r: r["id"] in about_posts,
+        "post_revision": lambda r: r["post_id"] in about_posts,
+        "topic": lambda r: r["id"] == mine["id"],
+        "profile": lambda r: r["user_id"] == zid,
+        "name_history": lambda r: r["user_id"] == zid,
+        "notification": lambda r: zid in (r["user_id"], r.get("actor_id")),
+        "post_mention": lambda r: r["user_id"] == zid,
+        "post_like": lambda r: r["user_id"] == zid,
+        "topic_watch": lambda r: r["user_id"] == zid,
+        "category_watch": lambda r: r["user_id"] == zid,
+        "topic_read": lambda r: r["user_id"] == zid,
+        "session": lambda r: r["user_id"] == zid,
+        "search_recent": lambda r: r["_key"] in about_posts,
+        "search_index": lambda r: r.get("_key", r.get("post_id")) in about_posts,
+    }
+    for table, theirs in row_is_theirs.items():
+        if table in before:
+            for row in before[table] ^ after[table]:
+                assert theirs(json.loads(row)), (table, row[:200])
     assert (await db.fetch_one("SELECT source FROM post WHERE id = ?", [mention["id"]]))["source"] == (
         f"Tidligere medlem takk! {word.capitalize()} og velkommen.")
-    assert {json.loads(r)["id"] for r in before["topic"] - after["topic"]} <= {mine["id"]}
     audit_before = before.get("mod_audit")
     assert audit_before == after.get("mod_audit")
     # the trick again, with a new identity named the same
@@ -329,3 +337,91 @@ async def test_a_member_named_like_an_ordinary_word_changes_nobody_elses_text(wo
     final = await snapshot()
     for table in ("post", "post_revision", "topic", "mod_audit", "category"):
         assert again.get(table) == final.get(table), table
+
+
+async def test_no_byte_of_a_name_is_left_in_the_gaps_of_rebalanced_pages(client_factory, make_user, category,
+                                                                        settings):
+    """When SQLite rebalances a b-tree page and has to rebuild it, the bytes of cells that moved away stay in
+    the page's unallocated gap (secure_delete does not cover that; the acceptance test met it when the suite had
+    run more withdrawals first). Here such leftovers are put there on purpose, as the rebuild leaves them: a
+    copy of a post naming the member, in the gap of pages of the post table and of the search index. The purge
+    clears every gap, and the file stays sound."""
+    if not settings.sqlite:
+        pytest.skip("SQLite's page layout")
+    t = tag()
+    handle = f"z{t}"
+    zed = await register(client_factory, handle)
+    writer = await make_user()
+    topic = await new_topic(zed, category.slug, title="Et spørsmål om noe", body="Spørsmål.")
+    for n in range(12):
+        await new_reply(writer, topic["id"], f"Takk, {handle}. {n} " * 8)
+    path = settings.database_url.removeprefix("sqlite://")
+    planted = plant_in_gaps(path, f"Takk, {handle}. 0".encode())
+    assert planted >= 5 and len(file_holds(settings, t)) > planted
+    assert (await db.fetch_one("PRAGMA integrity_check"))["integrity_check"] == "ok"
+    response = await withdraw(zed)
+    assert response.status_code == 200, response.text
+    await byte_purge.wait_for_background()
+    assert (await db.fetch_one("SELECT state FROM byte_purge ORDER BY id DESC LIMIT 1"))["state"] == "done"
+    assert file_holds(settings, t) == []
+    assert (await db.fetch_one("PRAGMA integrity_check"))["integrity_check"] == "ok"
+    assert (await db.fetch_one("SELECT count(*) AS n FROM post WHERE topic_id = ?", [topic["id"]]))["n"] == 13
+
+
+def plant_in_gaps(path: str, text: bytes) -> int:
+    """Writes `text` into the middle of the unallocated gap of up to 20 b-tree pages (after a checkpoint, so
+    the file holds every page); returns how many. Independent of forum.services.byte_purge."""
+    check = sqlite3.connect(path)
+    check.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    check.close()
+    size, planted = 4096, 0
+    with open(path, "r+b") as f:
+        data = f.read()
+        for n in range(2, len(data) // size + 1):
+            page = data[(n - 1) * size:n * size]
+            if page[0] not in (2, 5, 10, 13):
+                continue
+            header = 12 if page[0] in (2, 5) else 8
+            start = header + 2 * int.from_bytes(page[3:5], "big")
+            end = int.from_bytes(page[5:7], "big") or 65536
+            if end - start > len(text) + 8:
+                f.seek((n - 1) * size + (start + end - len(text)) // 2)
+                f.write(text)
+                planted += 1
+                if planted == 20:
+                    break
+    return planted
+
+
+async def test_a_name_that_is_an_ordinary_word_is_warned_about_and_not_refused(client_factory, make_user, category):
+    """Issue 16: registration and the profile form warn when a handle or display name is an ordinary word of the
+    forum (the withdrawal's own rule), since a withdrawal would leave it in others' posts that are not about the
+    member. They still get the name; a distinctive name gets no warning."""
+    t = tag()
+    word = f"ord{t}"  # written by two people in unrelated posts: a word of this forum
+    writers = [await make_user(), await make_user()]
+    for n, writer in enumerate(writers * 2):
+        await new_topic(writer, category.slug, title=f"Emne nummer {n}", body=f"Send {word.capitalize()} til oss.")
+    zed = await register(client_factory, word, consent=False)
+    version = (await zed.get("/api/v1/consent")).json()["policy"]["version"]
+    granted = await zed.api("POST", "/api/v1/consent", {"policy_version": version})
+    assert granted.status_code == 201, granted.text
+    assert [(w["field"], w["code"], w["name"]) for w in granted.json()["warnings"]] == [
+        ("username", "ordinary_word", word)]
+    assert granted.json()["warnings"][0]["unrelated_posts"] >= 3
+
+    changed = await zed.api("PATCH", "/api/v1/me/profile", {"display_name": word.capitalize()})
+    assert changed.status_code == 200, changed.text
+    assert {w["field"] for w in changed.json()["warnings"]} == {"username", "display_name"}
+    assert (await db.fetch_one("SELECT display_name FROM profile WHERE username = ?", [word]))["display_name"] == (
+        word.capitalize())
+    page = (await zed.get("/settings")).text
+    assert 'id="name-warning-display_name"' in page and f"«{word.capitalize()}» er et vanlig ord" in page
+
+    distinctive = await zed.api("PATCH", "/api/v1/me/profile", {"display_name": f"Ærlend Østgård-Bø{t}"})
+    assert distinctive.status_code == 200
+    assert [w["field"] for w in distinctive.json()["warnings"]] == ["username"]
+    assert 'id="name-warning-display_name"' not in (await zed.get("/settings")).text
+    # the forum's text is untouched by the warning: the writers' posts still say the word
+    assert (await db.fetch_one("SELECT count(*) AS n FROM post WHERE source LIKE ?", [f"%{word.capitalize()}%"])
+            )["n"] == 4

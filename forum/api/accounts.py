@@ -6,10 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from forum.api.endpoint import Doc, api_route, json_response, read_json, require_viewer
-from forum.api.schema import Bool, Int, Obj, Str
+from forum.api.schema import Arr, Bool, Int, Obj, Str
 from forum.models import Profile, User
 from forum.security import SESSION_COOKIE, csrf_token
-from forum.services import accounts, erasure, oidc, profiles, sessions, verification
+from forum.services import accounts, erasure, oidc, profiles, sessions, verification, withdrawal_scope
 from forum.services import export as data_export
 from forum.settings import LOCALES
 from forum.viewer import SESSION_LIFETIME, Viewer
@@ -32,6 +32,12 @@ PASSWORD = Obj({"current_password": Str(max_length=1024), "new_password": Str(ma
 ME_PATCH = Obj({"locale": Str(enum=LOCALES)})
 ERASE = Obj({"password": Str(max_length=1024)}, required=("password",))
 PROFILE_PATCH = Obj({"display_name": Str(max_length=64), "bio": Str(max_length=2000)})
+
+
+# issue 16: a handle or display name that is an ordinary word of this forum (forum.services.withdrawal_scope)
+NAME_WARNINGS = Arr(Obj({"field": Str(enum=("username", "display_name")), "code": Str(enum=("ordinary_word",)),
+                         "name": Str(), "unrelated_posts": Int()}),
+                    description="names that a withdrawal would leave in others' posts that are not about you")
 
 
 async def _user_json(user_id: int) -> dict:
@@ -114,7 +120,8 @@ async def profile(request: Request) -> Response:
     data = await read_json(request, PROFILE_PATCH)
     viewer = require_viewer(request)
     saved = await profiles.update_profile(viewer, **data)
-    return json_response(await _user_json(viewer.id) | {"bio": saved.bio})
+    return json_response(await _user_json(viewer.id) | {"bio": saved.bio,
+                                                        "warnings": await withdrawal_scope.name_warnings(viewer.id)})
 
 
 async def password(request: Request) -> Response:
@@ -156,7 +163,8 @@ routes = [
                       auth=True, response=Obj(additional=True), errors=(401,))),
     api_route("/api/v1/me/profile", profile, methods=["PATCH"], name="api_profile",
               doc=Doc("Change the public profile (display name, bio); needs consent", body=PROFILE_PATCH, auth=True,
-                      response=Obj({**USER.properties, "bio": Str()}, required=USER.required),
+                      response=Obj({**USER.properties, "bio": Str(), "warnings": NAME_WARNINGS},
+                                   required=USER.required),
                       errors=(400, 401, 403))),
     api_route("/api/v1/me/password", password, methods=["POST"], name="api_password",
               doc=Doc("Change the password; other sessions end", body=PASSWORD, auth=True,

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from forum.api.endpoint import Doc, api_route, check_csrf_header, json_response, read_json, require_viewer, viewer_of
 from forum.api.schema import Arr, Bool, Int, Obj, Str
 from forum.errors import N_, NotFound
-from forum.services import consent, receipts, withdrawal
+from forum.services import consent, receipts, withdrawal, withdrawal_scope
 from forum.services.purposes import PURPOSES, purpose_named
 from forum.settings import LOCALES
 
@@ -51,8 +51,11 @@ async def consent_endpoint(request: Request) -> Response:
         event = await consent.grant_consent(require_viewer(request), policy_version=data["policy_version"],
                                             locale=data.get("locale", request.state.locale), channel="api",
                                             username=data.get("username"), purpose=data.get("purpose", "forum"))
-        return json_response({"status": "granted", "purpose": event.purpose, "policy_version": event.policy_version,
-                              "sha256": event.text_sha256, "locale": event.locale}, 201)
+        answer = {"status": "granted", "purpose": event.purpose, "policy_version": event.policy_version,
+                  "sha256": event.text_sha256, "locale": event.locale}
+        if purpose_named(event.purpose).gates_participation:  # the handle chosen now: an ordinary word?
+            answer["warnings"] = await withdrawal_scope.name_warnings(viewer.id)
+        return json_response(answer, 201)
     policy = await consent.current_policy(purpose=purpose.name)
     if policy is None:
         raise NotFound(N_("No forum policy has been published yet."))

@@ -1,13 +1,20 @@
 """After a withdrawal or erasure commits: removing the old bytes of the names from where the database keeps them.
 
-SQLite (secure_delete is on, so freed pages are zeroed) keeps old text in two places:
+SQLite (secure_delete is on, so deleted cells and freed pages are zeroed) keeps old text in three places:
 - full-text index segments: a replaced or deleted entry is only marked deleted until its segment is merged.
   Every tier that ever held one of the member's tokens is merged (known from what was indexed: the posts whose
   revisions held a name, the member's own posts, the retitled topics), with FTS5's incremental 'merge' in steps
   of MERGE_PAGES, each its own short write, until the index is fully merged;
 - the WAL, until checkpointed. A reader holding a snapshot (`forum backup`, a long read) makes a TRUNCATE
   checkpoint fail; it is retried in the background with a busy timeout of CHECKPOINT_BUSY_MS, so writers are
-  never held for longer than about that, until it succeeds (at most RETRY_FOR seconds; then `forum purge`).
+  never held for longer than about that, until it succeeds (at most RETRY_FOR seconds; then `forum purge`);
+- the unallocated gap of b-tree pages (between the cell pointers and the cells): when SQLite rebalances a page it
+  rebuilds the cells in place and does not clear the gap, so bytes of cells that moved away stay there, in no
+  row and in no free block, until VACUUM. VACUUM holds the write lock for as long as it copies the whole file,
+  so instead `_clear_gaps` finds the pages whose gap is not all zeros and writes zeros there, in the main file,
+  in batches of at most GAP_BATCH pages, each under the write lock with the WAL empty (so no checkpoint can
+  write the page meanwhile) and ended by a commit, which makes every other connection drop its page cache.
+  Only bytes that SQLite never reads are changed, so a reader reading the page meanwhile sees the same rows.
 PostgreSQL keeps old row versions (dead tuples) until VACUUM: the touched tables are vacuumed after the commit.
 
 Each purge is a `byte_purge` row (migration 0011): 'pending' until it succeeded, then 'done'. The withdrawal's
@@ -17,6 +24,8 @@ answer says which; `forum purge` finishes every pending one.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -29,7 +38,12 @@ from forum.services import search
 MERGE_PAGES = 32
 STEP_PAUSE = 0.005
 CHECKPOINT_BUSY_MS = 50
+GAP_BATCH = 256  # pages cleared per hold of the write lock (a few milliseconds)
+# below 2**24 pages (64 GiB at 4 KiB) an overflow or free-list page starts with a page number whose first byte is
+# 0, so a page's first byte tells a b-tree page (2, 5, 10, 13) for sure; larger files are left as they are
+MAX_GAP_PAGES = 2 ** 24
 RETRY_FOR = 600.0
+ANSWER_WAIT = 1.0  # seconds the withdrawal's answer waits for its purge before it says 'pending'
 PENDING, DONE = "pending", "done"
 # what a withdrawal rewrites or deletes (its event handlers included); vacuumed on PostgreSQL
 TOUCHED_TABLES = ("post", "post_revision", "topic", "profile", "name_history", "notification", "post_mention",
@@ -38,6 +52,7 @@ TOUCHED_TABLES = ("post", "post_revision", "topic", "profile", "name_history", "
                   "name_claim", "mail_outbox", "mail_preference")  # issue 18b's name claims, issue 21's queued mail
 
 _tasks: set[asyncio.Task] = set()
+log = logging.getLogger(__name__)
 
 
 async def record(conn, tiers: list[str]) -> int:
@@ -49,33 +64,53 @@ async def record(conn, tiers: list[str]) -> int:
     return row["id"]
 
 
-async def run(purge_id: int, *, retry_for: float = RETRY_FOR) -> str:
-    """One go at the purge; when a reader blocks the checkpoint, retries continue in the background.
-    Returns 'done' or 'pending'."""
-    if await attempt(purge_id):
-        return DONE
-    task = asyncio.ensure_future(_retry(purge_id, retry_for))
+async def run(purge_id: int, *, retry_for: float = RETRY_FOR, wait: float | None = None) -> str:
+    """Starts the purge in the background and waits for it at most `wait` seconds (ANSWER_WAIT): 'done' when it
+    finished by then, else 'pending', and it goes on (retried while a reader holds a snapshot). The withdrawal's
+    answer need not wait for reading a large file."""
+    task = asyncio.ensure_future(_purge(purge_id, retry_for))
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
-    return PENDING
+    done, _pending = await asyncio.wait({task}, timeout=ANSWER_WAIT if wait is None else wait)
+    return DONE if done and not task.cancelled() and task.exception() is None and task.result() else PENDING
 
 
-async def _retry(purge_id: int, retry_for: float) -> None:
+async def _purge(purge_id: int, retry_for: float) -> bool:
+    try:
+        if await attempt(purge_id):
+            return True
+    except Exception:  # noqa: BLE001 - the commit is made; the purge stays pending and is retried
+        log.exception("byte purge %s: first attempt failed", purge_id)
+    return await _retry(purge_id, retry_for)
+
+
+async def _retry(purge_id: int, retry_for: float) -> bool:
     deadline, pause = time.monotonic() + retry_for, 0.05
     while time.monotonic() < deadline:
         await asyncio.sleep(pause)
         try:
             if await attempt(purge_id):
-                return
+                return True
         except Exception:  # noqa: BLE001 - a failed attempt stays pending for the next try or `forum purge`
             pass
         pause = min(pause * 2, 5.0)
+    return False
 
 
 async def wait_for_background(seconds: float = 30.0) -> None:
-    """Tests and shutdown: let the background retries finish."""
+    """Tests: let the background purges finish."""
     if _tasks:
         await asyncio.wait(list(_tasks), timeout=seconds)
+
+
+async def stop(seconds: float = 10.0) -> None:
+    """The app's shutdown: background purges get `seconds` to finish; the rest stay 'pending' in the database,
+    for the next withdrawal's process or `forum purge`."""
+    await wait_for_background(seconds)
+    for task in list(_tasks):
+        task.cancel()
+    if _tasks:
+        await asyncio.wait(list(_tasks), timeout=1.0)
 
 
 async def attempt(purge_id: int) -> bool:
@@ -113,7 +148,113 @@ def _sqlite_purge(path: str, tiers: list[str]) -> bool:
         if table not in (search.RECENT, search.OLDER):
             raise ValueError(table)
         _merge_fully(path, table)
-    return _checkpoint(path)
+    return _checkpoint(path) and _clear_gaps(path) and _checkpoint(path)
+
+
+_LEAF_OR_INTERIOR = {2: 12, 5: 12, 10: 8, 13: 8}  # b-tree page type -> header size
+
+
+def _gap(page: bytes, number: int) -> tuple[int, int] | None:
+    """The unallocated gap of a b-tree page (start, end), or None for another kind of page (overflow, free
+    list: secure_delete zeroes those when they are freed)."""
+    head = 100 if number == 1 else 0
+    header = _LEAF_OR_INTERIOR.get(page[head])
+    if header is None:
+        return None
+    cells = int.from_bytes(page[head + 3:head + 5], "big")
+    content = int.from_bytes(page[head + 5:head + 7], "big") or 65536
+    start = head + header + 2 * cells
+    return (start, content) if start < content <= len(page) else None
+
+
+def _dirty_pages(path: str, size: int) -> list[int]:
+    """The b-tree pages whose gap holds anything but zeros, read from the main file without a lock: after the
+    withdrawal no live cell holds a name, and a gap byte that is zero stays zero or becomes part of a live cell,
+    so a page read in any version since then shows every name byte its newest version still has."""
+    lock_page = 0x40000000 // size + 1  # the page at 1 GiB that SQLite never uses
+    found = []
+    with open(path, "rb") as f:
+        number = 0
+        while chunk := f.read(size * 256):
+            for at in range(0, len(chunk) - size + 1, size):
+                number += 1
+                if number == lock_page:
+                    continue
+                page = chunk[at:at + size]
+                gap = _gap(page, number)
+                if gap and page[gap[0]:gap[1]].strip(b"\0"):
+                    found.append(number)
+    return found
+
+
+def _clear_gaps(path: str) -> bool:
+    """Zeros in the gap of every page that has other bytes there (see the module's text); False when the WAL
+    would not stay empty (a reader's snapshot, busy writers): the purge is then tried again."""
+    with open(path, "rb") as f:
+        header = f.read(100)
+    size = int.from_bytes(header[16:18], "big")
+    size = 65536 if size == 1 else size
+    if os.path.getsize(path) // size >= MAX_GAP_PAGES or header[52:56] != bytes(4) or header[20]:
+        # too large to tell pages apart by their first byte, or pointer-map pages (auto_vacuum, whose first byte
+        # can be 2 or 5), or reserved bytes at the end of each page: not this forum's files (forum/db.py)
+        log.warning("byte purge: %s is not laid out as this forum makes it; unallocated page gaps are not cleared",
+                    path)
+        return True
+    pages = _dirty_pages(path, size)
+    with open(path, "r+b") as f:
+        for batch in range(0, len(pages), GAP_BATCH):
+            conn = _connect(path)  # a new one each time: no page of it cached from before
+            try:
+                if not _clear_batch(conn, f, path, pages[batch:batch + GAP_BATCH], size):
+                    return False
+            finally:
+                conn.close()
+            time.sleep(STEP_PAUSE)  # let waiting writers in between the batches
+        os.fsync(f.fileno())
+    return True
+
+
+def _wal_size(path: str) -> int:
+    try:
+        return os.path.getsize(path + "-wal")
+    except FileNotFoundError:
+        return 0
+
+
+def _clear_batch(conn: sqlite3.Connection, f, path: str, pages: list[int], size: int) -> bool:
+    for _ in range(20):
+        busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            time.sleep(0.02)
+            continue
+        try:
+            if busy or _wal_size(path) > 0:  # a writer came first: its pages are in the WAL
+                conn.execute("ROLLBACK")
+                time.sleep(0.02)
+                continue
+            for number in pages:
+                if number == 1:  # the schema page: this connection has it cached
+                    continue
+                f.seek((number - 1) * size)
+                page = bytearray(f.read(size))
+                gap = _gap(page, number) if len(page) == size else None
+                if gap and page[gap[0]:gap[1]].strip(b"\0"):
+                    page[gap[0]:gap[1]] = bytes(gap[1] - gap[0])
+                    f.seek((number - 1) * size)
+                    f.write(page)
+            f.flush()
+            # a commit that writes a page (an update to the same bytes writes none, so two that cancel out): every
+            # connection then sees a changed WAL header and drops the pages it had cached
+            conn.execute("UPDATE name_scan SET checked_through = checked_through + 1 WHERE id = 1")
+            conn.execute("UPDATE name_scan SET checked_through = checked_through - 1 WHERE id = 1")
+            conn.execute("COMMIT")
+            return True
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return False
 
 
 def _connect(path: str) -> sqlite3.Connection:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
-
 from forum import cook_pool, db, markup
 from forum.errors import N_, ValidationFailed
 from forum.services.permissions import levels_for_role, readable_levels
@@ -153,8 +151,16 @@ async def resolve_recook(rows: list[dict], conn) -> Recook:
     return Recook(tuple((row["id"], row["source"], f.mentions, f.quotes) for row, f in zip(rows, found, strict=True)))
 
 
+async def cook_stored(recook: Recook) -> dict[int, str]:
+    """`recook.cook()` in one of the cooking pool's processes (forum/cook_pool.py; one, so the other workers stay
+    free for everyone else), else in a thread: either way the event loop and the connection go on meanwhile."""
+    if not recook.jobs:
+        return {}
+    return await cook_pool.run(Recook.cook, recook)
+
+
 async def recook_many(rows: list[dict], conn) -> dict[int, str]:
-    """Cooked HTML for many stored posts at once (see `resolve_recook`), with one trip to the thread pool."""
+    """Cooked HTML for many stored posts at once (see `resolve_recook`), with one trip to the cooking pool."""
     if not rows:
         return {}
-    return await run_in_threadpool((await resolve_recook(rows, conn)).cook)
+    return await cook_stored(await resolve_recook(rows, conn))

@@ -20,6 +20,7 @@ while a reader holds a snapshot; PostgreSQL: VACUUM); the answer's `byte_purge` 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from forum import db, events
@@ -28,7 +29,7 @@ from forum.errors import N_, Conflict, NotAuthenticated
 from forum.models import ConsentAction
 from forum.services import byte_purge, names, search
 from forum.services.consent import ConsentStatus, consent_status, current_policy, record_event
-from forum.services.cooking import recook_many
+from forum.services.cooking import cook_stored, recook_many, resolve_recook
 from forum.services.names import Matcher
 from forum.services.purposes import FORUM
 from forum.services.slugs import slugify
@@ -114,30 +115,51 @@ async def _own_candidates(conn, rw: Rewriter) -> set[int]:
     return found
 
 
-async def _rewrite_posts(conn, rw: Rewriter, quoting: set[int], mentioned: set[int], counts: dict,
-                         held: set[int]) -> set[int]:
-    """Sources, revisions, cooked HTML and the index of every post that holds a name or refers to the member.
-    Returns the topics touched; adds to `held` the ids of posts whose text ever held a name."""
-    revisions = await _candidate_revisions(conn, rw)
-    updates = []
-    for r in revisions:
-        text = rw.post(r["source"], r["post_id"], r["topic_id"])
-        if text != r["source"]:
-            updates.append([text, r["id"]])
-            held.add(r["post_id"])
-    await db.execute_many("UPDATE post_revision SET source = ? WHERE id = ?", updates, conn)
-    counts["rewritten_revisions"] = len(updates)
-    wanted = held | quoting | mentioned | await _own_candidates(conn, rw)
+async def _rewritten(conn, rw: Rewriter, ids: set[int], refer: set[int], held: set[int]) -> list[dict]:
+    """The rows of these posts whose text the rules change, or that refer to the member (`refer`: they re-cook
+    without the link or attribution), with their rewritten sources; adds to `held` the posts whose text held a
+    name."""
     rows = await db.fetch_in("SELECT id, topic_id, number, author_id, source, deleted_at, hidden_at "
-                             "FROM post WHERE id IN ({in})", sorted(wanted), conn)
+                             "FROM post WHERE id IN ({in})", sorted(ids), conn)
     changed = []
     for row in rows:
         text = rw.post(row["source"], row["id"], row["topic_id"])
-        if text != row["source"] or row["id"] in quoting or row["id"] in mentioned:
+        if text != row["source"] or row["id"] in refer:
             if text != row["source"]:
                 held.add(row["id"])
             changed.append({**row, "source": text})
-    cooked = await recook_many(changed, conn)
+    return changed
+
+
+async def _rewrite_posts(conn, rw: Rewriter, quoting: set[int], mentioned: set[int], counts: dict,
+                         held: set[int]) -> set[int]:
+    """Sources, revisions, cooked HTML and the index of every post that holds a name or refers to the member.
+    Returns the topics touched; adds to `held` the ids of posts whose text ever held a name.
+
+    The posts that mention or quote the member are known before anything is scanned, so they are re-cooked
+    (CPU only: in the cooking pool's processes, else a thread) while the connection scans every revision (SQLite
+    works without the GIL); the posts the scan finds are cooked after it."""
+    refer = quoting | mentioned
+    early = await _rewritten(conn, rw, refer, refer, held)
+    early_cook = asyncio.ensure_future(cook_stored(await resolve_recook(early, conn)))
+    try:
+        revisions = await _candidate_revisions(conn, rw)
+        updates = []
+        for r in revisions:
+            text = rw.post(r["source"], r["post_id"], r["topic_id"])
+            if text != r["source"]:
+                updates.append([text, r["id"]])
+                held.add(r["post_id"])
+        await db.execute_many("UPDATE post_revision SET source = ? WHERE id = ?", updates, conn)
+        counts["rewritten_revisions"] = len(updates)
+        rest = (held | await _own_candidates(conn, rw)) - refer
+        late = await _rewritten(conn, rw, rest, refer, held)
+        cooked = await recook_many(late, conn)
+        cooked.update(await early_cook)
+    finally:
+        if not early_cook.done():  # a failed statement: the transaction rolls back, the cook is not wanted
+            early_cook.cancel()
+    changed = early + late
     await db.execute_many("UPDATE post SET source = ?, cooked = ? WHERE id = ?",
                           [[r["source"], cooked[r["id"]], r["id"]] for r in changed], conn)
     retitled = await _rewrite_titles(conn, rw, counts)

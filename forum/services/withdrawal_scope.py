@@ -148,3 +148,31 @@ async def build_scope(conn, identity: Identity) -> Scope:
         if is_ordinary_word(n, authors):
             scope.ordinary[name] = n
     return scope
+
+
+async def ordinary_name_warnings(user_id: int, names: dict[str, str]) -> list[dict]:
+    """Registration and the profile form: which of these names (field -> name: the handle, the display name)
+    are ordinary words of this forum by the rule above (`is_ordinary_word`), so that the member knows before
+    keeping one. A withdrawal never rewrites others' words that are not about the person, so such a name would
+    stay in others' posts in topics the member had nothing to do with, where it may still be read as theirs. A
+    warning, never a refusal: the name is the member's to choose (and the forum's words are not theirs to take)."""
+    conn = db.connection()
+    related = await related_topics(conn, user_id)
+    warnings = []
+    for field_name, name in names.items():
+        if not name:
+            continue
+        n, authors = await unrelated_posts_with(conn, name, user_id, related)
+        if is_ordinary_word(n, authors):
+            warnings.append({"field": field_name, "code": "ordinary_word", "name": name, "unrelated_posts": n})
+    return warnings
+
+
+async def name_warnings(user_id: int) -> list[dict]:
+    """`ordinary_name_warnings` for the member's handle and display name as they are now (after registration,
+    a change of the display name, and on the settings page)."""
+    profile = await db.fetch_one("SELECT username, display_name FROM profile WHERE user_id = ?", [user_id])
+    if profile is None:
+        return []
+    return await ordinary_name_warnings(user_id, {"username": profile["username"],
+                                                  "display_name": profile["display_name"]})

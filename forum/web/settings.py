@@ -9,7 +9,7 @@ from starlette.routing import Route
 from forum.errors import ValidationFailed
 from forum.models import Profile
 from forum.security import SESSION_COOKIE
-from forum.services import accounts, consent, erasure, mail_choices, profiles, sessions, withdrawal
+from forum.services import accounts, consent, erasure, mail_choices, profiles, sessions, withdrawal, withdrawal_scope
 from forum.services import export as data_export
 from forum.viewer import Viewer
 from forum.web.common import field, json_download, read_form, render, require_viewer
@@ -25,6 +25,7 @@ async def settings_page_context(request: Request, viewer: Viewer) -> dict:
             "consent_status": status.value, "anonymised": request.query_params.get("posts", ""),
             "employment": consent.on_employment_basis(viewer.role),
             "profile": {"display_name": profile.display_name, "bio": profile.bio} if profile else None,
+            "name_warnings": await withdrawal_scope.name_warnings(viewer.id) if profile else [],
             **await mail_settings_context(viewer.id)}
 
 
