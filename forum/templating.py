@@ -20,7 +20,7 @@ from babel.numbers import format_decimal
 from starlette.templating import Jinja2Templates
 
 from forum import i18n
-from forum.services.notifications import UNREAD_CAP
+from forum.services.unread_notifications import UNREAD_CAP
 from forum.web.assets import asset
 from forum.web.post_cards import post_card
 

@@ -20,29 +20,6 @@ PACKAGES = ("forum", "moderation")
 INSTALLER = "forum.app"  # mounts moderation's routes and calls moderation.install(app)
 SERVICE_PREFIXES = ("forum.services", "forum.permissions")
 HANDLER_LAYERS = ("forum.web", "forum.api")
-# int_param, cursor_param and next_cursor: the shared parameter parser of issue 18b takes their place (built in
-# parallel); drop these three when it has landed
-PENDING_PARAMS = {("forum.api.content", "forum.web.topics"), ("forum.web.home", "forum.web.topics"),
-                  ("forum.web.live", "forum.web.topics")}
-# issue 23 (merged 2026-12-01): the sign-in and settings pages take their OpenID Connect parts (login_context,
-# provider_logout_url, settings_context, erase_context) from the handler module web/oidc.py; they belong in a
-# page-helper module of their own
-PENDING_OIDC = {("forum.web.accounts", "forum.web.oidc"), ("forum.web.settings", "forum.web.oidc"),
-                # issue 21 (merged 2026-12-01): the address-change form re-renders the settings page with its
-                # context builder; it belongs in a page-helper module both handlers import
-                ("forum.web.mail", "forum.web.settings")}
-# issue 18b (merged 2026-12-01): the viewer's unread count and the live stream's count take their SQL from
-# services/notifications.py (function-level imports), which imports live and the permissions that import the
-# viewer. The count belongs in a module of its own that neither imports; until then these two edges are known.
-PENDING_CYCLE_EDGES = {("forum.viewer", "forum.services.notifications"),
-                       ("forum.services.live", "forum.services.notifications"),
-                       # issue 21 (merged 2026-12-01): mail_compose dispatches to the digest and confirmation
-                       # composers, which take Composed/Drop from it; the outbox reads the kind map of mail_choices,
-                       # which drops queued mail through the outbox. The shared types and the map belong in a
-                       # module of their own.
-                       ("forum.services.mail_compose", "forum.services.digests"),
-                       ("forum.services.mail_compose", "forum.services.verification"),
-                       ("forum.services.outbox", "forum.services.mail_choices")}
 
 
 @cache
@@ -130,7 +107,7 @@ def test_services_do_not_import_handlers_or_the_api():
 
 def test_no_handler_module_imports_another():
     handlers = handler_modules()
-    bad = {m: sorted(i for i in imports(m) & handlers if (m, i) not in PENDING_PARAMS | PENDING_OIDC) for m in handlers}
+    bad = {m: sorted(imports(m) & handlers) for m in handlers}
     assert {m: i for m, i in bad.items() if i} == {}
 
 
@@ -141,7 +118,7 @@ def test_pages_do_not_import_the_api():
 
 def _cycles() -> list[list[str]]:
     """Strongly connected components of more than one module (Tarjan), each sorted."""
-    graph = {m: sorted(i for i in imports(m) if (m, i) not in PENDING_CYCLE_EDGES) for m in modules()}
+    graph = {m: sorted(imports(m)) for m in modules()}
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []

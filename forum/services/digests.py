@@ -11,6 +11,7 @@ from forum.errors import N_
 from forum.i18n import gettext as _
 from forum.models import MailKind
 from forum.services import outbox
+from forum.services.composed_mail import Composed, Drop, viewer_of
 from forum.services.permissions import readable_levels
 
 PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
@@ -41,7 +42,6 @@ async def schedule_digests(now: datetime | None = None) -> int:
 
 async def compose_digest(row: dict, account: dict, ctx, conn):
     from forum.services.mail_choices import mail_choices
-    from forum.services.mail_compose import Composed, Drop, viewer_of
 
     period, _sep, since_text = row["detail"].partition("|")
     if (await mail_choices(account["id"], conn)).digest != period:

@@ -15,22 +15,12 @@ from datetime import UTC, datetime
 
 from forum import db
 from forum.errors import N_, ValidationFailed
-from forum.models import MailPreference, NotificationKind
+from forum.models import MailPreference
 from forum.services.purposes import MAIL
 
 # the kinds a member chooses, each a column of mail_preference; explained on the settings page
 KINDS = ("reply", "mention", "quote", "accepted", "watched", "moderation")
 DIGESTS = ("off", "daily", "weekly")
-# a notification's kind -> the choice that covers it (likes are never mailed)
-KIND_OF_NOTIFICATION = {
-    NotificationKind.REPLY.value: "reply",
-    NotificationKind.MENTION.value: "mention",
-    NotificationKind.QUOTE.value: "quote",
-    NotificationKind.ACCEPTED.value: "accepted",
-    NotificationKind.WATCHED_TOPIC.value: "watched",
-    NotificationKind.WATCHED_CATEGORY.value: "watched",
-    NotificationKind.MODERATION.value: "moderation",
-}
 EXPLANATIONS = {
     "reply": N_("Replies to your topics and to your posts."),
     "mention": N_("Someone mentions you with @ and your username."),

@@ -8,27 +8,14 @@ Anything the viewer may not read is reported as "not found", never "forbidden", 
 from __future__ import annotations
 
 from forum.errors import NotAuthenticated, NotFound
-from forum.models import Category, ReadAccess, Role
-from forum.permissions.roles import levels_for_role, may_read, readable_levels
+from forum.models import Category
+from forum.permissions.levels import levels_for_role
+from forum.permissions.roles import may_read, readable_levels
 from forum.permissions.topics import can_start_topic, check_can_start_topic
 from forum.viewer import Viewer
 
 __all__ = ["can_read_category", "can_start_topic", "check_admin", "check_can_read_category", "check_can_start_topic",
-           "readable_sql",
            "levels_for_role", "readable_levels"]
-
-
-def readable_sql(access_column: str, role_column: str) -> str:
-    """levels_for_role as a SQL condition, for a query that counts for an account whose role is a column
-    (the unread count is computed in the same query that loads the viewer)."""
-    everyone = [level.value for level in ReadAccess if all(level.value in levels_for_role(r.value) for r in Role)]
-    cases = [f"{access_column} IN ({', '.join(repr(v) for v in everyone)})"] if everyone else []
-    for level in ReadAccess:
-        roles = [role.value for role in Role if level.value in levels_for_role(role.value)]
-        if roles and level.value not in everyone:
-            cases.append(f"({access_column} = '{level.value}' AND {role_column} IN "
-                         f"({', '.join(repr(r) for r in roles)}))")
-    return "(" + " OR ".join(cases) + ")"
 
 
 def can_read_category(viewer: Viewer | None, category: Category) -> bool:

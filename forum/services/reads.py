@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from forum import db
+from forum.params import cursor_text
 from forum.permissions.facts import SOLVED_SQL, UNSOLVED_SQL, is_solved
 from forum.services.permissions import readable_levels
 from forum.viewer import Viewer
@@ -199,6 +200,16 @@ async def latest_topics(viewer: Viewer | None, *, before: tuple[datetime, int] |
                               + " ORDER BY t.last_posted_at DESC, t.id DESC LIMIT ?",
                               [*levels, False, *cursor_params, limit])
     return await _with_unread(viewer, pinned + rest)
+
+
+def next_cursor(rows: list[dict], limit: int = TOPICS_PER_PAGE) -> str | None:
+    """Where the next page of a topic list starts, or None on the last page: pinned topics stand above the list
+    on its first page and take no part in the keyset."""
+    unpinned = [r for r in rows if not r["pinned"] and not r["pinned_globally"]]
+    if len(unpinned) < limit:
+        return None
+    last = unpinned[-1]
+    return cursor_text(last["last_posted_at"], last["id"])
 
 
 async def profile_by_username(username: str) -> dict | None:

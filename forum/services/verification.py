@@ -21,6 +21,7 @@ from forum.models import EmailToken, MailKind, User
 from forum.passwords import Passwords
 from forum.security import hash_token, new_token
 from forum.services import accounts, outbox
+from forum.services.composed_mail import Composed, Drop
 
 TOKEN_LIFETIME = timedelta(hours=24)
 
@@ -79,8 +80,6 @@ async def _new_token(conn, user_id: int, purpose: str, new_email: str = "") -> s
 
 async def compose(row: dict, account: dict, ctx, conn):
     """The account mails: a link to confirm, or a note that someone tried to register with the address."""
-    from forum.services.mail_compose import Composed, Drop
-
     kind = row["kind"]
     if kind == MailKind.REGISTER_EXISTS.value and account["email_verified_at"] is None:
         kind = MailKind.VERIFY.value  # registering again is how a lost confirmation mail is sent anew

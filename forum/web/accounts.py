@@ -13,7 +13,7 @@ from forum.services import accounts, oidc, sessions, verification
 from forum.services.throttle import SignInThrottled
 from forum.settings import LOCALES
 from forum.viewer import SESSION_LIFETIME
-from forum.web import oidc as oidc_web
+from forum.web import oidc_context
 from forum.web.common import client_address, field, read_form, redirect, render, require_viewer, safe_next, set_cookie
 
 
@@ -44,7 +44,7 @@ async def register_page(request: Request) -> Response:
 
 async def login_page(request: Request) -> Response:
     next_path = safe_next(request.query_params.get("next")) or ""
-    provider = await oidc_web.login_context(request)
+    provider = await oidc_context.login_context(request)
     if request.method == "GET":
         return render(request, "accounts/login.html", {"email": "", "next": next_path, "error": None, **provider})
     form = await read_form(request)
@@ -67,7 +67,7 @@ async def login_page(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     await read_form(request)
-    at_provider = await oidc_web.provider_logout_url(request, request.state.viewer)  # RP-initiated logout
+    at_provider = await oidc_context.provider_logout_url(request, request.state.viewer)  # RP-initiated logout
     token = request.state.cookies.get(SESSION_COOKIE)
     if token:
         await sessions.end_session(token)

@@ -11,7 +11,6 @@ from forum.services import page_versions, reads
 from forum.services.listing import visible_categories
 from forum.web.common import render
 from forum.web.page_cache import visitor_page
-from forum.web.topics import next_cursor
 
 
 async def home(request: Request) -> Response:
@@ -22,7 +21,7 @@ async def _home(request: Request) -> Response:
     viewer = request.state.viewer
     topics = await reads.latest_topics(viewer, before=cursor_param(request.query_params.get("before")))
     return render(request, "home.html", {"categories": await visible_categories(viewer), "topics": topics,
-                                         "next_cursor": next_cursor(topics, reads.TOPICS_PER_PAGE)})
+                                         "next_cursor": reads.next_cursor(topics)})
 
 
 routes = [Route("/", home, methods=["GET"], name="home")]

@@ -7,32 +7,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from forum.errors import ValidationFailed
-from forum.models import Profile
 from forum.security import SESSION_COOKIE
-from forum.services import accounts, consent, erasure, mail_choices, profiles, sessions, withdrawal
+from forum.services import accounts, consent, erasure, profiles, sessions, withdrawal
 from forum.services import export as data_export
-from forum.viewer import Viewer
 from forum.web.common import field, json_download, read_form, render, require_viewer
-
-
-async def settings_page_context(request: Request, viewer: Viewer) -> dict:
-    profile = await Profile.filter(user_id=viewer.id).first()
-    status = await consent.consent_status(viewer.id)
-    from forum.web.oidc import settings_context
-
-    return {**await settings_context(request, viewer),
-            "saved": request.query_params.get("saved"), "password_errors": {}, "profile_errors": {},
-            "consent_status": status.value, "anonymised": request.query_params.get("posts", ""),
-            "employment": consent.on_employment_basis(viewer.role),
-            "profile": {"display_name": profile.display_name, "bio": profile.bio} if profile else None,
-            **await mail_settings_context(viewer.id)}
-
-
-async def mail_settings_context(user_id: int) -> dict:
-    choices = await mail_choices.mail_choices(user_id)
-    kinds = [{"name": k, "on": choices.kinds[k], "label": mail_choices.LABELS[k],
-              "explanation": mail_choices.EXPLANATIONS[k]} for k in mail_choices.KINDS]
-    return {"mail_kinds": kinds, "mail_digest": choices.digest, "email_errors": {}}
+from forum.web.oidc_context import erase_context
+from forum.web.settings_context import settings_page_context
 
 
 async def save_profile(request: Request) -> Response:
@@ -99,8 +79,6 @@ async def erase_page(request: Request) -> Response:
             response = render(request, "erased.html", {"viewer": None})
             response.delete_cookie(SESSION_COOKIE, path="/")
             return response
-    from forum.web.oidc import erase_context
-
     return render(request, "erase.html", {"errors": errors, **await erase_context(request, viewer)},
                   status=400 if errors else 200)
 

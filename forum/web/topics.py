@@ -21,14 +21,6 @@ from forum.web.drafts import warnings_to_confirm
 from forum.web.page_cache import visitor_page
 
 
-def next_cursor(rows: list[dict], limit: int) -> str | None:
-    unpinned = [r for r in rows if not r["pinned"] and not r["pinned_globally"]]
-    if len(unpinned) < limit:
-        return None
-    last = unpinned[-1]
-    return f"{last['last_posted_at'].isoformat()}_{last['id']}"
-
-
 def topic_filter(request: Request) -> reads.TopicFilter:
     kind = request.query_params.get("kind")
     solved = request.query_params.get("solved")
@@ -49,7 +41,7 @@ async def _category_page(request: Request) -> Response:
     rows = await reads.category_topics(viewer, category.id, flt=flt,
                                        before=cursor_param(request.query_params.get("before")))
     return render(request, "category.html", {
-        "category": category, "topics": rows, "filter": flt, "next_cursor": next_cursor(rows, reads.TOPICS_PER_PAGE),
+        "category": category, "topics": rows, "filter": flt, "next_cursor": reads.next_cursor(rows),
         "can_start": can_start_topic(viewer, category)})
 
 
