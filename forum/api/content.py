@@ -9,7 +9,17 @@ from forum.api.endpoint import Doc, api_route, json_response, read_json, require
 from forum.api.schema import Any_, Arr, Bool, Int, Obj, Str
 from forum.errors import NotFound
 from forum.params import cursor_param, page_param
-from forum.services import answers, categories, likes, notifications, posts, reads, search, topics, unread_notifications
+from forum.services import (
+    answers,
+    categories,
+    likes,
+    notifications,
+    posts,
+    search,
+    topic_queries,
+    topics,
+    unread_notifications,
+)
 from forum.services.access import access_category_by_slug
 from forum.services.listing import visible_categories
 from forum.services.topic_page import load_topic_page
@@ -84,15 +94,15 @@ async def category_topics(request: Request) -> Response:
     category = await access_category_by_slug(viewer, request.path_params["slug"])
     page = page_param(request.query_params.get("page"))
     before = cursor_param(request.query_params.get("before"))
-    rows = await reads.category_topics(viewer, category.id, before=before)
+    rows = await topic_queries.category_topics(viewer, category.id, before=before)
     for _ in range(1, min(page, 50)):  # ?page=N walks the keyset cursor; deep lists use `before`
-        cursor = reads.next_cursor(rows)
+        cursor = topic_queries.next_cursor(rows)
         if cursor is None:
             rows = []
             break
-        rows = await reads.category_topics(viewer, category.id, before=cursor_param(cursor))
+        rows = await topic_queries.category_topics(viewer, category.id, before=cursor_param(cursor))
     return json_response({"category": _category_json(category), "topics": [_topic_row_json(r) for r in rows],
-                          "next": reads.next_cursor(rows)})
+                          "next": topic_queries.next_cursor(rows)})
 
 
 async def create_topic(request: Request) -> Response:
