@@ -191,7 +191,7 @@ async def run_reads(url: str, recorder: Recorder) -> None:
 
     from forum import db
     from forum.security import hash_token
-    from forum.services import live, notifications, search, topic_page, topic_queries
+    from forum.services import live, notifications, profile_queries, search, topic_page, topic_queries
     from forum.viewer import load_viewer, viewer_for_user
     from moderation.queue import load_queue
 
@@ -233,8 +233,8 @@ async def run_reads(url: str, recorder: Recorder) -> None:
             ("search: a rare word, as staff", lambda: search.search(staff, rare_word(3001))),
             ("search: a prefix", lambda: search.search(None, "årsopp*")),
             ("search: word + category filter", lambda: search.search(None, "kunde", category="kategori-3")),
-            ("profile", lambda: topic_queries.profile_by_username(f"user{busy_user}")),
-            ("profile activity", lambda: topic_queries.profile_activity(None, busy_user)),
+            ("profile", lambda: profile_queries.profile_by_username(f"user{busy_user}")),
+            ("profile activity", lambda: profile_queries.profile_activity(None, busy_user)),
             ("moderation queue", lambda: load_queue(staff)),
         ]
         recorder.install()

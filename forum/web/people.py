@@ -8,17 +8,17 @@ from starlette.routing import Route
 
 from forum.errors import NotFound
 from forum.params import id_field
-from forum.services import mail_choices, notifications, search, topic_queries
+from forum.services import mail_choices, notifications, profile_queries, search
 from forum.services.listing import visible_categories
 from forum.web.common import field, path_for, read_form, render, require_viewer
 
 
 async def profile(request: Request) -> Response:
     viewer = request.state.viewer
-    person = await topic_queries.profile_by_username(request.path_params["username"][:64])
+    person = await profile_queries.profile_by_username(request.path_params["username"][:64])
     if person is None:
         raise NotFound()
-    post_count, topics = await topic_queries.profile_activity(viewer, person["user_id"])
+    post_count, topics = await profile_queries.profile_activity(viewer, person["user_id"])
     return render(request, "profile.html", {"person": person, "post_count": post_count, "topics": topics})
 
 
