@@ -21,7 +21,7 @@ from forum.services import (
     unread_notifications,
 )
 from forum.services.access import access_category_by_slug
-from forum.services.listing import visible_categories
+from forum.services.categories import visible_categories
 from forum.services.topic_page import load_topic_page
 
 CATEGORY = Obj({"slug": Str(), "name": Str(), "description": Str(), "read": Str(enum=("public", "members", "staff")),

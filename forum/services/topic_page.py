@@ -13,6 +13,7 @@ from forum.permissions.facts import PostFacts, TopicFacts
 from forum.permissions.posts import can_delete, can_edit, can_like, can_quote, can_read_history, can_see_text
 from forum.permissions.topics import can_manage_topic, can_reply, refuse_see
 from forum.services import topic_queries
+from forum.services.categories import visible_categories
 from forum.viewer import Viewer
 
 
@@ -83,8 +84,6 @@ async def load_topic_page(viewer: Viewer | None, topic_id: int, page: int) -> di
     can_manage = can_manage_topic(viewer)
     move_targets = []
     if can_manage:  # staff only: one more query for the "move to" list
-        from forum.services.listing import visible_categories
-
         move_targets = [{"slug": c.slug, "name": c.name} for c in await visible_categories(viewer)]
     return {"topic": topic, "posts": posts, "page": page, "pages": pages, "accepted": accepted,
             "can_reply": can_reply(viewer, facts), "watching": watching, "consent_needed": consent_needed,

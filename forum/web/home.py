@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from forum.params import cursor_param
 from forum.services import page_versions, topic_queries
-from forum.services.listing import visible_categories
+from forum.services.categories import visible_categories
 from forum.web.common import render
 from forum.web.page_cache import visitor_page
 

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from forum.errors import NotFound
 from forum.params import id_field
 from forum.services import mail_choices, notifications, profile_queries, search
-from forum.services.listing import visible_categories
+from forum.services.categories import visible_categories
 from forum.web.common import field, path_for, read_form, render, require_viewer
 
 
