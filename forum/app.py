@@ -28,7 +28,7 @@ from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
 from forum.web import accounts as web_accounts
-from forum.web import admin, consent, health, home, people, posts, topics
+from forum.web import admin, consent, health, home, posts, profiles, topics
 from forum.web import live as web_live
 from forum.web import mail as web_mail
 from forum.web import oidc as web_oidc
@@ -50,7 +50,7 @@ def routes() -> list[Route | Mount]:
         *web_live.routes,  # before topics: /t/{id}/{slug} would match /t/{id}/_events
         *topics.routes,
         *posts.routes,
-        *people.routes,
+        *profiles.routes,
         *admin.routes,
         *consent.routes,
         *health.routes,
