@@ -31,8 +31,10 @@ from forum.web import accounts as web_accounts
 from forum.web import admin, consent, health, home, posts, profiles, topics
 from forum.web import live as web_live
 from forum.web import mail as web_mail
+from forum.web import notifications as web_notifications
 from forum.web import oidc as web_oidc
 from forum.web import password as web_password
+from forum.web import search as web_search
 from forum.web import settings as web_settings
 from forum.web.assets import STATIC_DIR, HashedStaticFiles
 from forum.web.errors import EXCEPTION_HANDLERS
@@ -51,6 +53,8 @@ def routes() -> list[Route | Mount]:
         *topics.routes,
         *posts.routes,
         *profiles.routes,
+        *web_notifications.routes,
+        *web_search.routes,
         *admin.routes,
         *consent.routes,
         *health.routes,
