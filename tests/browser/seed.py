@@ -43,7 +43,7 @@ USERS = {  # key: (username, role)
 
 
 async def _establish(flaggers) -> None:
-    """Members whose flags weigh (moderation/records.py): a month old, with three posts of their own."""
+    """Members whose flags weigh (moderation/standing.py): a month old, with three posts of their own."""
     from datetime import UTC, datetime, timedelta
 
     from forum.models import User
