@@ -22,8 +22,8 @@ from forum.viewer import Viewer
 from moderation import audit, cases, config, notices
 from moderation.models import Flag, FlagReason, FlagStatus
 from moderation.permissions import check_can_flag
-from moderation.standing import flag_weight
 from moderation.sanctions import check_not_sanctioned
+from moderation.standing import flag_weight
 
 NOTE_MAX = 1000
 
