@@ -120,9 +120,8 @@ async def profile(request: Request) -> Response:
 async def password(request: Request) -> Response:
     data = await read_json(request, PASSWORD)
     viewer = require_viewer(request)
-    await accounts.change_password(request.app.state.passwords, viewer.id, current=data["current_password"],
-                                   new=data["new_password"])
-    ended = await sessions.end_all_sessions(viewer.id, keep=viewer.session_token)
+    ended = await accounts.change_password(request.app.state.passwords, viewer.id, current=data["current_password"],
+                                           new=data["new_password"], keep_session=viewer.session_token)
     return json_response({"changed": True, "ended_other_sessions": ended})
 
 

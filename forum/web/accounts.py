@@ -32,12 +32,12 @@ async def register_page(request: Request) -> Response:
     try:
         done = await verification.register_member(request.app.state.passwords, username=values["username"],
                                                   email=values["email"], password=field(form, "password"),
-                                                  locale=request.state.locale)
+                                                  locale=request.state.locale, sign_in=True,
+                                                  replacing=request.state.cookies.get(SESSION_COOKIE))
     except ValidationFailed as exc:
         return render(request, "accounts/register.html", {"values": values, "errors": exc.fields}, status=400)
-    if done.created and not request.app.state.settings.email_verification:  # imports, scripts, tests
-        token = await sessions.start_session(done.user_id, replacing=request.state.cookies.get(SESSION_COOKIE))
-        return _signed_in(request, token, request.app.url_path_for("consent"))
+    if done.token:  # a new account, and addresses need no confirmation (imports, scripts, tests)
+        return _signed_in(request, done.token, request.app.url_path_for("consent"))
     # the same page whether the address was new or had an account (its owner gets a mail saying so)
     return render(request, "accounts/registered.html", {})
 

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from forum.errors import ValidationFailed
 from forum.security import SESSION_COOKIE
-from forum.services import accounts, consent, erasure, profiles, sessions, withdrawal
+from forum.services import accounts, consent, erasure, profiles, withdrawal
 from forum.services import export as data_export
 from forum.web.common import field, json_download, read_form, render, require_viewer
 from forum.web.oidc_context import erase_context
@@ -33,12 +33,12 @@ async def change_password(request: Request) -> Response:
     form = await read_form(request)
     try:
         await accounts.change_password(request.app.state.passwords, viewer.id,
-                                       current=field(form, "current_password"), new=field(form, "new_password"))
+                                       current=field(form, "current_password"), new=field(form, "new_password"),
+                                       keep_session=viewer.session_token)
     except ValidationFailed as exc:
         context = await settings_page_context(request, viewer)
         context["password_errors"] = exc.fields
         return render(request, "settings.html", context, status=400)
-    await sessions.end_all_sessions(viewer.id, keep=viewer.session_token)
     return RedirectResponse(request.app.url_path_for("settings") + "?saved=password", status_code=303)
 
 
