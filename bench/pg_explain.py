@@ -190,12 +190,13 @@ async def run_reads(url: str, recorder: Recorder) -> None:
     from tortoise import Tortoise
 
     from forum import db
+    from forum.db.config import tortoise_config
     from forum.security import hash_token
     from forum.services import live, notifications, profile_queries, search, topic_page, topic_queries
     from forum.viewer import load_viewer, viewer_for_user
     from moderation.queue import load_queue
 
-    await Tortoise.init(config=db.tortoise_config(url), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
     try:
         conn = db.connection()
         big = await db.fetch_one("SELECT id, last_number FROM topic ORDER BY post_count DESC LIMIT 1")

@@ -22,11 +22,11 @@ from bench.seed import CACHE, SIZES, add_subject, cached_database
 async def _withdraw(path: Path, user_id: int) -> dict:
     from tortoise import Tortoise
 
-    from forum import db
+    from forum.db.config import tortoise_config
     from forum.services import byte_purge, withdrawal
     from forum.viewer import viewer_for_user
 
-    await Tortoise.init(config=db.tortoise_config(f"sqlite://{path}"))
+    await Tortoise.init(config=tortoise_config(f"sqlite://{path}"))
     try:
         viewer = await viewer_for_user(user_id)
         real_run = byte_purge.run

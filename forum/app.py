@@ -11,13 +11,14 @@ from starlette.routing import Mount, Route
 from tortoise.contrib.starlette import RegisterTortoise
 
 import moderation
-from forum import cook_pool, db
+from forum import cook_pool
 from forum.api import accounts as api_accounts
 from forum.api import consent as api_consent
 from forum.api import content as api_content
 from forum.api import openapi
 from forum.api import password as api_password
 from forum.api import preview as api_preview
+from forum.db.config import tortoise_config
 from forum.hub import hub
 from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        async with RegisterTortoise(app, config=db.tortoise_config(settings.database_url, settings)):
+        async with RegisterTortoise(app, config=tortoise_config(settings.database_url, settings)):
             await hub.start(settings.database_url)  # PostgreSQL: this process's one LISTEN connection
             cook_pool.start(settings.cook_processes)  # worker processes for Markdown (forum/cook_pool.py)
             worker = mail_worker.start(app) if settings.mail_worker else None

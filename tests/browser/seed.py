@@ -11,7 +11,7 @@ import sys
 
 from tortoise import Tortoise
 
-from forum import db
+from forum.db.config import tortoise_config
 from forum.migrate import apply_migrations
 from forum.models import Role
 from forum.passwords import Passwords
@@ -58,7 +58,7 @@ async def _establish(flaggers) -> None:
 
 async def seed(database_url: str) -> dict:
     await apply_migrations(database_url, quiet=True)
-    await Tortoise.init(config=db.tortoise_config(database_url), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
     try:
         consent.configure(load_settings(database_url=database_url))
         await consent.publish_missing_policies()
