@@ -1,7 +1,9 @@
 """Published hooks: what other packages add to the forum's pages (forum.events is the same for writes).
 
-The forum knows nothing of what a hook adds; moderation.install registers its own: the flag and appeal flags
-of each post card.
+The forum knows nothing of what a hook adds; moderation.install registers its own. A post-card hook may set, on
+the post's row, `card_actions`: (route name, label) pairs, links that take the post's id, shown in the card's
+footer; and `hidden_notice`: the message a hidden post shows instead of its text. Values must be hashable (the
+rendered card is cached by them, forum/web/post_cards.py).
 """
 
 from __future__ import annotations

@@ -63,10 +63,21 @@ def check_can_appeal(viewer: Viewer | None, post: PostFacts) -> None:
     enforce(refuse_appeal(viewer, post))
 
 
+HIDDEN_BY_MODERATOR = N_("This post was hidden by a moderator.")
+HIDDEN_FOR_REVIEW = N_("This post is hidden pending review.")  # flags, or a detector's hold
+
+
 def post_card(viewer: Viewer | None, post: PostFacts, row: dict) -> None:
-    """What moderation adds to each post card (a forum.hooks post-card hook)."""
-    row["can_flag"] = refuse_flag(viewer, post) is None
-    row["can_appeal"] = refuse_appeal(viewer, post) is None
+    """What moderation adds to each post card (a forum.hooks post-card hook): its links, from the same rules as
+    the pages they lead to, and why a hidden post is hidden."""
+    actions = []
+    if refuse_appeal(viewer, post) is None:
+        actions.append(("appeal_post", N_("Appeal")))
+    if refuse_flag(viewer, post) is None:
+        actions.append(("flag_post", N_("Flag")))
+    row["card_actions"] = tuple(actions)
+    if row.get("hidden_at") is not None:
+        row["hidden_notice"] = HIDDEN_BY_MODERATOR if row.get("hidden_reason") == "moderator" else HIDDEN_FOR_REVIEW
 
 
 async def access_user_to_moderate(viewer: Viewer, user_id: int) -> User:

@@ -5,7 +5,9 @@
 - a handler module (one that has a `routes` table) imports no other handler module, and the pages (forum/web)
   do not import the API layer (the API may use the pages' request helpers in forum/web/common.py);
 - no import cycle among forum/ and moderation/ modules, function-level imports counted: an import inside a
-  function hides a cycle from Python, not from the reader.
+  function hides a cycle from Python, not from the reader;
+- forum's post card (templates and script) names none of moderation's routes or reasons for hiding a post: what
+  moderation adds to a card comes through its post-card hook (forum/hooks.py).
 """
 
 from __future__ import annotations
@@ -170,3 +172,14 @@ def test_the_cycle_finder_finds_a_cycle_through_a_function_level_import(monkeypa
     finally:
         modules.cache_clear()
         imports.cache_clear()
+
+
+def test_the_post_card_knows_none_of_moderations_routes_or_reasons():
+    import re
+
+    moderation_routes = set(re.findall(r'name="(\w+)"', (ROOT / "moderation" / "web.py").read_text()))
+    card = "\n".join((ROOT / "forum" / "templates" / name).read_text()
+                     for name in ("_post.html", "_post_actions.html") if (ROOT / "forum" / "templates" / name).exists())
+    assert {"flag_post", "appeal_post"} <= moderation_routes
+    assert {r for r in moderation_routes if f"'{r}'" in card or f'"{r}"' in card} == set()
+    assert "hidden_reason" not in card and "/mod/" not in card

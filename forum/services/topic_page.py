@@ -29,7 +29,7 @@ def _post_flags(viewer: Viewer | None, topic: TopicFacts, post: dict, liked: set
     post["can_accept"] = can_accept(viewer, topic, facts)
     post["can_quote"] = can_quote(viewer, topic, facts)
     post["show_body"] = can_see_text(viewer, facts)
-    hooks.post_card(viewer, facts, post)  # moderation adds can_flag and can_appeal
+    hooks.post_card(viewer, facts, post)  # moderation adds its links (flag, appeal) and hidden notices
     return post
 
 
