@@ -10,6 +10,7 @@ from forum.db import write_transaction
 from forum.errors import N_
 from forum.i18n import gettext as _
 from forum.models import MailKind
+from forum.permissions.facts import SOLVED_SQL
 from forum.services import outbox
 from forum.services.composed_mail import Composed, Drop, viewer_of
 from forum.services.permissions import readable_levels
@@ -60,7 +61,7 @@ async def compose_digest(row: dict, account: dict, ctx, conn):
     solved = await db.fetch_all(
         "SELECT t.id, t.title FROM topic t JOIN category_watch w ON w.category_id = t.category_id "
         "JOIN category c ON c.id = t.category_id "
-        f"WHERE w.user_id = ? AND t.kind = 'question' AND t.accepted_post_id IS NOT NULL AND t.deleted_at IS NULL "
+        f"WHERE w.user_id = ? AND {SOLVED_SQL} AND t.deleted_at IS NULL "
         f"AND c.read_access IN ({marks}) AND EXISTS (SELECT 1 FROM notification a WHERE a.topic_id = t.id "
         "AND a.kind = 'accepted' AND a.created_at >= ?) ORDER BY t.id DESC LIMIT ?",
         [account["id"], *levels, db.time_param(since, conn), MAX_TOPICS], conn)

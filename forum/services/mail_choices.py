@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from forum import db
 from forum.errors import N_, ValidationFailed
 from forum.models import MailPreference
+from forum.params import parse_id
 from forum.services.purposes import MAIL
 
 # the kinds a member chooses, each a column of mail_preference; explained on the settings page
@@ -168,10 +169,9 @@ def unsubscribe_token(secret: str, user_id: int, scope: str) -> str:
 
 def read_unsubscribe_token(secret: str, token: str) -> tuple[int, str] | None:
     parts = token.split(".") if isinstance(token, str) and len(token) <= 100 else []
-    if len(parts) != 3 or not parts[0].isascii() or not parts[0].isdigit() or len(parts[0]) > 12 \
-            or parts[1] not in SCOPES:
+    user_id = parse_id(parts[0]) if len(parts) == 3 else None
+    if user_id is None or parts[1] not in SCOPES:
         return None
-    user_id = int(parts[0])
     if not hmac.compare_digest(parts[2], _mac(secret, user_id, parts[1])):
         return None
     return user_id, parts[1]
