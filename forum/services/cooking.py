@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from forum import cook_pool, db, markup
 from forum.errors import N_, ValidationFailed
-from forum.services.permissions import levels_for_role, readable_levels
+from forum.permissions.categories import levels_for_role, readable_levels
 from forum.services.usernames import username_key
 from forum.viewer import Viewer
 

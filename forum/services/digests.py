@@ -10,10 +10,10 @@ from forum.db import write_transaction
 from forum.errors import N_
 from forum.i18n import gettext as _
 from forum.models import MailKind
+from forum.permissions.categories import readable_levels
 from forum.permissions.facts import SOLVED_SQL
 from forum.services import outbox
 from forum.services.composed_mail import Composed, Drop, viewer_of
-from forum.services.permissions import readable_levels
 
 PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 MAX_TOPICS = 20

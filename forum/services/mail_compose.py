@@ -151,9 +151,9 @@ _TOPIC_SQL = ("SELECT t.id AS topic_id, t.title, t.deleted_at AS topic_deleted_a
 
 
 async def _notification(row: dict, account: dict, ctx: MailContext, conn) -> Composed:
+    from forum.permissions.categories import readable_levels
     from forum.services.mail_choices import mail_choices
     from forum.services.mail_kinds import KIND_OF_NOTIFICATION
-    from forum.services.permissions import readable_levels
 
     kind = row["detail"]
     choice = KIND_OF_NOTIFICATION.get(kind)
@@ -167,7 +167,7 @@ async def _notification(row: dict, account: dict, ctx: MailContext, conn) -> Com
         raise Drop("the notification is gone")
     if note["read_at"] is not None:
         raise Drop("read on the site")
-    # the site's rule (services/permissions: the category's read level among the viewer's, the topic not
+    # the site's rule (permissions/categories: the category's read level among the viewer's, the topic not
     # deleted), read in one statement; a mail also leaves out hidden and deleted posts, even for moderators
     place = await db.fetch_one(_POST_SQL if row["post_id"] is not None else _TOPIC_SQL,
                                [row["post_id"] if row["post_id"] is not None else row["topic_id"]], conn)
