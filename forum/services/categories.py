@@ -10,7 +10,8 @@ from tortoise.transactions import in_transaction
 from forum import events
 from forum.errors import N_, Conflict, NotFound, ValidationFailed
 from forum.models import Category, ReadAccess, StartTopics
-from forum.permissions.categories import check_admin, readable_levels
+from forum.permissions.categories import check_admin
+from forum.permissions.roles import readable_levels
 from forum.viewer import Viewer
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")

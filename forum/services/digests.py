@@ -10,8 +10,8 @@ from forum.db import write_transaction
 from forum.errors import N_
 from forum.i18n import gettext as _
 from forum.models import MailKind
-from forum.permissions.categories import readable_levels
 from forum.permissions.facts import SOLVED_SQL
+from forum.permissions.roles import readable_levels
 from forum.services import outbox
 from forum.services.composed_mail import Composed, Drop, viewer_of
 

@@ -151,7 +151,7 @@ _TOPIC_SQL = ("SELECT t.id AS topic_id, t.title, t.deleted_at AS topic_deleted_a
 
 
 async def _notification(row: dict, account: dict, ctx: MailContext, conn) -> Composed:
-    from forum.permissions.categories import readable_levels
+    from forum.permissions.roles import readable_levels
     from forum.services.mail_choices import mail_choices
     from forum.services.mail_kinds import KIND_OF_NOTIFICATION
 

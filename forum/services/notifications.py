@@ -6,7 +6,7 @@ import functools
 from datetime import UTC, datetime
 
 from forum.models import Notification, NotificationKind
-from forum.permissions.categories import readable_levels
+from forum.permissions.roles import readable_levels
 from forum.services import live, outbox
 from forum.services.unread_notifications import SHOWN
 from forum.viewer import Viewer

@@ -4,7 +4,7 @@ list rows the person's topics share)."""
 from __future__ import annotations
 
 from forum import db
-from forum.permissions.categories import readable_levels
+from forum.permissions.roles import readable_levels
 from forum.services.topic_queries import LIST_COLUMNS, with_unread
 from forum.services.usernames import username_key
 from forum.viewer import Viewer

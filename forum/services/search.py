@@ -38,8 +38,8 @@ from datetime import datetime
 from itertools import islice
 
 from forum import db, markup
-from forum.permissions.categories import readable_levels
 from forum.permissions.facts import SOLVED_SQL, UNSOLVED_SQL
+from forum.permissions.roles import readable_levels
 from forum.services.usernames import username_key
 from forum.viewer import Viewer
 

@@ -13,8 +13,8 @@ from datetime import datetime
 
 from forum import db
 from forum.params import cursor_text
-from forum.permissions.categories import readable_levels
 from forum.permissions.facts import SOLVED_SQL, UNSOLVED_SQL, is_solved
+from forum.permissions.roles import readable_levels
 from forum.viewer import Viewer
 
 POSTS_PER_PAGE = 20

@@ -8,9 +8,9 @@ from starlette.routing import Route
 
 from forum.errors import DomainError, ValidationFailed
 from forum.params import cursor_param, optional_id, page_param
-from forum.permissions.categories import can_start_topic
 from forum.permissions.facts import PostFacts
 from forum.permissions.posts import check_visible_post
+from forum.permissions.topics import can_start_topic
 from forum.services import page_versions, topic_queries, topics
 from forum.services.access import access_category_by_slug, access_post_by_id
 from forum.services.posts import create_reply
