@@ -26,6 +26,11 @@ def check_moderator(viewer: Viewer | None) -> Viewer:
     return viewer
 
 
+def is_moderator(viewer: Viewer | None) -> bool:
+    """Who sees the moderation queue in the main navigation: whom check_moderator lets in."""
+    return viewer is not None and viewer.is_moderator
+
+
 def check_can_moderate_post(viewer: Viewer, post: PostFacts, action: str) -> None:
     """Hiding, deleting or editing a peer's or an admin's post is an admin's decision (a moderator flags it)."""
     if action in CHANGES_POST and post.author_id != viewer.id and not outranks(viewer, post.author_role):

@@ -174,12 +174,19 @@ def test_the_cycle_finder_finds_a_cycle_through_a_function_level_import(monkeypa
         imports.cache_clear()
 
 
-def test_the_post_card_knows_none_of_moderations_routes_or_reasons():
+def test_the_forums_pages_know_none_of_moderations_routes_or_reasons():
+    """Templates and scripts of forum/ name no route of moderation's and no reason it hides a post for: its links
+    on a post card and in the main navigation come through forum.hooks (`card_actions`, `add_nav_link`)."""
     import re
 
     moderation_routes = set(re.findall(r'name="(\w+)"', (ROOT / "moderation" / "web.py").read_text()))
-    card = "\n".join((ROOT / "forum" / "templates" / name).read_text()
-                     for name in ("_post.html", "_post_actions.html") if (ROOT / "forum" / "templates" / name).exists())
-    assert {"flag_post", "appeal_post"} <= moderation_routes
-    assert {r for r in moderation_routes if f"'{r}'" in card or f'"{r}"' in card} == set()
-    assert "hidden_reason" not in card and "/mod/" not in card
+    assert {"mod", "flag_post", "appeal_post"} <= moderation_routes
+    pages = {path.relative_to(ROOT).as_posix(): path.read_text()
+             for pattern in ("templates/**/*.html", "static/**/*.js") for path in (ROOT / "forum").glob(pattern)}
+    named = {path: sorted(r for r in moderation_routes if f"'{r}'" in text or f'"{r}"' in text)
+             for path, text in pages.items()}
+    assert {path: routes for path, routes in named.items() if routes} == {}
+    code = {path: text for path, text in pages.items() if not path.endswith(".js")} | {
+        path: "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("/*", "*", "//")))
+        for path, text in pages.items() if path.endswith(".js")}
+    assert [path for path, text in code.items() if "hidden_reason" in text or "'/mod" in text or '"/mod' in text] == []
