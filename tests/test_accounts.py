@@ -295,3 +295,21 @@ async def test_registration_never_signs_in_while_addresses_need_confirmation(app
     done = await verification.register_member(app.state.passwords, username=name, email=f"{name}@example.test",
                                               password=PASSWORD, sign_in=True)
     assert done.created and done.token is None and not await Session.exists(user_id=done.user_id)
+
+
+async def test_signing_in_through_the_service_checks_the_password_and_rotates_the_session(app, member):
+    """Sign-in is one service call (the page and the API both make it): the password, then a new session that
+    replaces the one the browser had."""
+    from forum.errors import NotAuthenticated
+    from forum.services import accounts
+
+    with pytest.raises(NotAuthenticated):
+        await accounts.sign_in(app.state.passwords, email=member.user["email"], password=PASSWORD + "x")
+    before = await Session.filter(user_id=member.user["id"]).count()
+    user, token = await accounts.sign_in(app.state.passwords, email=member.user["email"], password=PASSWORD)
+    assert user.id == member.user["id"] and await Session.exists(token_hash=hash_token(token))
+    user, rotated = await accounts.sign_in(app.state.passwords, email=member.user["email"], password=PASSWORD,
+                                           replacing=token)
+    assert not await Session.exists(token_hash=hash_token(token)) and await Session.exists(
+        token_hash=hash_token(rotated))
+    assert await Session.filter(user_id=member.user["id"]).count() == before + 1

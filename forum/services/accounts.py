@@ -113,6 +113,14 @@ async def authenticate(passwords: Passwords, *, email: str, password: str, clien
     return user
 
 
+async def sign_in(passwords: Passwords, *, email: str, password: str, client: str | None = None,
+                  admins_only: bool = False, replacing: str | None = None) -> tuple[User, str]:
+    """Password sign-in (page and API): `authenticate`, then a new session whose token is returned; the session
+    the browser had (`replacing`) is revoked."""
+    user = await authenticate(passwords, email=email, password=password, client=client, admins_only=admins_only)
+    return user, await sessions.start_session(user.id, replacing=replacing)
+
+
 async def change_password(passwords: Passwords, user_id: int, *, current: str, new: str,
                           keep_session: str | None = None) -> int:
     """A new password, and every other session of the account ended with it (whoever knew the old one is signed

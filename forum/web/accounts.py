@@ -50,10 +50,11 @@ async def login_page(request: Request) -> Response:
     form = await read_form(request)
     email, next_path = field(form, "email"), safe_next(field(form, "next")) or ""
     try:
-        user = await accounts.authenticate(request.app.state.passwords, email=email, password=field(form, "password"),
-                                           client=client_address(request),
-                                           admins_only=oidc.password_sign_in_for_admins_only(
-                                               request.app.state.settings.oidc))
+        _user, token = await accounts.sign_in(request.app.state.passwords, email=email,
+                                              password=field(form, "password"), client=client_address(request),
+                                              admins_only=oidc.password_sign_in_for_admins_only(
+                                                  request.app.state.settings.oidc),
+                                              replacing=request.state.cookies.get(SESSION_COOKIE))
     except (NotAuthenticated, Forbidden, SignInThrottled) as exc:  # Forbidden: a suspended account
         error = i18n.gettext(exc.message) % exc.params if exc.params else exc.message
         response = render(request, "accounts/login.html", {"email": email, "next": next_path, "error": error,
@@ -61,7 +62,6 @@ async def login_page(request: Request) -> Response:
         if isinstance(exc, SignInThrottled):
             response.headers["retry-after"] = str(exc.retry_after)
         return response
-    token = await sessions.start_session(user.id, replacing=request.state.cookies.get(SESSION_COOKIE))
     return _signed_in(request, token, next_path)
 
 
