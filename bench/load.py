@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def ensure_wrk(log=print) -> str:
-    """TOOLCHAIN §6: Debian's wrk package. Installed with apt-get when it is missing."""
+    """Debian's wrk package (4.1), installed with apt-get when it is missing."""
     found = shutil.which("wrk")
     if found:
         return found

@@ -190,12 +190,13 @@ async def run_reads(url: str, recorder: Recorder) -> None:
     from tortoise import Tortoise
 
     from forum import db
+    from forum.db.config import tortoise_config
     from forum.security import hash_token
-    from forum.services import live, notifications, reads, search, topic_page
+    from forum.services import live, notifications, profile_queries, search, topic_page, topic_queries
     from forum.viewer import load_viewer, viewer_for_user
     from moderation.queue import load_queue
 
-    await Tortoise.init(config=db.tortoise_config(url), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
     try:
         conn = db.connection()
         big = await db.fetch_one("SELECT id, last_number FROM topic ORDER BY post_count DESC LIMIT 1")
@@ -210,7 +211,7 @@ async def run_reads(url: str, recorder: Recorder) -> None:
         cursor_row = await db.fetch_one("SELECT last_posted_at, id FROM topic ORDER BY last_posted_at DESC "
                                         "OFFSET 200 LIMIT 1")
         cursor = (db.as_datetime(cursor_row["last_posted_at"]), cursor_row["id"])
-        pages = reads.page_count(big["last_number"])
+        pages = topic_queries.page_count(big["last_number"])
         cases = [
             ("viewer load (every request with a session cookie)", lambda: load_viewer(token)),
             ("topic page 1, anonymous (usual topic)", lambda: topic_page.load_topic_page(None, usual["id"], 1)),
@@ -220,10 +221,11 @@ async def run_reads(url: str, recorder: Recorder) -> None:
                                                                                       big["last_number"] - 3)),
             ("live: last number", lambda: live.last_number(big["id"])),
             ("live: unread count", lambda: live.unread_count(busy_user)),
-            ("home: latest topics, anonymous", lambda: reads.latest_topics(None)),
-            ("home: latest topics, signed in, page 11 (keyset)", lambda: reads.latest_topics(member, before=cursor)),
-            ("category: topics, first page", lambda: reads.category_topics(member, 3)),
-            ("category: topics, keyset page", lambda: reads.category_topics(None, 3, before=cursor)),
+            ("home: latest topics, anonymous", lambda: topic_queries.latest_topics(None)),
+            ("home: latest topics, signed in, page 11 (keyset)",
+             lambda: topic_queries.latest_topics(member, before=cursor)),
+            ("category: topics, first page", lambda: topic_queries.category_topics(member, 3)),
+            ("category: topics, keyset page", lambda: topic_queries.category_topics(None, 3, before=cursor)),
             ("notifications list", lambda: notifications.list_notifications(member)),
             ("search: a stop word in most posts (worst case)", lambda: search.search(None, "og")),
             ("search: a domain word in ~13 % of posts", lambda: search.search(None, "faktura")),
@@ -232,8 +234,8 @@ async def run_reads(url: str, recorder: Recorder) -> None:
             ("search: a rare word, as staff", lambda: search.search(staff, rare_word(3001))),
             ("search: a prefix", lambda: search.search(None, "årsopp*")),
             ("search: word + category filter", lambda: search.search(None, "kunde", category="kategori-3")),
-            ("profile", lambda: reads.profile_by_username(f"user{busy_user}")),
-            ("profile activity", lambda: reads.profile_activity(None, busy_user)),
+            ("profile", lambda: profile_queries.profile_by_username(f"user{busy_user}")),
+            ("profile activity", lambda: profile_queries.profile_activity(None, busy_user)),
             ("moderation queue", lambda: load_queue(staff)),
         ]
         recorder.install()

@@ -277,14 +277,14 @@ async def _schema_and_fixed_rows(url: str) -> dict:
     """Migrations, the policy and the categories through the real code (a handful of rows)."""
     from tortoise import Tortoise
 
-    from forum import db
+    from forum.db.config import tortoise_config
     from forum.migrate import apply_migrations
     from forum.services.categories import create_category_as_system
     from forum.services.consent import publish_policy
     from forum.services.policy_file import DEMO_POLICY, read_policy_file
 
     await apply_migrations(url, quiet=True)
-    await Tortoise.init(config=db.tortoise_config(url), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
     try:
         texts = read_policy_file(DEMO_POLICY)
         policy = await publish_policy(version=POLICY_VERSION, text_nb=texts["nb"], text_en=texts["en"])

@@ -22,8 +22,9 @@ from bench.seed import CACHE, SIZES, add_subject, cached_database
 async def _withdraw(path: Path, user_id: int) -> dict:
     from tortoise import Tortoise
 
-    from forum import cook_pool, db
+    from forum import cook_pool
     from forum.app import create_app
+    from forum.db.config import tortoise_config
     from forum.services import byte_purge, withdrawal
     from forum.settings import load_settings
     from forum.viewer import viewer_for_user
@@ -35,7 +36,7 @@ async def _withdraw(path: Path, user_id: int) -> dict:
     cook_pool.start(settings.cook_processes)
     await asyncio.gather(*(cook_pool.run(cook_pool._ready) for _ in range(settings.cook_processes)))
     await asyncio.sleep(1)  # every worker started and imported the parser, as at the app's first request
-    await Tortoise.init(config=db.tortoise_config(f"sqlite://{path}"))
+    await Tortoise.init(config=tortoise_config(f"sqlite://{path}"))
     try:
         viewer = await viewer_for_user(user_id)
         real_run = byte_purge.run

@@ -11,13 +11,14 @@ from starlette.routing import Mount, Route
 from tortoise.contrib.starlette import RegisterTortoise
 
 import moderation
-from forum import cook_pool, db
+from forum import cook_pool
 from forum.api import accounts as api_accounts
 from forum.api import consent as api_consent
 from forum.api import content as api_content
 from forum.api import openapi
 from forum.api import password as api_password
 from forum.api import preview as api_preview
+from forum.db.config import tortoise_config
 from forum.hub import hub
 from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
@@ -39,11 +40,13 @@ from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
 from forum.web import accounts as web_accounts
-from forum.web import admin, consent, health, home, people, posts, topics
+from forum.web import admin, consent, health, home, posts, profiles, topics
 from forum.web import live as web_live
 from forum.web import mail as web_mail
+from forum.web import notifications as web_notifications
 from forum.web import oidc as web_oidc
 from forum.web import password as web_password
+from forum.web import search as web_search
 from forum.web import settings as web_settings
 from forum.web.assets import STATIC_DIR, HashedStaticFiles
 from forum.web.errors import EXCEPTION_HANDLERS
@@ -61,7 +64,9 @@ def routes() -> list[Route | Mount]:
         *web_live.routes,  # before topics: /t/{id}/{slug} would match /t/{id}/_events
         *topics.routes,
         *posts.routes,
-        *people.routes,
+        *profiles.routes,
+        *web_notifications.routes,
+        *web_search.routes,
         *admin.routes,
         *consent.routes,
         *health.routes,
@@ -82,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        async with RegisterTortoise(app, config=db.tortoise_config(settings.database_url, settings)):
+        async with RegisterTortoise(app, config=tortoise_config(settings.database_url, settings)):
             await hub.start(settings.database_url)  # PostgreSQL: this process's one LISTEN connection
             cook_pool.start(settings.cook_processes)  # worker processes for Markdown (forum/cook_pool.py)
             worker = mail_worker.start(app) if settings.mail_worker else None

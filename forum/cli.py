@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from tortoise import Tortoise
 
-from forum import db
+from forum.db.config import tortoise_config
 from forum.services.purposes import PURPOSES
 from forum.settings import SettingsError, load_settings
 
@@ -19,7 +19,7 @@ from forum.settings import SettingsError, load_settings
 async def _with_orm(database_url: str, work: Callable[[], Awaitable[int]]) -> int:
     from forum.services import consent
 
-    await Tortoise.init(config=db.tortoise_config(database_url), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
     consent.configure(load_settings(database_url=database_url))
     try:
         return await work()

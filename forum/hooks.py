@@ -1,12 +1,16 @@
 """Published hooks: what other packages add to the forum's pages (forum.events is the same for writes).
 
-The forum knows nothing of what a hook adds; moderation.install registers its own: the flag and appeal flags
-of each post card.
+The forum knows nothing of what a hook adds; moderation.install registers its own. A post-card hook may set, on
+the post's row, `card_actions`: (route name, label) pairs, links that take the post's id, shown in the card's
+footer; and `hidden_notice`: the message a hidden post shows instead of its text. Values must be hashable (the
+rendered card is cached by them, forum/web/post_cards.py). A navigation link is a route of the main navigation,
+shown to the viewers its `shown_to` accepts (moderation's queue, to moderators).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from forum.permissions.facts import PostFacts
 from forum.viewer import Viewer
@@ -24,3 +28,23 @@ def add_post_card(hook: PostCardHook) -> None:
 def post_card(viewer: Viewer | None, post: PostFacts, row: dict) -> None:
     for hook in _post_card:
         hook(viewer, post, row)
+
+
+@dataclass(frozen=True)
+class NavLink:
+    route: str                                   # a route name without path parameters
+    label: str                                   # a message id, translated when shown
+    shown_to: Callable[[Viewer | None], bool]
+
+
+_nav_links: list[NavLink] = []
+
+
+def add_nav_link(link: NavLink) -> None:
+    if link not in _nav_links:
+        _nav_links.append(link)
+
+
+def nav_links(viewer: Viewer | None) -> list[NavLink]:
+    """For the main navigation (base.html): the links this viewer is shown."""
+    return [link for link in _nav_links if link.shown_to(viewer)]

@@ -182,7 +182,7 @@ async def publish(key: str, conn=None) -> None:
     """Announce that `key` changed. Call it inside the write's transaction (pass its connection): the event
     is delivered only if and when that transaction commits. Outside a transaction it goes at once."""
     conn = conn or db.connection()
-    if conn.capabilities.dialect == "postgres":
+    if db.dialect(conn) == "postgres":
         await conn.execute_query("SELECT pg_notify($1, $2)", [CHANNEL, key])
     else:
         db.after_commit(conn, lambda: hub.deliver(key))

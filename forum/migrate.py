@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate as migrate_api
 
-from forum import db
+from forum.db.config import tortoise_config
 
 
 async def apply_migrations(database_url: str, *, quiet: bool = False) -> None:
@@ -14,7 +14,7 @@ async def apply_migrations(database_url: str, *, quiet: bool = False) -> None:
             print(f"{event} {app}.{name}")
 
     try:
-        await migrate_api(config=db.tortoise_config(database_url), progress=progress)
+        await migrate_api(config=tortoise_config(database_url), progress=progress)
     finally:
         await Tortoise.close_connections()
 

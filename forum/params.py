@@ -83,3 +83,8 @@ def cursor_param(raw: str | None) -> tuple[datetime, int] | None:
         raise NotFound()
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return moment, row_id
+
+
+def cursor_text(moment: datetime, row_id: int) -> str:
+    """The `before=` value cursor_param reads back: where the page after the row (moment, row_id) starts."""
+    return f"{moment.isoformat()}_{row_id}"

@@ -19,8 +19,8 @@ from babel.dates import (
 from babel.numbers import format_decimal
 from starlette.templating import Jinja2Templates
 
-from forum import i18n
-from forum.services.notifications import UNREAD_CAP
+from forum import hooks, i18n
+from forum.services.unread_notifications import UNREAD_CAP
 from forum.web.assets import asset
 from forum.web.post_cards import post_card
 
@@ -85,6 +85,7 @@ def make_templates() -> Jinja2Templates:
     env.globals["get_locale"] = i18n.get_locale
     env.globals["asset"] = asset
     env.globals["post_card"] = post_card
+    env.globals["nav_links"] = hooks.nav_links
     env.globals["unread_cap"] = UNREAD_CAP
     env.filters["unread_badge"] = _unread_badge
     return Jinja2Templates(env=env)

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from forum import db, i18n
 from forum.models import Role
 from forum.security import LANG_COOKIE, SESSION_COOKIE, hash_token
+from forum.services.unread_notifications import unread_count_sql
 from forum.settings import LOCALES
 
 SESSION_LIFETIME = timedelta(days=30)
@@ -59,9 +60,7 @@ WHERE s.token_hash = ?
 
 @functools.cache
 def viewer_sql() -> str:
-    """The unread count is the notifications service's, so that the badge counts what the list shows."""
-    from forum.services.notifications import unread_count_sql  # services import this module
-
+    """The unread count is the notification list's, so that the badge counts what the list shows."""
     return VIEWER_SQL.format(unread=unread_count_sql("u.id", "u.role"))
 
 

@@ -25,6 +25,7 @@ def routes() -> list[BaseRoute]:
 def install(app: Starlette) -> None:
     """Subscribes moderation's handlers to forum events and lets the app's Jinja find moderation's templates."""
     from forum import events, hooks
+    from forum.errors import N_
     from moderation import audit, config, drafts, permissions, writing
     from moderation.export import on_exporting
     from moderation.retention import on_purging
@@ -46,5 +47,6 @@ def install(app: Starlette) -> None:
     events.subscribe(events.ROLE_MAPPED, audit.on_role_mapped)
     events.subscribe(events.PURGING, on_purging)
     hooks.add_post_card(permissions.post_card)
+    hooks.add_nav_link(hooks.NavLink("mod", N_("Moderation"), permissions.is_moderator))
     env = app.state.templates.env
     env.loader = jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(TEMPLATE_DIR)])

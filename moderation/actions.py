@@ -20,7 +20,7 @@ from forum.viewer import Viewer
 from moderation import audit, cases, notices, sanctions
 from moderation.models import FlagStatus
 from moderation.permissions import access_user_to_moderate, check_can_moderate_post, check_moderator
-from moderation.records import bump
+from moderation.standing import bump
 
 ACTIONS = ("hide", "delete", "restore", "dismiss_flags", "edit", "lock", "warn", "silence", "suspend")
 OUTCOME = {

@@ -1,7 +1,7 @@
 """Flagging a post: any signed-in member who is not silenced or suspended; one open flag per member and post.
 
 When the open flags' weights reach the threshold the post is hidden at once pending review and its author is
-told why, unless the author is staff (the case then waits in the queue). Weights: moderation/records.py.
+told why, unless the author is staff (the case then waits in the queue). Weights: moderation/standing.py.
 Flaggers are never named to the author or to other members.
 """
 
@@ -22,8 +22,8 @@ from forum.viewer import Viewer
 from moderation import audit, cases, config, notices
 from moderation.models import Flag, FlagReason, FlagStatus
 from moderation.permissions import check_can_flag
-from moderation.records import flag_weight
 from moderation.sanctions import check_not_sanctioned
+from moderation.standing import flag_weight
 
 NOTE_MAX = 1000
 

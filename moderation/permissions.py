@@ -26,6 +26,11 @@ def check_moderator(viewer: Viewer | None) -> Viewer:
     return viewer
 
 
+def is_moderator(viewer: Viewer | None) -> bool:
+    """Who sees the moderation queue in the main navigation: whom check_moderator lets in."""
+    return viewer is not None and viewer.is_moderator
+
+
 def check_can_moderate_post(viewer: Viewer, post: PostFacts, action: str) -> None:
     """Hiding, deleting or editing a peer's or an admin's post is an admin's decision (a moderator flags it)."""
     if action in CHANGES_POST and post.author_id != viewer.id and not outranks(viewer, post.author_role):
@@ -63,10 +68,21 @@ def check_can_appeal(viewer: Viewer | None, post: PostFacts) -> None:
     enforce(refuse_appeal(viewer, post))
 
 
+HIDDEN_BY_MODERATOR = N_("This post was hidden by a moderator.")
+HIDDEN_FOR_REVIEW = N_("This post is hidden pending review.")  # flags, or a detector's hold
+
+
 def post_card(viewer: Viewer | None, post: PostFacts, row: dict) -> None:
-    """What moderation adds to each post card (a forum.hooks post-card hook)."""
-    row["can_flag"] = refuse_flag(viewer, post) is None
-    row["can_appeal"] = refuse_appeal(viewer, post) is None
+    """What moderation adds to each post card (a forum.hooks post-card hook): its links, from the same rules as
+    the pages they lead to, and why a hidden post is hidden."""
+    actions = []
+    if refuse_appeal(viewer, post) is None:
+        actions.append(("appeal_post", N_("Appeal")))
+    if refuse_flag(viewer, post) is None:
+        actions.append(("flag_post", N_("Flag")))
+    row["card_actions"] = tuple(actions)
+    if row.get("hidden_at") is not None:
+        row["hidden_notice"] = HIDDEN_BY_MODERATOR if row.get("hidden_reason") == "moderator" else HIDDEN_FOR_REVIEW
 
 
 async def access_user_to_moderate(viewer: Viewer, user_id: int) -> User:

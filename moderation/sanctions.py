@@ -12,7 +12,7 @@ from forum.viewer import Viewer
 from moderation import audit, config, notices
 from moderation.models import Sanction, SanctionKind
 from moderation.permissions import access_user_to_moderate, check_moderator
-from moderation.records import bump
+from moderation.standing import bump
 
 MESSAGES = {
     SanctionKind.SILENCE: N_("Your account is silenced until %(until)s: you can read, but not post, like, flag "

@@ -266,7 +266,7 @@ def migrate_in_a_process(url: str, target: str | None) -> None:
     script = ("import asyncio, sys\n"
               "from tortoise.migrations.api import migrate\n"
               "from tortoise import Tortoise\n"
-              "from forum.db import tortoise_config\n"
+              "from forum.db.config import tortoise_config\n"
               "async def main():\n"
               "    try:\n"
               "        await migrate(config=tortoise_config(sys.argv[1]), target=sys.argv[2] or None)\n"

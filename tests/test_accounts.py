@@ -226,3 +226,90 @@ async def test_expired_session_is_not_accepted(member):
 
     await Session.filter(user_id=member.user["id"]).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
     assert (await member.get("/api/v1/me")).status_code == 401
+
+
+async def test_a_password_changed_through_the_service_ends_every_session_but_the_one_kept(app, member, client_factory):
+    """A script or the CLI that changes a password calls the service alone: the other sessions end there too,
+    not only when a page or the API handler remembers to end them (issue 17)."""
+    from forum.services import accounts
+
+    other = client_factory()
+    await other.api("POST", "/api/v1/session", {"email": member.user["email"], "password": PASSWORD})
+    assert await Session.filter(user_id=member.user["id"]).count() == 2
+    ended = await accounts.change_password(app.state.passwords, member.user["id"], current=PASSWORD,
+                                           new="a brand new secret")
+    assert ended == 2 and await Session.filter(user_id=member.user["id"]).count() == 0
+    assert (await other.get("/api/v1/me")).status_code == 401
+
+
+async def test_a_refused_password_change_ends_no_session(app, member, client_factory):
+    from forum.errors import ValidationFailed
+    from forum.services import accounts
+
+    other = client_factory()
+    await other.api("POST", "/api/v1/session", {"email": member.user["email"], "password": PASSWORD})
+    for current, new in ((PASSWORD + "x", "a brand new secret"), (PASSWORD, "short")):
+        with pytest.raises(ValidationFailed):
+            await accounts.change_password(app.state.passwords, member.user["id"], current=current, new=new)
+    assert await Session.filter(user_id=member.user["id"]).count() == 2
+    assert (await other.get("/api/v1/me")).status_code == 200
+
+
+async def test_the_settings_page_password_change_keeps_this_session_and_ends_others(member, client_factory):
+    other = client_factory()
+    await other.api("POST", "/api/v1/session", {"email": member.user["email"], "password": PASSWORD})
+    response = await member.post_form("/settings/password", {"current_password": PASSWORD,
+                                                             "new_password": "a brand new secret"})
+    assert response.status_code == 303
+    assert (await member.get("/api/v1/me")).status_code == 200
+    assert (await other.get("/api/v1/me")).status_code == 401
+    assert await Session.filter(user_id=member.user["id"]).count() == 1
+
+
+async def test_registration_that_signs_in_starts_the_session_in_the_service(app):
+    """Without address confirmation (imports, scripts, tests) a new account may sign in at once: the service
+    starts the session when asked to, so the page does not sequence "register, then sign in" itself."""
+    from forum.services import verification
+
+    name = unique("svc")
+    done = await verification.register_member(app.state.passwords, username=name, email=f"{name}@example.test",
+                                              password=PASSWORD, sign_in=True)
+    assert done.created and done.token
+    session = await Session.get(token_hash=hash_token(done.token))
+    assert session.user_id == done.user_id
+    again = await verification.register_member(app.state.passwords, username=unique("svc"),
+                                               email=f"{name}@example.test", password=PASSWORD, sign_in=True)
+    assert not again.created and again.token is None  # an address that has an account never signs anyone in
+    assert await Session.filter(user_id=done.user_id).count() == 1
+    quiet = unique("svc")
+    unasked = await verification.register_member(app.state.passwords, username=quiet,
+                                                 email=f"{quiet}@example.test", password=PASSWORD)
+    assert unasked.created and unasked.token is None and not await Session.exists(user_id=unasked.user_id)
+
+
+async def test_registration_never_signs_in_while_addresses_need_confirmation(app, monkeypatch):
+    from forum.services import verification
+
+    monkeypatch.setattr(verification.CONFIG, "required", True)  # FORUM_EMAIL_VERIFICATION=on, the default
+    name = unique("svc")
+    done = await verification.register_member(app.state.passwords, username=name, email=f"{name}@example.test",
+                                              password=PASSWORD, sign_in=True)
+    assert done.created and done.token is None and not await Session.exists(user_id=done.user_id)
+
+
+async def test_signing_in_through_the_service_checks_the_password_and_rotates_the_session(app, member):
+    """Sign-in is one service call (the page and the API both make it): the password, then a new session that
+    replaces the one the browser had."""
+    from forum.errors import NotAuthenticated
+    from forum.services import accounts
+
+    with pytest.raises(NotAuthenticated):
+        await accounts.sign_in(app.state.passwords, email=member.user["email"], password=PASSWORD + "x")
+    before = await Session.filter(user_id=member.user["id"]).count()
+    user, token = await accounts.sign_in(app.state.passwords, email=member.user["email"], password=PASSWORD)
+    assert user.id == member.user["id"] and await Session.exists(token_hash=hash_token(token))
+    user, rotated = await accounts.sign_in(app.state.passwords, email=member.user["email"], password=PASSWORD,
+                                           replacing=token)
+    assert not await Session.exists(token_hash=hash_token(token)) and await Session.exists(
+        token_hash=hash_token(rotated))
+    assert await Session.filter(user_id=member.user["id"]).count() == before + 1

@@ -9,6 +9,8 @@ import threading
 import pytest
 
 from forum import db
+from forum.db.config import SQLITE_BUSY_TIMEOUT_MS
+from forum.db.errors import is_transient
 from forum.models import Post
 from tests.conftest import new_topic, unique
 
@@ -19,7 +21,7 @@ async def short_busy_timeout(app, settings):
         pytest.skip("SQLite's write lock")
     await db.execute("PRAGMA busy_timeout = 100")
     yield
-    await db.execute(f"PRAGMA busy_timeout = {db.SQLITE_BUSY_TIMEOUT_MS}")
+    await db.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def _hold_write_lock(settings, seconds: float) -> threading.Thread:
@@ -82,10 +84,10 @@ def test_transient_errors_are_recognised_through_the_wrapping():
         except sqlite3.OperationalError as inner:
             raise TransactionManagementError(inner) from inner
     except TransactionManagementError as outer:
-        assert db.is_transient(outer)
-    assert db.is_transient(OperationalError("database is locked"))
-    assert not db.is_transient(sqlite3.OperationalError("no such table: x"))
-    assert not db.is_transient(ValueError("database"))
+        assert is_transient(outer)
+    assert is_transient(OperationalError("database is locked"))
+    assert not is_transient(sqlite3.OperationalError("no such table: x"))
+    assert not is_transient(ValueError("database"))
 
 
 async def test_failed_begins_on_postgres_give_their_pooled_connections_back(participant, category, settings,

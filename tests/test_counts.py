@@ -70,7 +70,7 @@ async def test_counts_follow_a_topic_that_is_deleted_or_moved_out_of_reach(parti
 async def test_the_badge_counts_up_to_its_cap_and_the_api_counts_everything(participant, make_user, category):
     """The count runs on every signed-in request, so it stops at UNREAD_CAP (the badge shows "99+")."""
     from forum.models import NotificationKind
-    from forum.services.notifications import UNREAD_CAP
+    from forum.services.unread_notifications import UNREAD_CAP
 
     other = await make_user()
     topic = await new_topic(participant, category.slug, kind="discussion")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from forum.models import Notification, Post, Role
 from moderation.models import AuditEntry, Case, Flag, FlagStatus, UserRecord
-from moderation.records import member_weight
+from moderation.standing import member_weight
 from tests.conftest import new_reply, new_topic
 
 FUTURE = (datetime.now(UTC) + timedelta(days=7)).isoformat()
@@ -54,7 +54,7 @@ async def test_member_flags_a_post_and_it_enters_the_queue(participant, member, 
     assert response.status_code == 201, response.text
     assert response.json()["post_hidden"] is False
     flag = await Flag.get(id=response.json()["id"])
-    # a new member's flag weighs nothing towards a hide (moderation/records.py), but it reaches the queue
+    # a new member's flag weighs nothing towards a hide (moderation/standing.py), but it reaches the queue
     assert flag.reporter_id == member.user["id"] and flag.weight == 0.0 and flag.status == FlagStatus.OPEN
     queue = (await moderator.get("/api/v1/mod/queue")).json()["items"]
     item = next(i for i in queue if i["post_id"] == ids["post_id"])

@@ -90,3 +90,14 @@ async def test_a_category_position_in_other_digits_is_refused(admin, category):
                                           "start_topics": "participants", "position": odd},
                                          token_from=f"/admin/categories/{category.slug}")
         assert_error_shape(response, 400)
+
+
+@pytest.mark.parametrize("raw", [n for n in ODD_NUMBERS if n])
+def test_an_unsubscribe_token_names_its_account_in_ascii_digits_only(raw):
+    """The one-click unsubscribe token's account id goes through forum.params like every other id."""
+    from forum.services.mail_choices import _mac, read_unsubscribe_token, unsubscribe_token
+
+    secret = "s" * 32
+    assert read_unsubscribe_token(secret, unsubscribe_token(secret, 12, "all")) == (12, "all")
+    assert read_unsubscribe_token(secret, f"{raw}.all.{_mac(secret, 1, 'all')}") is None
+    assert read_unsubscribe_token(secret, "12.all") is None and read_unsubscribe_token(secret, "12.nope.x") is None

@@ -336,6 +336,28 @@ def test_only_the_author_appeals_a_hidden_post():
 def test_moderations_post_card_hook_answers_from_the_same_rules():
     row: dict = {}
     post_card(AUTHOR_V, POST._replace(hidden=True), row)
-    assert row == {"can_flag": False, "can_appeal": True}
+    assert row == {"card_actions": (("appeal_post", "Appeal"),)}
+    row = {}
     post_card(MEMBER, POST, row)
-    assert row == {"can_flag": True, "can_appeal": False}
+    assert row == {"card_actions": (("flag_post", "Flag"),)}
+    row = {}
+    post_card(MODERATOR, POST._replace(author_role="admin"), row)
+    assert row == {"card_actions": (("flag_post", "Flag"),)}  # what a moderator may not change, they flag
+    row = {}
+    post_card(None, POST, row)
+    assert row == {"card_actions": ()}
+
+
+def test_moderations_post_card_hook_says_why_a_post_is_hidden():
+    """The forum's card shows the notice moderation gives; it knows none of moderation's hiding reasons."""
+    from datetime import UTC, datetime
+
+    for reason, notice in (("moderator", "This post was hidden by a moderator."),
+                           ("flags", "This post is hidden pending review."),
+                           ("personal_data", "This post is hidden pending review.")):
+        row = {"hidden_at": datetime.now(UTC), "hidden_reason": reason}
+        post_card(MEMBER, POST._replace(hidden=True), row)
+        assert row["hidden_notice"] == notice
+    shown = {"hidden_at": None, "hidden_reason": None}
+    post_card(MEMBER, POST, shown)
+    assert "hidden_notice" not in shown

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from forum import db
+from forum.db.config import tortoise_config
+from forum.db.errors import is_transient
 from forum.settings import SettingsError, load_settings
 
 
@@ -22,14 +24,14 @@ def test_pool_and_timeout_settings_reach_the_connection_config(monkeypatch):
     monkeypatch.setenv("FORUM_DB_POOL_MAX", "4")
     monkeypatch.setenv("FORUM_DB_STATEMENT_TIMEOUT", "2.5")
     settings = load_settings(database_url="postgres://forum@db.example:5432/forum", secret_key="k" * 40)
-    credentials = db.tortoise_config(settings.database_url, settings)["connections"]["default"]["credentials"]
+    credentials = tortoise_config(settings.database_url, settings)["connections"]["default"]["credentials"]
     assert (credentials["minsize"], credentials["maxsize"]) == (2, 4)
     assert credentials["server_settings"]["statement_timeout"] == "2500"
-    cli = db.tortoise_config(settings.database_url)["connections"]["default"]["credentials"]
+    cli = tortoise_config(settings.database_url)["connections"]["default"]["credentials"]
     assert "statement_timeout" not in cli["server_settings"]  # migrations may build indexes for minutes
     monkeypatch.setenv("FORUM_DB_STATEMENT_TIMEOUT", "0")
     off = load_settings(database_url="postgres://forum@db.example:5432/forum", secret_key="k" * 40)
-    assert "statement_timeout" not in db.tortoise_config(off.database_url, off)["connections"]["default"][
+    assert "statement_timeout" not in tortoise_config(off.database_url, off)["connections"]["default"][
         "credentials"]["server_settings"]
 
 
@@ -51,4 +53,4 @@ def test_pool_min_above_max_is_refused(monkeypatch):
 def test_a_cancelled_statement_counts_as_busy_not_as_a_bug():
     import asyncpg
 
-    assert db.is_transient(asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"))
+    assert is_transient(asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"))

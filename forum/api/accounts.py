@@ -75,11 +75,11 @@ async def session(request: Request) -> Response:
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
     data = await read_json(request, SIGN_IN)
-    user = await accounts.authenticate(request.app.state.passwords, email=data["email"], password=data["password"],
-                                       client=client_address(request),
-                                       admins_only=oidc.password_sign_in_for_admins_only(
-                                           request.app.state.settings.oidc))
-    token = await sessions.start_session(user.id, replacing=request.state.cookies.get(SESSION_COOKIE))
+    user, token = await accounts.sign_in(request.app.state.passwords, email=data["email"], password=data["password"],
+                                         client=client_address(request),
+                                         admins_only=oidc.password_sign_in_for_admins_only(
+                                             request.app.state.settings.oidc),
+                                         replacing=request.state.cookies.get(SESSION_COOKIE))
     response = json_response({"user": await _user_json(user.id),
                               "csrf_token": csrf_token(request.app.state.settings.secret_key, token)})
     set_cookie(request, response, SESSION_COOKIE, token, max_age=int(SESSION_LIFETIME.total_seconds()))
@@ -127,9 +127,8 @@ async def profile(request: Request) -> Response:
 async def password(request: Request) -> Response:
     data = await read_json(request, PASSWORD)
     viewer = require_viewer(request)
-    await accounts.change_password(request.app.state.passwords, viewer.id, current=data["current_password"],
-                                   new=data["new_password"])
-    ended = await sessions.end_all_sessions(viewer.id, keep=viewer.session_token)
+    ended = await accounts.change_password(request.app.state.passwords, viewer.id, current=data["current_password"],
+                                           new=data["new_password"], keep_session=viewer.session_token)
     return json_response({"changed": True, "ended_other_sessions": ended})
 
 

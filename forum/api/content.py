@@ -9,11 +9,20 @@ from forum.api.endpoint import Doc, api_route, json_response, read_json, require
 from forum.api.schema import Any_, Arr, Bool, Int, Obj, Str
 from forum.errors import NotFound
 from forum.params import cursor_param, page_param
-from forum.services import answers, categories, likes, notifications, posts, reads, search, topics
+from forum.services import (
+    answers,
+    categories,
+    likes,
+    notifications,
+    posts,
+    search,
+    topic_queries,
+    topics,
+    unread_notifications,
+)
 from forum.services.access import access_category_by_slug
-from forum.services.listing import visible_categories
+from forum.services.categories import visible_categories
 from forum.services.topic_page import load_topic_page
-from forum.web.topics import next_cursor
 
 CATEGORY = Obj({"slug": Str(), "name": Str(), "description": Str(), "read": Str(enum=("public", "members", "staff")),
                 "start_topics": Str(enum=("participants", "staff")), "topic_count": Int(), "post_count": Int()},
@@ -85,15 +94,15 @@ async def category_topics(request: Request) -> Response:
     category = await access_category_by_slug(viewer, request.path_params["slug"])
     page = page_param(request.query_params.get("page"))
     before = cursor_param(request.query_params.get("before"))
-    rows = await reads.category_topics(viewer, category.id, before=before)
+    rows = await topic_queries.category_topics(viewer, category.id, before=before)
     for _ in range(1, min(page, 50)):  # ?page=N walks the keyset cursor; deep lists use `before`
-        cursor = next_cursor(rows, reads.TOPICS_PER_PAGE)
+        cursor = topic_queries.next_cursor(rows)
         if cursor is None:
             rows = []
             break
-        rows = await reads.category_topics(viewer, category.id, before=cursor_param(cursor))
+        rows = await topic_queries.category_topics(viewer, category.id, before=cursor_param(cursor))
     return json_response({"category": _category_json(category), "topics": [_topic_row_json(r) for r in rows],
-                          "next": next_cursor(rows, reads.TOPICS_PER_PAGE)})
+                          "next": topic_queries.next_cursor(rows)})
 
 
 async def create_topic(request: Request) -> Response:
@@ -182,7 +191,7 @@ async def notifications_endpoint(request: Request) -> Response:
         {"id": n["id"], "kind": n["kind"], "count": n["count"], "topic_id": n["topic_id"], "post_id": n["post_id"],
          "topic_title": n["topic_title"], "actor": n["actor"], "message": n["message"],
          "created_at": _iso(n["created_at"]), "read": n["read_at"] is not None} for n in items],
-        "unread": await notifications.unread_count(viewer.id, cap=None)})  # all of them, not only the 50 listed
+        "unread": await unread_notifications.unread_count(viewer.id, cap=None)})  # all of them, not only the 50 listed
 
 
 async def search_endpoint(request: Request) -> Response:

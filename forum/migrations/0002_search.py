@@ -3,7 +3,7 @@
 Hand-written because each database needs its own kind of table:
 - SQLite: a plain FTS5 table (rowid = post id). Not external-content, because what is indexed is the plain
   text of the cooked HTML, which is no column of `post`. `remove_diacritics 0` keeps æ/ø/å distinct
-  letters (TOOLCHAIN §2); the stored text also serves the snippets.
+  letters (with 1, "ålesund" would find "Alesund" and "sjåf*" "Sjaforer"); the stored text also serves the snippets.
 - PostgreSQL: a table with a generated, weighted tsvector (title A, body B) and a GIN index on it.
 Posts that already exist are indexed here, so the index is complete from the moment it exists.
 """

@@ -1,5 +1,5 @@
-"""Who may do what, one module per domain: `roles`, `topics`, `posts`, `answers` (categories: still in
-forum/services/permissions.py, built on `roles`). Moderation keeps its own rules in moderation/permissions.py.
+"""Who may do what, one module per domain: `roles` (with `levels`, its table as SQL), `topics`, `posts`, `answers`,
+`categories`. Moderation keeps its own rules in moderation/permissions.py.
 
 Every rule is written once, as a `refuse_*` function that returns the `Refusal` that applies (or None), and
 rules compose the way Misago's do: `refuse_edit` asks `refuse_closed` about the topic lock, so "locked" exists

@@ -42,7 +42,7 @@ class TopicFacts(NamedTuple):
 
     @classmethod
     def of_row(cls, row: dict) -> TopicFacts:
-        """From a hand-written read's row (forum.services.reads.TOPIC_SQL)."""
+        """From a hand-written read's row (forum.services.topic_queries.TOPIC_SQL)."""
         return cls(row["id"], row["author_id"], row["kind"], bool(row["locked"]), row["deleted_at"] is not None,
                    row["read_access"], row["accepted_post_id"])
 
@@ -81,7 +81,7 @@ class PostFacts(NamedTuple):
 
     @classmethod
     def of_row(cls, row: dict, topic_id: int) -> PostFacts:
-        """From a hand-written read's row (forum.services.reads.POSTS_SQL)."""
+        """From a hand-written read's row (forum.services.topic_queries.POSTS_SQL)."""
         return cls(row["id"], topic_id, row["number"], row["author_id"], row["author_role"],
                    row["deleted_at"] is not None, row["hidden_at"] is not None, row["edited_at"] is not None)
 

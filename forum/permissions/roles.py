@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 from forum.models import ReadAccess, Role
+from forum.permissions.levels import MEMBER_LEVELS, STAFF_LEVELS, levels_for_role
 from forum.viewer import Viewer
 
 RANK = {Role.MEMBER: 0, Role.STAFF: 1, Role.MODERATOR: 2, Role.ADMIN: 3}
-_STAFF_LEVELS = (ReadAccess.PUBLIC.value, ReadAccess.MEMBERS.value, ReadAccess.STAFF.value)
-_MEMBER_LEVELS = (ReadAccess.PUBLIC.value, ReadAccess.MEMBERS.value)
-
-
-def levels_for_role(role: str | None) -> list[str]:
-    """What a signed-in account of this role may read (for acting as a post's author, not the viewer)."""
-    if role in (Role.STAFF.value, Role.MODERATOR.value, Role.ADMIN.value):
-        return list(_STAFF_LEVELS)
-    return list(_MEMBER_LEVELS)
 
 
 def readable_levels(viewer: Viewer | None) -> list[str]:
@@ -28,7 +20,7 @@ def may_read(viewer: Viewer | None, read_access: str) -> bool:
         return True
     if viewer is None:
         return False
-    return read_access in (_STAFF_LEVELS if viewer.is_staff else _MEMBER_LEVELS)
+    return read_access in (STAFF_LEVELS if viewer.is_staff else MEMBER_LEVELS)
 
 
 def outranks(viewer: Viewer, role: str | None) -> bool:

@@ -8,9 +8,9 @@ from forum import db
 from forum.errors import NotFound
 from forum.models import Category, Post, Topic
 from forum.params import parse_id
+from forum.permissions.categories import can_read_category
 from forum.permissions.facts import TopicFacts
 from forum.permissions.topics import refuse_see
-from forum.services.permissions import can_read_category
 from forum.viewer import Viewer
 
 

@@ -12,7 +12,7 @@ from forum import events
 from forum.errors import N_, Conflict, Forbidden, NotAuthenticated, ValidationFailed
 from forum.models import Profile, Role, User
 from forum.passwords import Passwords
-from forum.services import consent, name_claims, throttle
+from forum.services import consent, name_claims, sessions, throttle
 from forum.services.usernames import USERNAME_TAKEN, handle_available, username_key, validate_username
 
 MIN_PASSWORD, MAX_PASSWORD = 10, 1024
@@ -113,14 +113,28 @@ async def authenticate(passwords: Passwords, *, email: str, password: str, clien
     return user
 
 
-async def change_password(passwords: Passwords, user_id: int, *, current: str, new: str) -> None:
+async def sign_in(passwords: Passwords, *, email: str, password: str, client: str | None = None,
+                  admins_only: bool = False, replacing: str | None = None) -> tuple[User, str]:
+    """Password sign-in (page and API): `authenticate`, then a new session whose token is returned; the session
+    the browser had (`replacing`) is revoked."""
+    user = await authenticate(passwords, email=email, password=password, client=client, admins_only=admins_only)
+    return user, await sessions.start_session(user.id, replacing=replacing)
+
+
+async def change_password(passwords: Passwords, user_id: int, *, current: str, new: str,
+                          keep_session: str | None = None) -> int:
+    """A new password, and every other session of the account ended with it (whoever knew the old one is signed
+    out), whether a page, the API or a script asks. `keep_session` is the token of the session that asked: it
+    stays signed in. Returns how many sessions were ended."""
     user = await User.get(id=user_id)
     if not await passwords.verify(user.password_hash, current or ""):
         raise ValidationFailed(fields={"current_password": N_("The current password is wrong.")})
     profile = await Profile.filter(user_id=user_id).first()
     check_password_rules(new, username=profile.username if profile else None, email=user.email)
-    user.password_hash = await passwords.hash(new)
-    await user.save(update_fields=["password_hash"])
+    password_hash = await passwords.hash(new)
+    async with in_transaction() as conn:
+        await User.filter(id=user_id).using_db(conn).update(password_hash=password_hash)
+        return await sessions.end_all_sessions(user_id, keep=keep_session, conn=conn)
 
 
 async def set_locale(user_id: int, locale: str) -> None:

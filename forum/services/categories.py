@@ -1,4 +1,4 @@
-"""Categories: admins create, edit and order them."""
+"""Categories: which ones a viewer sees; admins create, edit and order them."""
 
 from __future__ import annotations
 
@@ -10,10 +10,15 @@ from tortoise.transactions import in_transaction
 from forum import events
 from forum.errors import N_, Conflict, NotFound, ValidationFailed
 from forum.models import Category, ReadAccess, StartTopics
-from forum.services.permissions import check_admin
+from forum.permissions.categories import check_admin
+from forum.permissions.roles import readable_levels
 from forum.viewer import Viewer
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
+
+
+async def visible_categories(viewer: Viewer | None) -> list[Category]:
+    return await Category.filter(read_access__in=readable_levels(viewer)).order_by("position", "id")
 
 
 def _check(slug: str, name: str, read: str, start_topics: str) -> tuple[ReadAccess, StartTopics]:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from forum import cook_pool, db, markup
 from forum.errors import N_, ValidationFailed
-from forum.services.permissions import levels_for_role, readable_levels
+from forum.permissions.levels import levels_for_role
+from forum.permissions.roles import readable_levels
 from forum.services.usernames import username_key
 from forum.viewer import Viewer
 

@@ -10,8 +10,10 @@ from forum.db import write_transaction
 from forum.errors import N_
 from forum.i18n import gettext as _
 from forum.models import MailKind
+from forum.permissions.facts import SOLVED_SQL
+from forum.permissions.roles import readable_levels
 from forum.services import outbox
-from forum.services.permissions import readable_levels
+from forum.services.composed_mail import Composed, Drop, viewer_of
 
 PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 MAX_TOPICS = 20
@@ -41,7 +43,6 @@ async def schedule_digests(now: datetime | None = None) -> int:
 
 async def compose_digest(row: dict, account: dict, ctx, conn):
     from forum.services.mail_choices import mail_choices
-    from forum.services.mail_compose import Composed, Drop, viewer_of
 
     period, _sep, since_text = row["detail"].partition("|")
     if (await mail_choices(account["id"], conn)).digest != period:
@@ -62,7 +63,7 @@ async def compose_digest(row: dict, account: dict, ctx, conn):
     solved = await db.fetch_all(
         "SELECT t.id, t.title FROM topic t JOIN category_watch w ON w.category_id = t.category_id "
         "JOIN category c ON c.id = t.category_id JOIN post ap ON ap.id = t.accepted_post_id "
-        f"WHERE w.user_id = ? AND t.kind = 'question' AND t.deleted_at IS NULL AND c.read_access IN ({marks}) "
+        f"WHERE w.user_id = ? AND {SOLVED_SQL} AND t.deleted_at IS NULL AND c.read_access IN ({marks}) "
         "AND ap.topic_id = t.id AND ap.deleted_at IS NULL AND ap.hidden_at IS NULL "
         "AND (ap.created_at >= ? OR EXISTS (SELECT 1 FROM notification a WHERE a.topic_id = t.id "
         "AND a.kind = 'accepted' AND a.post_id = t.accepted_post_id AND a.created_at >= ?)) "

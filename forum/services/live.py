@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from forum import db, events
 from forum.errors import N_, DomainError, NotFound, RateLimited
 from forum.hub import counter_key, hub, publish, topic_key, user_key
+from forum.services import unread_notifications
 
 POLL_SECONDS = 2.0            # between re-reads when no event can reach us (SQLite across processes)
 LISTENING_POLL_SECONDS = 30.0  # safety-net re-read while PostgreSQL notifications are flowing
@@ -111,9 +112,7 @@ async def wait_for_new_posts(topic_id: int, after: int, *, within: float) -> int
 
 
 async def unread_count(user_id: int) -> int:
-    from forum.services.notifications import unread_count  # it imports this module
-
-    return await unread_count(user_id)
+    return await unread_notifications.unread_count(user_id)
 
 
 async def wait_for_unread_change(user_id: int, known: int, *, within: float) -> int | None:

@@ -15,22 +15,13 @@ from datetime import UTC, datetime
 
 from forum import db
 from forum.errors import N_, ValidationFailed
-from forum.models import MailPreference, NotificationKind
+from forum.models import MailPreference
+from forum.params import parse_id
 from forum.services.purposes import MAIL
 
 # the kinds a member chooses, each a column of mail_preference; explained on the settings page
 KINDS = ("reply", "mention", "quote", "accepted", "watched", "moderation")
 DIGESTS = ("off", "daily", "weekly")
-# a notification's kind -> the choice that covers it (likes are never mailed)
-KIND_OF_NOTIFICATION = {
-    NotificationKind.REPLY.value: "reply",
-    NotificationKind.MENTION.value: "mention",
-    NotificationKind.QUOTE.value: "quote",
-    NotificationKind.ACCEPTED.value: "accepted",
-    NotificationKind.WATCHED_TOPIC.value: "watched",
-    NotificationKind.WATCHED_CATEGORY.value: "watched",
-    NotificationKind.MODERATION.value: "moderation",
-}
 EXPLANATIONS = {
     "reply": N_("Replies to your topics and to your posts."),
     "mention": N_("Someone mentions you with @ and your username."),
@@ -201,10 +192,9 @@ def unsubscribe_token(secret: str, user_id: int, scope: str) -> str:
 
 def read_unsubscribe_token(secret: str, token: str) -> tuple[int, str] | None:
     parts = token.split(".") if isinstance(token, str) and len(token) <= 100 else []
-    if len(parts) != 3 or not parts[0].isascii() or not parts[0].isdigit() or len(parts[0]) > 12 \
-            or parts[1] not in SCOPES:
+    user_id = parse_id(parts[0]) if len(parts) == 3 else None
+    if user_id is None or parts[1] not in SCOPES:
         return None
-    user_id = int(parts[0])
     if not hmac.compare_digest(parts[2], _mac(secret, user_id, parts[1])):
         return None
     return user_id, parts[1]

@@ -6,50 +6,18 @@ address but the recipient's own.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
-from typing import Any
-from urllib.parse import urlsplit
 
 from forum import db, i18n
 from forum.errors import N_
 from forum.i18n import gettext as _
-from forum.models import MailKind, Role
-from forum.viewer import Viewer
+from forum.models import MailKind
+from forum.services.composed_mail import Composed, Drop, MailContext, viewer_of
 
 EXCERPT_CHARS = 600
 _ADDRESS = re.compile(r"[^\s@<>()\[\]]+@[^\s@<>()\[\]]+\.[A-Za-z]{2,}")
 FORMER_MEMBER = {"nb": "Tidligere medlem", "en": "Former member"}
-
-
-class Drop(Exception):
-    """Nothing to send (any more): the reason is recorded."""
-
-
-@dataclass
-class MailContext:
-    settings: Any
-    url: Callable[..., str]      # url(route_name, **path_params) -> absolute URL
-    render_html: Callable[[dict], str]
-
-    @property
-    def domain(self) -> str:
-        return urlsplit(self.settings.base_url).hostname or "localhost"
-
-
-@dataclass
-class Composed:
-    subject: str
-    paragraphs: list[str]
-    user_id: int | None = None
-    action: tuple[str, str] | None = None        # (label, url)
-    excerpt: str = ""
-    why: str = ""                                # the footer: why this mail came
-    topic_id: int | None = None
-    unsubscribe_scope: str = "all"
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def text_of(composed: Composed, settings_url: str, unsubscribe_url: str) -> str:
@@ -106,12 +74,6 @@ async def recipient(user_id: int | None, conn=None) -> dict | None:
     return await db.fetch_one("SELECT a.id, a.email, a.role, a.locale, a.email_verified_at, p.username, "
                               "p.display_name FROM account a LEFT JOIN profile p ON p.user_id = a.id WHERE a.id = ?",
                               [user_id], conn)
-
-
-def viewer_of(account: dict) -> Viewer:
-    return Viewer(id=account["id"], email=account["email"], role=Role(account["role"]), locale=account["locale"],
-                  username=account["username"], display_name=account["display_name"], unread_notifications=0,
-                  session_id=0, session_token="")
 
 
 def locale_of(account: dict | None, row: dict, settings) -> str:
@@ -189,8 +151,9 @@ _TOPIC_SQL = ("SELECT t.id AS topic_id, t.title, t.deleted_at AS topic_deleted_a
 
 
 async def _notification(row: dict, account: dict, ctx: MailContext, conn) -> Composed:
-    from forum.services.mail_choices import KIND_OF_NOTIFICATION, mail_choices
-    from forum.services.permissions import readable_levels
+    from forum.permissions.roles import readable_levels
+    from forum.services.mail_choices import mail_choices
+    from forum.services.mail_kinds import KIND_OF_NOTIFICATION
 
     kind = row["detail"]
     choice = KIND_OF_NOTIFICATION.get(kind)
@@ -204,7 +167,7 @@ async def _notification(row: dict, account: dict, ctx: MailContext, conn) -> Com
         raise Drop("the notification is gone")
     if note["read_at"] is not None:
         raise Drop("read on the site")
-    # the site's rule (services/permissions: the category's read level among the viewer's, the topic not
+    # the site's rule (permissions/categories: the category's read level among the viewer's, the topic not
     # deleted), read in one statement; a mail also leaves out hidden and deleted posts, even for moderators
     place = await db.fetch_one(_POST_SQL if row["post_id"] is not None else _TOPIC_SQL,
                                [row["post_id"] if row["post_id"] is not None else row["topic_id"]], conn)

@@ -20,7 +20,8 @@ from forum import db, i18n, mail
 from forum.i18n import gettext as _
 from forum.models import MailKind
 from forum.services import outbox
-from forum.services.mail_compose import Composed, Drop, MailContext, compose, recipient, text_of
+from forum.services.composed_mail import Composed, Drop, MailContext
+from forum.services.mail_compose import compose, recipient, text_of
 
 log = logging.getLogger("forum.mail")
 TOKEN_KINDS = (MailKind.VERIFY.value, MailKind.REGISTER_EXISTS.value, MailKind.RESET_REQUEST.value,

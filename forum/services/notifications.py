@@ -6,8 +6,9 @@ import functools
 from datetime import UTC, datetime
 
 from forum.models import Notification, NotificationKind
+from forum.permissions.roles import readable_levels
 from forum.services import live, outbox
-from forum.services.permissions import readable_levels, readable_sql
+from forum.services.unread_notifications import SHOWN
 from forum.viewer import Viewer
 
 # when one post gives a user several reasons to hear about it, they get one notification, the most specific
@@ -68,41 +69,6 @@ async def notify_user(conn, *, user_id: int, kind: NotificationKind, topic_id: i
     await outbox.notifications_written(conn, [(user_id, kind.value, topic_id, post_id)])
 
 
-# What a user is shown of their notifications, in the list and in every count of it: none about a topic that
-# was deleted or that they may not read (a mention in a staff-only topic must not tell a member it exists).
-_SHOWN = "(n.topic_id IS NULL OR (t.deleted_at IS NULL AND {readable}))"
-
-
-# The header badge and the live stream count at most this many ("99+" beyond): the count runs on every signed-in
-# request and looks up each unread notification's topic and category, so it must stop somewhere. Measured (loaded
-# 2-core machine, median of 200): 12 unread 0.05 / 0.3 ms (SQLite / PostgreSQL), as before; 1,000 unread 0.15 /
-# 2.5 ms capped, 0.7-1.8 / 6-15 ms uncapped; 20,000 unread 0.3 / 9.8 ms capped, 40-60 / 150-250 ms uncapped (the
-# count without the visibility check it replaces: 8 / 14 ms). On PostgreSQL the bitmap scan of the partial index
-# still collects all of a user's unread entries before the cap applies.
-UNREAD_CAP = 100
-
-
-@functools.cache
-def unread_count_sql(user_column: str, role_column: str, cap: int | None = UNREAD_CAP) -> str:
-    """The unread count as a subquery, for a query that has the account's id and role as columns (the viewer's
-    own query). It walks the partial index notification_user_unread, looks up each notification's topic and
-    category by primary key, and stops after `cap` shown ones."""
-    shown = _SHOWN.format(readable=readable_sql("c.read_access", role_column))
-    rows = (f"SELECT 1 FROM notification n LEFT JOIN topic t ON t.id = n.topic_id "
-            f"LEFT JOIN category c ON c.id = t.category_id "
-            f"WHERE n.user_id = {user_column} AND n.read_at IS NULL AND {shown}")
-    return f"(SELECT COUNT(*) FROM ({rows}{f' LIMIT {int(cap)}' if cap else ''}) shown)"
-
-
-async def unread_count(user_id: int, *, cap: int | None = UNREAD_CAP) -> int:
-    """The unread notifications list_notifications would list, counted up to `cap` (None: all of them)."""
-    from forum import db
-
-    row = await db.fetch_one(f"SELECT {unread_count_sql('u.id', 'u.role', cap)} AS n FROM account u WHERE u.id = ?",
-                             [user_id])
-    return int(row["n"]) if row else 0
-
-
 # Unread first, newest first. Each half is read newest first from an index (unread: the partial
 # notification_user_unread; read: notification_user_newest) and stops at the page's size, so a user with 100,000
 # notifications costs what one with 50 does; only the chosen rows are joined to post and profile.
@@ -122,7 +88,7 @@ _LIST_HALF = """
 @functools.cache
 def list_sql(levels: int) -> str:
     marks = ",".join("?" * levels)
-    shown = _SHOWN.format(readable=f"c.read_access IN ({marks})")
+    shown = SHOWN.format(readable=f"c.read_access IN ({marks})")
     return f"""
         SELECT n.id, n.kind, n.count, n.message, n.created_at, n.read_at, n.topic_id, n.post_id,
                n.topic_title, p.number AS post_number, ap.username AS actor

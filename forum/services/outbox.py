@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from forum import db, events
 from forum.models import MailKind, MailStatus
+from forum.services.mail_kinds import KIND_OF_NOTIFICATION
 
 ACTIVITY_KINDS = (MailKind.NOTIFICATION.value, MailKind.DIGEST.value)
 
@@ -102,8 +103,6 @@ async def notifications_written(conn, rows: list[tuple[int, str, int | None, int
     who was notified (ids and kinds, no text), so a reply to a topic with 1,000 watchers writes one small row;
     the worker expands it into a mail for each recipient who takes that kind (`expand_fanout`). Whether the
     notification is still unread, and what the recipient may read, is decided when each mail is sent."""
-    from forum.services.mail_choices import KIND_OF_NOTIFICATION
-
     wanted = [list(r) for r in rows if r[1] in KIND_OF_NOTIFICATION]
     if not wanted:
         return 0
@@ -121,8 +120,6 @@ async def notifications_written(conn, rows: list[tuple[int, str, int | None, int
 async def expand_fanout(row: dict, token: str) -> int:
     """One mail per recipient who takes that kind, joined to their choices in the database (one statement per
     500 recipients), and the fan-out row marked done, in one transaction: expanded once, whoever claims it."""
-    from forum.services.mail_choices import KIND_OF_NOTIFICATION
-
     recipients = json.loads(row["body_text"] or "[]")
     created = row["created_at"]
     queued = 0
@@ -153,8 +150,6 @@ async def expand_fanout(row: dict, token: str) -> int:
 
 async def drop_activity_mail(conn, user_id: int, *, kinds: list[str], digest: bool) -> int:
     """Queued activity mail of the kinds a member just turned off is not sent."""
-    from forum.services.mail_choices import KIND_OF_NOTIFICATION
-
     details = [n for n, choice in KIND_OF_NOTIFICATION.items() if choice in kinds]
     count = 0
     if details:

@@ -16,7 +16,7 @@ async def check_can_participate(viewer: Viewer | None, conn, *, action: str) -> 
 
     if viewer is None:
         raise NotAuthenticated()
-    if conn.capabilities.dialect != "sqlite":
+    if db.dialect(conn) != "sqlite":
         # the lock a withdrawal takes FOR UPDATE: a post racing it is anonymised with the rest or refused
         await db.fetch_one("SELECT id FROM account WHERE id = ? FOR SHARE", [viewer.id], conn)
     status = await participation_status(viewer, conn)  # staff on the employment basis need no consent

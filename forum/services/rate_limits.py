@@ -36,7 +36,7 @@ def enabled() -> bool:
 
 async def serialise(conn, scope: str, user_id: int) -> None:
     """Makes this account's writes of `scope` take turns until the transaction ends (see the module's text)."""
-    if conn.capabilities.dialect == "postgres":
+    if db.dialect(conn) == "postgres":
         await db.fetch_one("SELECT pg_advisory_xact_lock(CAST(? AS INTEGER), CAST(? AS INTEGER)) AS locked",
                            [_SCOPES[scope], int(user_id)], conn)
 

@@ -33,7 +33,7 @@ async def delete_batches(table: str, where: str, params: list, *, batch: int = B
     total = 0
     while True:
         async with write_transaction() as conn:
-            if conn.capabilities.dialect == "postgres":
+            if db.dialect(conn) == "postgres":
                 await db.execute("SELECT pg_advisory_xact_lock(?)", [ADVISORY_LOCK], conn)
             chosen = f"SELECT id FROM {table} WHERE {where} ORDER BY id LIMIT {int(batch)}"
             deleted = await db.execute(f"DELETE FROM {table} WHERE id IN ({chosen})", params, conn)

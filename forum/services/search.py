@@ -12,7 +12,7 @@ the recent one has too few matches for the page. New posts go to the recent tabl
 RECENT_POSTS + a step, the oldest step is moved to the older table in one write, which also batches that
 table's index updates. On PostgreSQL both tiers are one table split by the same boundary.
 
-Within a tier, `search` is hand-written SQL (TOOLCHAIN §11) whose cost is bounded however common the
+Within a tier, `search` is hand-written SQL (the rule: forum/db) whose cost is bounded however common the
 words are:
 1. the full-text index streams the newest RANK_DEPTH matches (newest first needs no sort, so a word in
    every post costs no more than a rare one) and ranks only those;
@@ -39,7 +39,7 @@ from itertools import islice
 
 from forum import db, markup
 from forum.permissions.facts import SOLVED_SQL, UNSOLVED_SQL
-from forum.services.permissions import readable_levels
+from forum.permissions.roles import readable_levels
 from forum.services.usernames import username_key
 from forum.viewer import Viewer
 

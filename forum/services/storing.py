@@ -1,4 +1,4 @@
-"""Hand-written SQL for the rows every new post writes (TOOLCHAIN §11): the post, its first revision.
+"""Hand-written SQL for the rows every new post writes (the rule: forum/db): the post, its first revision.
 
 Creating posts runs inside SQLite's single write lock (BEGIN IMMEDIATE), so each statement there is plain SQL
 with `?` placeholders rather than an ORM query built while the other worker waits. Columns and formats are the

@@ -12,7 +12,8 @@ from forum.permissions.answers import can_accept
 from forum.permissions.facts import PostFacts, TopicFacts
 from forum.permissions.posts import can_delete, can_edit, can_like, can_quote, can_read_history, can_see_text
 from forum.permissions.topics import can_manage_topic, can_reply, refuse_see
-from forum.services import reads
+from forum.services import topic_queries
+from forum.services.categories import visible_categories
 from forum.viewer import Viewer
 
 
@@ -28,13 +29,13 @@ def _post_flags(viewer: Viewer | None, topic: TopicFacts, post: dict, liked: set
     post["can_accept"] = can_accept(viewer, topic, facts)
     post["can_quote"] = can_quote(viewer, topic, facts)
     post["show_body"] = can_see_text(viewer, facts)
-    hooks.post_card(viewer, facts, post)  # moderation adds can_flag and can_appeal
+    hooks.post_card(viewer, facts, post)  # moderation adds its links (flag, appeal) and hidden notices
     return post
 
 
 async def readable_topic_row(viewer: Viewer | None, topic_id: int) -> tuple[dict, TopicFacts]:
     """The topic's row and its facts, or NotFound when the viewer may not see it (forum.permissions.topics)."""
-    topic = await reads.topic_row(topic_id)
+    topic = await topic_queries.topic_row(topic_id)
     if topic is None:
         raise NotFound()
     facts = TopicFacts.of_row(topic)
@@ -60,22 +61,22 @@ async def _consent_needed(viewer: Viewer | None) -> str | None:
 
 async def load_topic_page(viewer: Viewer | None, topic_id: int, page: int) -> dict:
     topic, facts = await readable_topic_row(viewer, topic_id)
-    pages = reads.page_count(topic["last_number"])
+    pages = topic_queries.page_count(topic["last_number"])
     if page < 1 or page > pages:
         raise NotFound()
-    posts = await reads.posts_page(topic_id, page)
+    posts = await topic_queries.posts_page(topic_id, page)
     liked: set[int] = set()
     read_before, watching = 0, False
     if viewer is not None:
-        liked, read_before, watching = await reads.viewer_state(viewer, topic_id, [p["id"] for p in posts])
+        liked, read_before, watching = await topic_queries.viewer_state(viewer, topic_id, [p["id"] for p in posts])
         if posts:
-            await reads.mark_read_up_to(viewer, topic_id, posts[-1]["number"], read_before)
+            await topic_queries.mark_read_up_to(viewer, topic_id, posts[-1]["number"], read_before)
     for post in posts:
         _post_flags(viewer, facts, post, liked)
         post["unread"] = viewer is not None and post["number"] > read_before and read_before > 0
     accepted = None
     if page == 1 and topic["accepted_post_id"]:
-        accepted = await reads.accepted_post(topic["accepted_post_id"])
+        accepted = await topic_queries.accepted_post(topic["accepted_post_id"])
     topic["solved"] = facts.solved
     topic["staff_category"] = topic["start_topics"] == StartTopics.STAFF.value
     topic["members_only"] = topic["read_access"] != ReadAccess.PUBLIC.value
@@ -83,25 +84,23 @@ async def load_topic_page(viewer: Viewer | None, topic_id: int, page: int) -> di
     can_manage = can_manage_topic(viewer)
     move_targets = []
     if can_manage:  # staff only: one more query for the "move to" list
-        from forum.services.listing import visible_categories
-
         move_targets = [{"slug": c.slug, "name": c.name} for c in await visible_categories(viewer)]
     return {"topic": topic, "posts": posts, "page": page, "pages": pages, "accepted": accepted,
             "can_reply": can_reply(viewer, facts), "watching": watching, "consent_needed": consent_needed,
             "can_manage_topic": can_manage, "move_targets": move_targets,
-            "page_end": page * reads.POSTS_PER_PAGE}  # the last post number this page can hold
+            "page_end": page * topic_queries.POSTS_PER_PAGE}  # the last post number this page can hold
 
 
 async def load_posts_after(viewer: Viewer | None, topic_id: int, after: int) -> dict:
     """The posts after number `after` (at most a page), flagged for the viewer like the topic page's: what a
     reply sent without reloading and the live view insert. Reading them marks them read, as the page does."""
     topic, facts = await readable_topic_row(viewer, topic_id)
-    posts = await reads.posts_after(topic_id, after)
+    posts = await topic_queries.posts_after(topic_id, after)
     liked: set[int] = set()
     if viewer is not None and posts:
-        liked, read_before, _watching = await reads.viewer_state(viewer, topic_id, [p["id"] for p in posts])
-        await reads.mark_read_up_to(viewer, topic_id, posts[-1]["number"], read_before)
+        liked, read_before, _watching = await topic_queries.viewer_state(viewer, topic_id, [p["id"] for p in posts])
+        await topic_queries.mark_read_up_to(viewer, topic_id, posts[-1]["number"], read_before)
     for post in posts:
         _post_flags(viewer, facts, post, liked)
         post["unread"] = False
-    return {"topic": topic, "posts": posts, "pages": reads.page_count(topic["last_number"])}
+    return {"topic": topic, "posts": posts, "pages": topic_queries.page_count(topic["last_number"])}

@@ -20,7 +20,8 @@ from forum.i18n import gettext as _
 from forum.models import EmailToken, MailKind, User
 from forum.passwords import Passwords
 from forum.security import hash_token, new_token
-from forum.services import accounts, outbox
+from forum.services import accounts, outbox, sessions
+from forum.services.composed_mail import Composed, Drop
 
 TOKEN_LIFETIME = timedelta(hours=24)
 
@@ -47,13 +48,20 @@ class Registration:
     username: str
     created: bool           # only for FORUM_EMAIL_VERIFICATION=off, where a new account signs in at once
     user_id: int | None
+    token: str | None = None  # the new account's session, when the caller asked to sign it in and it may
 
 
 async def register_member(passwords: Passwords, *, username: str, email: str, password: str,
-                          locale: str | None = None) -> Registration:
-    """The public registration (page and API). Raises ValidationFailed for bad input or a taken handle only."""
+                          locale: str | None = None, sign_in: bool = False,
+                          replacing: str | None = None) -> Registration:
+    """The public registration (page and API). Raises ValidationFailed for bad input or a taken handle only.
+
+    `sign_in`: the caller can hand a session to the browser (the page). A session starts, in the same transaction
+    as the account, only for a new account and only when addresses need no confirmation (FORUM_EMAIL_VERIFICATION
+    off); `replacing` is the session token the browser had, revoked as at sign-in."""
     name, address = await accounts.check_registration(username=username, email=email, password=password)
     password_hash = await passwords.hash(password)   # also for an existing address: the time taken tells nothing
+    token = None
     try:
         async with write_transaction() as conn:
             existing = await User.filter(email=address).using_db(conn).first()
@@ -63,11 +71,14 @@ async def register_member(passwords: Passwords, *, username: str, email: str, pa
             user = await accounts.create_account(conn, username=name, email=address, password_hash=password_hash,
                                                  locale=locale, verified=False)
             await outbox.enqueue(conn, MailKind.VERIFY, user_id=user.id, detail=locale or "")
+            if sign_in and not CONFIG.required:
+                token = await sessions.start_session(user.id, replacing=replacing, conn=conn)
     except IntegrityError:
         if not await accounts.handle_available(name):
             raise ValidationFailed(fields={"username": accounts.USERNAME_TAKEN}) from None
-        return await register_member(passwords, username=username, email=email, password=password, locale=locale)
-    return Registration(name, True, user.id)
+        return await register_member(passwords, username=username, email=email, password=password, locale=locale,
+                                     sign_in=sign_in, replacing=replacing)
+    return Registration(name, True, user.id, token)
 
 
 async def _new_token(conn, user_id: int, purpose: str, new_email: str = "") -> str:
@@ -79,8 +90,6 @@ async def _new_token(conn, user_id: int, purpose: str, new_email: str = "") -> s
 
 async def compose(row: dict, account: dict, ctx, conn):
     """The account mails: a link to confirm, or a note that someone tried to register with the address."""
-    from forum.services.mail_compose import Composed, Drop
-
     kind = row["kind"]
     if kind == MailKind.REGISTER_EXISTS.value and account["email_verified_at"] is None:
         kind = MailKind.VERIFY.value  # registering again is how a lost confirmation mail is sent anew

@@ -13,7 +13,7 @@ from forum.services import accounts, oidc, sessions, verification
 from forum.services.throttle import SignInThrottled
 from forum.settings import LOCALES
 from forum.viewer import SESSION_LIFETIME
-from forum.web import oidc as oidc_web
+from forum.web import oidc_context
 from forum.web.common import client_address, field, read_form, redirect, render, require_viewer, safe_next, set_cookie
 
 
@@ -32,28 +32,29 @@ async def register_page(request: Request) -> Response:
     try:
         done = await verification.register_member(request.app.state.passwords, username=values["username"],
                                                   email=values["email"], password=field(form, "password"),
-                                                  locale=request.state.locale)
+                                                  locale=request.state.locale, sign_in=True,
+                                                  replacing=request.state.cookies.get(SESSION_COOKIE))
     except ValidationFailed as exc:
         return render(request, "accounts/register.html", {"values": values, "errors": exc.fields}, status=400)
-    if done.created and not request.app.state.settings.email_verification:  # imports, scripts, tests
-        token = await sessions.start_session(done.user_id, replacing=request.state.cookies.get(SESSION_COOKIE))
-        return _signed_in(request, token, request.app.url_path_for("consent"))
+    if done.token:  # a new account, and addresses need no confirmation (imports, scripts, tests)
+        return _signed_in(request, done.token, request.app.url_path_for("consent"))
     # the same page whether the address was new or had an account (its owner gets a mail saying so)
     return render(request, "accounts/registered.html", {})
 
 
 async def login_page(request: Request) -> Response:
     next_path = safe_next(request.query_params.get("next")) or ""
-    provider = await oidc_web.login_context(request)
+    provider = await oidc_context.login_context(request)
     if request.method == "GET":
         return render(request, "accounts/login.html", {"email": "", "next": next_path, "error": None, **provider})
     form = await read_form(request)
     email, next_path = field(form, "email"), safe_next(field(form, "next")) or ""
     try:
-        user = await accounts.authenticate(request.app.state.passwords, email=email, password=field(form, "password"),
-                                           client=client_address(request),
-                                           admins_only=oidc.password_sign_in_for_admins_only(
-                                               request.app.state.settings.oidc))
+        _user, token = await accounts.sign_in(request.app.state.passwords, email=email,
+                                              password=field(form, "password"), client=client_address(request),
+                                              admins_only=oidc.password_sign_in_for_admins_only(
+                                                  request.app.state.settings.oidc),
+                                              replacing=request.state.cookies.get(SESSION_COOKIE))
     except (NotAuthenticated, Forbidden, SignInThrottled) as exc:  # Forbidden: a suspended account
         error = i18n.gettext(exc.message) % exc.params if exc.params else exc.message
         response = render(request, "accounts/login.html", {"email": email, "next": next_path, "error": error,
@@ -61,13 +62,12 @@ async def login_page(request: Request) -> Response:
         if isinstance(exc, SignInThrottled):
             response.headers["retry-after"] = str(exc.retry_after)
         return response
-    token = await sessions.start_session(user.id, replacing=request.state.cookies.get(SESSION_COOKIE))
     return _signed_in(request, token, next_path)
 
 
 async def logout(request: Request) -> Response:
     await read_form(request)
-    at_provider = await oidc_web.provider_logout_url(request, request.state.viewer)  # RP-initiated logout
+    at_provider = await oidc_context.provider_logout_url(request, request.state.viewer)  # RP-initiated logout
     token = request.state.cookies.get(SESSION_COOKIE)
     if token:
         await sessions.end_session(token)

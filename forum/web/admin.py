@@ -9,8 +9,8 @@ from starlette.routing import Route
 from forum.errors import N_, NotFound, ValidationFailed
 from forum.models import Category, Role
 from forum.params import parse_int
+from forum.permissions.categories import check_admin
 from forum.services import accounts, categories, consent
-from forum.services.permissions import check_admin
 from forum.web.common import field, path_for, read_form, render
 
 

@@ -12,8 +12,8 @@ from starlette.routing import Mount, NoMatchFound, Route
 
 from forum.errors import N_, BadRequest, CsrfFailed, NotAuthenticated
 from forum.security import ANON_COOKIE, csrf_matches, csrf_token, new_token
-from forum.services.reads import POSTS_PER_PAGE
 from forum.services.text import text_is_clean
+from forum.services.topic_queries import POSTS_PER_PAGE
 from forum.viewer import Viewer
 
 MAX_FORM_FIELDS = 50

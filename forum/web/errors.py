@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from forum import i18n
+from forum.db.errors import is_transient, is_unstorable_text
 from forum.errors import N_, DomainError, NotAuthenticated
 
 log = logging.getLogger("forum")
@@ -79,8 +80,6 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    from forum.db import is_transient, is_unstorable_text
-
     if is_unstorable_text(exc):
         return error_response(request, 400, "bad_request", N_("The request contains characters that are not allowed."))
     if is_transient(exc):  # the database stayed busy past every wait: the transaction was rolled back

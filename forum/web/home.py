@@ -7,11 +7,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from forum.params import cursor_param
-from forum.services import page_versions, reads
-from forum.services.listing import visible_categories
+from forum.services import page_versions, topic_queries
+from forum.services.categories import visible_categories
 from forum.web.common import render
 from forum.web.page_cache import visitor_page
-from forum.web.topics import next_cursor
 
 
 async def home(request: Request) -> Response:
@@ -20,9 +19,9 @@ async def home(request: Request) -> Response:
 
 async def _home(request: Request) -> Response:
     viewer = request.state.viewer
-    topics = await reads.latest_topics(viewer, before=cursor_param(request.query_params.get("before")))
+    topics = await topic_queries.latest_topics(viewer, before=cursor_param(request.query_params.get("before")))
     return render(request, "home.html", {"categories": await visible_categories(viewer), "topics": topics,
-                                         "next_cursor": next_cursor(topics, reads.TOPICS_PER_PAGE)})
+                                         "next_cursor": topic_queries.next_cursor(topics)})
 
 
 routes = [Route("/", home, methods=["GET"], name="home")]

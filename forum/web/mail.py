@@ -10,6 +10,7 @@ from forum.db import write_transaction
 from forum.errors import ValidationFailed
 from forum.services import mail_choices, verification
 from forum.web.common import field, read_form, render, require_viewer
+from forum.web.settings_context import settings_page_context
 
 
 async def confirm_email(request: Request) -> Response:
@@ -75,8 +76,6 @@ async def change_email(request: Request) -> Response:
                                                 new_email=field(form, "new_email"), password=field(form, "password"),
                                                 locale=request.state.locale)
     except ValidationFailed as exc:
-        from forum.web.settings import settings_page_context
-
         context = await settings_page_context(request, viewer)
         context["email_errors"] = exc.fields
         return render(request, "settings.html", context, status=400)

@@ -7,33 +7,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from forum.errors import ValidationFailed
-from forum.models import Profile
 from forum.security import SESSION_COOKIE
-from forum.services import accounts, consent, erasure, mail_choices, profiles, sessions, withdrawal, withdrawal_scope
+from forum.services import accounts, consent, erasure, profiles, withdrawal
 from forum.services import export as data_export
-from forum.viewer import Viewer
 from forum.web.common import field, json_download, read_form, render, require_viewer
-
-
-async def settings_page_context(request: Request, viewer: Viewer) -> dict:
-    profile = await Profile.filter(user_id=viewer.id).first()
-    status = await consent.consent_status(viewer.id)
-    from forum.web.oidc import settings_context
-
-    return {**await settings_context(request, viewer),
-            "saved": request.query_params.get("saved"), "password_errors": {}, "profile_errors": {},
-            "consent_status": status.value, "anonymised": request.query_params.get("posts", ""),
-            "employment": consent.on_employment_basis(viewer.role),
-            "profile": {"display_name": profile.display_name, "bio": profile.bio} if profile else None,
-            "name_warnings": await withdrawal_scope.name_warnings(viewer.id) if profile else [],
-            **await mail_settings_context(viewer.id)}
-
-
-async def mail_settings_context(user_id: int) -> dict:
-    choices = await mail_choices.mail_choices(user_id)
-    kinds = [{"name": k, "on": choices.kinds[k], "label": mail_choices.LABELS[k],
-              "explanation": mail_choices.EXPLANATIONS[k]} for k in mail_choices.KINDS]
-    return {"mail_kinds": kinds, "mail_digest": choices.digest, "email_errors": {}}
+from forum.web.oidc_context import erase_context
+from forum.web.settings_context import settings_page_context
 
 
 async def save_profile(request: Request) -> Response:
@@ -54,12 +33,12 @@ async def change_password(request: Request) -> Response:
     form = await read_form(request)
     try:
         await accounts.change_password(request.app.state.passwords, viewer.id,
-                                       current=field(form, "current_password"), new=field(form, "new_password"))
+                                       current=field(form, "current_password"), new=field(form, "new_password"),
+                                       keep_session=viewer.session_token)
     except ValidationFailed as exc:
         context = await settings_page_context(request, viewer)
         context["password_errors"] = exc.fields
         return render(request, "settings.html", context, status=400)
-    await sessions.end_all_sessions(viewer.id, keep=viewer.session_token)
     return RedirectResponse(request.app.url_path_for("settings") + "?saved=password", status_code=303)
 
 
@@ -100,8 +79,6 @@ async def erase_page(request: Request) -> Response:
             response = render(request, "erased.html", {"viewer": None})
             response.delete_cookie(SESSION_COOKIE, path="/")
             return response
-    from forum.web.oidc import erase_context
-
     return render(request, "erase.html", {"errors": errors, **await erase_context(request, viewer)},
                   status=400 if errors else 200)
 

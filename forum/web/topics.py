@@ -10,9 +10,9 @@ from forum.errors import DomainError, ValidationFailed
 from forum.params import cursor_param, optional_id, page_param
 from forum.permissions.facts import PostFacts
 from forum.permissions.posts import check_visible_post
-from forum.services import page_versions, reads, topics
+from forum.permissions.topics import can_start_topic
+from forum.services import page_versions, topic_queries, topics
 from forum.services.access import access_category_by_slug, access_post_by_id
-from forum.services.permissions import can_start_topic
 from forum.services.posts import create_reply
 from forum.services.topic_page import load_topic_page
 from forum.services.watching import set_category_watch, set_topic_watch
@@ -21,19 +21,11 @@ from forum.web.drafts import warnings_to_confirm
 from forum.web.page_cache import visitor_page
 
 
-def next_cursor(rows: list[dict], limit: int) -> str | None:
-    unpinned = [r for r in rows if not r["pinned"] and not r["pinned_globally"]]
-    if len(unpinned) < limit:
-        return None
-    last = unpinned[-1]
-    return f"{last['last_posted_at'].isoformat()}_{last['id']}"
-
-
-def topic_filter(request: Request) -> reads.TopicFilter:
+def topic_filter(request: Request) -> topic_queries.TopicFilter:
     kind = request.query_params.get("kind")
     solved = request.query_params.get("solved")
-    return reads.TopicFilter(kind=kind if kind in ("question", "discussion", "training") else None,
-                             solved={"yes": True, "no": False}.get(solved or ""))
+    return topic_queries.TopicFilter(kind=kind if kind in ("question", "discussion", "training") else None,
+                                     solved={"yes": True, "no": False}.get(solved or ""))
 
 
 async def category_page(request: Request) -> Response:
@@ -46,10 +38,10 @@ async def _category_page(request: Request) -> Response:
     viewer = request.state.viewer
     category = await access_category_by_slug(viewer, request.path_params["slug"])
     flt = topic_filter(request)
-    rows = await reads.category_topics(viewer, category.id, flt=flt,
-                                       before=cursor_param(request.query_params.get("before")))
+    rows = await topic_queries.category_topics(viewer, category.id, flt=flt,
+                                               before=cursor_param(request.query_params.get("before")))
     return render(request, "category.html", {
-        "category": category, "topics": rows, "filter": flt, "next_cursor": next_cursor(rows, reads.TOPICS_PER_PAGE),
+        "category": category, "topics": rows, "filter": flt, "next_cursor": topic_queries.next_cursor(rows),
         "can_start": can_start_topic(viewer, category)})
 
 
@@ -140,8 +132,8 @@ async def reply(request: Request) -> Response:
 async def _composer_again(request: Request, viewer, topic_id: int, body: str, reply_to: int | None, *,
                           error: str | None = None, warnings: list | None = None) -> Response:
     """The topic's last page with the reply composer holding the text: refused (400) or to confirm (200)."""
-    row = await reads.topic_row(topic_id)
-    last_page = reads.page_count(row["last_number"]) if row else 1
+    row = await topic_queries.topic_row(topic_id)
+    last_page = topic_queries.page_count(row["last_number"]) if row else 1
     context = await load_topic_page(viewer, topic_id, last_page)
     context.update(reply_error=error, reply_body=body, reply_to=reply_to, reply_warnings=warnings or [])
     return render(request, "topic.html", context, status=400 if error else 200)

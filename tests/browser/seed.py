@@ -11,7 +11,7 @@ import sys
 
 from tortoise import Tortoise
 
-from forum import db
+from forum.db.config import tortoise_config
 from forum.migrate import apply_migrations
 from forum.models import Role
 from forum.passwords import Passwords
@@ -43,7 +43,7 @@ USERS = {  # key: (username, role)
 
 
 async def _establish(flaggers) -> None:
-    """Members whose flags weigh (moderation/records.py): a month old, with three posts of their own."""
+    """Members whose flags weigh (moderation/standing.py): a month old, with three posts of their own."""
     from datetime import UTC, datetime, timedelta
 
     from forum.models import User
@@ -58,7 +58,7 @@ async def _establish(flaggers) -> None:
 
 async def seed(database_url: str) -> dict:
     await apply_migrations(database_url, quiet=True)
-    await Tortoise.init(config=db.tortoise_config(database_url), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
     try:
         consent.configure(load_settings(database_url=database_url))
         await consent.publish_missing_policies()

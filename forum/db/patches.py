@@ -1,0 +1,92 @@
+"""Three patches to Tortoise ORM 1.1.9's transactions, applied when forum.db is imported (before any connection).
+"""
+
+from __future__ import annotations
+
+from tortoise.backends.base import client as _base_client
+from tortoise.backends.sqlite import client as _sqlite_client
+
+from forum.db.errors import is_busy_message
+
+# A write that still finds the database busy after busy_timeout and these attempts is answered 503 (never 500).
+BEGIN_ATTEMPTS = 3
+
+
+async def _begin_immediate(self) -> None:
+    """SQLite write transactions take the write lock up front (BEGIN IMMEDIATE).
+
+    A deferred BEGIN that reads and then writes fails at once with SQLITE_BUSY when another process wrote in
+    between, and busy_timeout cannot help it; IMMEDIATE waits its turn instead. Every transaction in this app
+    writes, so this is the right default for all of them.
+    """
+    import asyncio
+    import sqlite3
+
+    from tortoise.exceptions import TransactionManagementError
+
+    await self._connection.commit()
+    for attempt in range(BEGIN_ATTEMPTS):
+        try:
+            await self._connection.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            # busy_timeout already waited; nothing has run yet, so trying again a few times is safe
+            if not is_busy_message(str(exc)) or attempt == BEGIN_ATTEMPTS - 1:
+                raise TransactionManagementError(exc) from exc
+            await asyncio.sleep(0.05 * 2**attempt)
+
+
+_sqlite_client.SqliteTransactionWrapper.begin = _begin_immediate
+
+
+async def _enter_transaction(self):
+    """Tortoise's own __aenter__, but a BEGIN that fails gives the connection lock back.
+
+    Tortoise 1.1.9 takes the process's one SQLite connection lock and then calls begin(); when begin raises
+    (the database stayed busy), __aexit__ never runs, the lock is never released, and every later query of
+    the process waits forever. Found by tests/test_busy.py.
+    """
+    from tortoise.connection import get_connections
+
+    await self._trxlock.acquire()
+    try:
+        await self.ensure_connection()
+        self.token = get_connections().set(self.connection_name, self.connection)
+        try:
+            await self.connection.begin()
+        except BaseException:
+            get_connections().reset(self.token)
+            raise
+    except BaseException:
+        self._trxlock.release()
+        raise
+    return self.connection
+
+
+_sqlite_client.SqliteTransactionContext.__aenter__ = _enter_transaction
+
+
+async def _enter_pooled_transaction(self):
+    """The same for PostgreSQL: a BEGIN that fails (a dropped connection) gives the pooled connection back.
+
+    Unpatched, each such failure keeps one connection of the pool forever, until the pool is empty and every
+    request waits.
+    """
+    from tortoise.connection import get_connections
+
+    await self.ensure_connection()
+    self.client._connection = await self.client._parent._pool.acquire()
+    try:
+        self.token = get_connections().set(self.connection_name, self.client)
+        try:
+            await self.client.begin()
+        except BaseException:
+            get_connections().reset(self.token)
+            raise
+    except BaseException:
+        await self.client._parent._pool.release(self.client._connection)
+        raise
+    return self.client
+
+
+_base_client.TransactionContextPooled.__aenter__ = _enter_pooled_transaction
