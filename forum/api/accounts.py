@@ -31,7 +31,7 @@ PASSWORD = Obj({"current_password": Str(max_length=1024), "new_password": Str(ma
                required=("current_password", "new_password"))
 ME_PATCH = Obj({"locale": Str(enum=LOCALES)})
 ERASE = Obj({"password": Str(max_length=1024)}, required=("password",))
-PROFILE_PATCH = Obj({"display_name": Str(max_length=64), "bio": Str(max_length=2000)})
+PROFILE_PATCH = Obj({"display_name": Str(max_length=64), "bio": Str(max_length=2000), "public_profile": Bool()})
 
 
 async def _user_json(user_id: int) -> dict:
@@ -114,7 +114,7 @@ async def profile(request: Request) -> Response:
     data = await read_json(request, PROFILE_PATCH)
     viewer = require_viewer(request)
     saved = await profiles.update_profile(viewer, **data)
-    return json_response(await _user_json(viewer.id) | {"bio": saved.bio})
+    return json_response(await _user_json(viewer.id) | {"bio": saved.bio, "public_profile": saved.public_profile})
 
 
 async def password(request: Request) -> Response:

@@ -205,7 +205,8 @@ async def profile_by_username(username: str) -> dict | None:
     from forum.services.usernames import username_key
 
     row = await db.fetch_one(
-        "SELECT pr.user_id, pr.username, pr.display_name, pr.bio, pr.created_at, u.role FROM profile pr "
+        "SELECT pr.user_id, pr.username, pr.display_name, pr.bio, pr.created_at, pr.public_profile, u.role "
+        "FROM profile pr "
         "JOIN account u ON u.id = pr.user_id WHERE pr.username_key = ?", [username_key(username)])
     return _fix_dates(row, "created_at") if row else None
 

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from forum.errors import NotFound
 from forum.params import id_field
-from forum.services import mail_choices, notifications, reads, search
+from forum.services import findable, mail_choices, notifications, reads, search
 from forum.services.listing import visible_categories
 from forum.web.common import field, path_for, read_form, render, require_viewer
 
@@ -19,7 +19,12 @@ async def profile(request: Request) -> Response:
     if person is None:
         raise NotFound()
     post_count, topics = await reads.profile_activity(viewer, person["user_id"])
-    return render(request, "profile.html", {"person": person, "post_count": post_count, "topics": topics})
+    indexable = findable.indexable_profile(person)
+    response = render(request, "profile.html", {"person": person, "post_count": post_count, "topics": topics,
+                                                "indexable": indexable})
+    if not indexable:
+        response.headers["x-robots-tag"] = findable.NOINDEX
+    return response
 
 
 async def notifications_page(request: Request) -> Response:

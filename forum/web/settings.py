@@ -24,7 +24,8 @@ async def settings_page_context(request: Request, viewer: Viewer) -> dict:
             "saved": request.query_params.get("saved"), "password_errors": {}, "profile_errors": {},
             "consent_status": status.value, "anonymised": request.query_params.get("posts", ""),
             "employment": consent.on_employment_basis(viewer.role),
-            "profile": {"display_name": profile.display_name, "bio": profile.bio} if profile else None,
+            "profile": {"display_name": profile.display_name, "bio": profile.bio,
+                        "public_profile": profile.public_profile} if profile else None,
             **await mail_settings_context(viewer.id)}
 
 
@@ -38,7 +39,8 @@ async def mail_settings_context(user_id: int) -> dict:
 async def save_profile(request: Request) -> Response:
     viewer = require_viewer(request)
     form = await read_form(request)
-    values = {"display_name": field(form, "display_name"), "bio": field(form, "bio")}
+    values = {"display_name": field(form, "display_name"), "bio": field(form, "bio"),
+              "public_profile": field(form, "public_profile") == "yes"}
     try:
         await profiles.update_profile(viewer, **values)
     except ValidationFailed as exc:

@@ -1,0 +1,58 @@
+"""The sitemap of indexable topics (forum.services.findable): an index of pages, each a fixed range of topic ids.
+
+A page holds the topics with ids in [(n - 1) * URLS_PER_PAGE, n * URLS_PER_PAGE), so it never passes the protocol's
+50,000 URLs, stays the same page as topics come and go, and is read by primary key in batches (streamed, never
+OFFSET). The index costs one grouped scan of the topic table, the pages one range each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from forum import db
+from forum.services.findable import FIRST_POST_JOIN, INDEXABLE_SQL, LASTMOD_SQL
+
+URLS_PER_PAGE = 10_000  # at most 50,000 by the protocol; smaller pages keep each answer fast at 1M posts
+BATCH = 2_000
+MAX_PAGE = 2**31 // URLS_PER_PAGE + 1  # topic ids are 32-bit
+
+
+async def _public_categories() -> list[int]:
+    return [r["id"] for r in await db.fetch_all("SELECT id FROM category WHERE read_access = 'public'")]
+
+
+def _in(ids: list[int]) -> str:
+    return ",".join(str(int(i)) for i in ids)
+
+
+async def pages() -> list[dict]:
+    """`[{page, lastmod}]`: the pages that hold at least one indexable topic, with their latest change."""
+    categories = await _public_categories()
+    if not categories:
+        return []
+    rows = await db.fetch_all(
+        f"SELECT t.id / {URLS_PER_PAGE} AS n, MAX({LASTMOD_SQL}) AS lastmod FROM topic t "
+        f"JOIN category c ON c.id = t.category_id {FIRST_POST_JOIN} "
+        f"WHERE t.category_id IN ({_in(categories)}) AND {INDEXABLE_SQL} GROUP BY t.id / {URLS_PER_PAGE} ORDER BY n")
+    return [{"page": int(r["n"]) + 1, "lastmod": db.as_datetime(r["lastmod"])} for r in rows]
+
+
+async def page_topics(page: int) -> AsyncIterator[list[dict]]:
+    """The page's indexable topics `{id, slug, lastmod}` in id order, a batch at a time."""
+    categories = await _public_categories()
+    if not categories or not 1 <= page <= MAX_PAGE:
+        return
+    after, end = (page - 1) * URLS_PER_PAGE - 1, page * URLS_PER_PAGE
+    while True:
+        rows = await db.fetch_all(
+            f"SELECT t.id, t.slug, {LASTMOD_SQL} AS lastmod FROM topic t JOIN category c ON c.id = t.category_id "
+            f"{FIRST_POST_JOIN} WHERE t.id > ? AND t.id < ? AND t.category_id IN ({_in(categories)}) "
+            f"AND {INDEXABLE_SQL} ORDER BY t.id LIMIT {BATCH}", [after, end])
+        if not rows:
+            return
+        for row in rows:
+            row["lastmod"] = db.as_datetime(row["lastmod"])
+        yield rows
+        if len(rows) < BATCH:
+            return
+        after = rows[-1]["id"]
