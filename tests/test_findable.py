@@ -219,7 +219,7 @@ async def test_link_preview_tags_fit_what_platforms_show(anon, participant, cate
     topic = await new_topic(participant, category.slug, title=title.strip(), body=body)
     html, data = await _page(anon, topic)
     og = dict(data["opengraph"][0])
-    assert og["og:type"] == "article" and og["og:url"] == _url(topic) and og["og:locale"] == "nb_NO"
+    assert og["@type"] == "article" and og["og:url"] == _url(topic) and og["og:locale"] == "nb_NO"
     assert og["og:site_name"] and len(og["og:title"]) <= 70 and og["og:title"].endswith("…")
     assert 100 < len(og["og:description"]) <= 200 and og["og:description"].startswith("Første innlegg")
     assert f'<link rel="canonical" href="{_url(topic)}">' in html

@@ -135,7 +135,7 @@ def topic_head(topic: dict, posts: list[dict], accepted: dict | None, first: dic
     description = plain_excerpt(first["cooked"], DESCRIPTION_CHARS) or short_title(topic["title"])
     head = {"robots": None, "canonical": canonical, "title": short_title(topic["title"]),
             "description": description, "site_name": site_name, "og_locale": OG_LOCALES.get(locale, locale),
-            "published": iso(first["created_at"])}
+            "published": iso(first["created_at"]), "json_ld": None}
     if page == 1:
         head["json_ld"] = structured_data(topic, posts, accepted, canonical=canonical, base_url=base_url,
                                           content_language=content_language)

@@ -66,12 +66,16 @@ async def sitemap_page(request: Request) -> Response:
         yield f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="{SITEMAP_NS}">\n'.encode()
         batch: list[dict] | None = first
         while batch is not None:
-            yield "".join(f"<url><loc>{escape(f'{base}/t/{t['id']}/{t['slug']}')}</loc>"
-                          f"<lastmod>{_w3c(t['lastmod'])}</lastmod></url>\n" for t in batch).encode()
+            yield "".join(_url_entry(base, t) for t in batch).encode()
             batch = await anext(batches, None)
         yield b"</urlset>\n"
 
     return StreamingResponse(body(), media_type=XML_TYPE, headers={"cache-control": VISITOR_CACHE_CONTROL})
+
+
+def _url_entry(base: str, topic: dict) -> str:
+    loc = escape(f"{base}/t/{topic['id']}/{topic['slug']}")
+    return f"<url><loc>{loc}</loc><lastmod>{_w3c(topic['lastmod'])}</lastmod></url>\n"
 
 
 def _validated(request: Request, body: bytes, media_type: str, tag: str) -> Response:
