@@ -360,3 +360,11 @@ async def test_a_bad_handle_or_feed_slug_is_a_clean_404(anon):
     assert (await anon.get("/c/" + "x" * 300 + "/feed.atom")).status_code == 404
     assert (await anon.get(f"/c/{unique('none')}/feed.atom")).status_code == 404
     assert (await anon.get("/sitemap/topics-abc.xml")).status_code == 404
+
+
+async def test_a_signed_in_page_of_a_public_topic_carries_only_what_it_needs(participant, world):
+    """Crawlers and link previews read the visitors' page; the private signed-in page stays light (issue 20)."""
+    topic = world["topics"]["solved"]
+    response = await participant.get(f"/t/{topic['id']}/{topic['slug']}")
+    assert response.status_code == 200 and "x-robots-tag" not in response.headers
+    assert "application/ld+json" not in response.text and 'name="robots"' not in response.text

@@ -125,9 +125,13 @@ def structured_data(topic: dict, posts: list[dict], accepted: dict | None, *, ca
 
 
 def topic_head(topic: dict, posts: list[dict], accepted: dict | None, first: dict | None, *, page: int,
-               base_url: str, locale: str, content_language: str, site_name: str) -> dict:
+               base_url: str, locale: str, content_language: str, site_name: str, for_visitor: bool = True) -> dict:
     """What the topic page's <head> tells engines and link previews: canonical address, description, OpenGraph
-    and Twitter card, JSON-LD, or only `noindex` when the topic is not indexable."""
+    and Twitter card, JSON-LD, or only `noindex` when the topic is not indexable. `for_visitor`: the page a
+    crawler reads; a signed-in page gets nothing but its robots rule."""
+    if not for_visitor:  # the restricted and the deleted say noindex also here, in case a signed-in link leaks
+        public = topic["deleted_at"] is None and indexable_category(topic["read_access"])
+        return {"robots": None if public else NOINDEX, "canonical": None}
     if not indexable_topic(topic, first):
         return {"robots": NOINDEX}
     path = f"/t/{topic['id']}/{topic['slug']}"

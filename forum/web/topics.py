@@ -63,15 +63,19 @@ def noindex_unless(indexable: bool, response: Response) -> Response:
 
 
 async def topic_seo(request: Request, context: dict) -> dict:
-    """The <head> of a topic page for engines and link previews (forum.services.findable)."""
+    """The <head> of a topic page for engines and link previews (forum.services.findable). Crawlers and preview
+    bots read the visitors' page; a signed-in page (private, never indexed) carries only its noindex, which keeps
+    its weight where issue 20 put it."""
     topic, posts, page = context["topic"], context["posts"], context["page"]
     first = posts[0] if page == 1 and posts and posts[0]["number"] == 1 else None
-    if page > 1 and findable.indexable_category(topic["read_access"]):
-        first = await findable.first_post(topic["id"])
+    visitor = request.state.viewer is None
+    if page > 1 and visitor and findable.indexable_category(topic["read_access"]):
+        first = await findable.first_post(topic["id"])  # the description, and whether it is held
     settings = request.app.state.settings
     return findable.topic_head(topic, posts, context["accepted"], first, page=page,
                                base_url=settings.base_url.rstrip("/"), locale=request.state.locale,
-                               content_language=settings.default_locale, site_name=i18n.gettext("Community forum"))
+                               content_language=settings.default_locale, site_name=i18n.gettext("Community forum"),
+                               for_visitor=visitor)
 
 
 async def topic_page(request: Request) -> Response:
