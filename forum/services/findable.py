@@ -51,13 +51,6 @@ async def is_gone(topic_id: int) -> bool:
     return row is not None and row["deleted_at"] is not None and indexable_category(row["read_access"])
 
 
-async def first_post(topic_id: int) -> dict | None:
-    """The first post, for a topic page after page 1 (page 1 has it already)."""
-    row = await db.fetch_one("SELECT id, number, cooked, created_at, hidden_at, deleted_at FROM post "
-                             "WHERE topic_id = ? AND number = 1", [topic_id])
-    return row
-
-
 def plain_excerpt(cooked: str, length: int) -> str:
     """Plain text without @mention links and quote attributions (they name people, not content)."""
     return excerpt(searchable_text(cooked), length) if cooked else ""

@@ -67,15 +67,11 @@ async def topic_seo(request: Request, context: dict) -> dict:
     bots read the visitors' page; a signed-in page (private, never indexed) carries only its noindex, which keeps
     its weight where issue 20 put it."""
     topic, posts, page = context["topic"], context["posts"], context["page"]
-    first = posts[0] if page == 1 and posts and posts[0]["number"] == 1 else None
-    visitor = request.state.viewer is None
-    if page > 1 and visitor and findable.indexable_category(topic["read_access"]):
-        first = await findable.first_post(topic["id"])  # the description, and whether it is held
     settings = request.app.state.settings
-    return findable.topic_head(topic, posts, context["accepted"], first, page=page,
+    return findable.topic_head(topic, posts, context["accepted"], context["first_post"], page=page,
                                base_url=settings.base_url.rstrip("/"), locale=request.state.locale,
                                content_language=settings.default_locale, site_name=i18n.gettext("Community forum"),
-                               for_visitor=visitor)
+                               for_visitor=request.state.viewer is None)
 
 
 async def topic_page(request: Request) -> Response:
@@ -88,7 +84,7 @@ async def _topic_page(request: Request) -> Response:
     topic_id = request.path_params["topic_id"]
     page = page_param(request.query_params.get("page"))
     try:
-        context = await load_topic_page(viewer, topic_id, page)
+        context = await load_topic_page(viewer, topic_id, page, with_first=viewer is None)
     except NotFound:
         if await findable.is_gone(topic_id):
             raise Gone() from None
