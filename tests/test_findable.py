@@ -368,3 +368,17 @@ async def test_a_signed_in_page_of_a_public_topic_carries_only_what_it_needs(par
     response = await participant.get(f"/t/{topic['id']}/{topic['slug']}")
     assert response.status_code == 200 and "x-robots-tag" not in response.headers
     assert "application/ld+json" not in response.text and 'name="robots"' not in response.text
+
+
+async def test_the_sitemap_is_kept_and_revalidated_until_a_topic_changes(anon, participant, category):
+    topic = await new_topic(participant, category.slug)
+    index = await anon.get("/sitemap.xml")
+    page_path = etree.fromstring(index.content).findall(f"{SM}sitemap/{SM}loc")[-1].text.removeprefix(BASE)
+    page = await anon.get(page_path)
+    for path, response in (("/sitemap.xml", index), (page_path, page)):
+        assert (await anon.get(path, headers={"if-none-match": response.headers["etag"]})).status_code == 304
+        again = await anon.get(path)
+        assert again.content == response.content and again.headers["etag"] == response.headers["etag"]
+    await new_reply(participant, topic["id"])
+    for path, response in (("/sitemap.xml", index), (page_path, page)):
+        assert (await anon.get(path, headers={"if-none-match": response.headers["etag"]})).status_code == 200

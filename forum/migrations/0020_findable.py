@@ -17,6 +17,9 @@ from tortoise.migrations import operations as ops
 TOPIC_CHANGES = ("version", "title", "slug", "kind", "locked", "category_id", "deleted_at", "accepted_post_id")
 SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')"  # the ISO form Tortoise writes and reads
 
+# the sitemap's validator reads MAX(changed_at) (forum/services/sitemap.py): an index end, not a scan
+INDEX = "CREATE INDEX topic_changed_at ON topic (changed_at)"
+
 SQLITE_UP = [
     "ALTER TABLE topic ADD COLUMN changed_at TIMESTAMP",
     "ALTER TABLE profile ADD COLUMN public_profile INT NOT NULL DEFAULT 0",
@@ -25,8 +28,10 @@ SQLITE_UP = [
     "CREATE TRIGGER topic_changed_at AFTER UPDATE ON topic WHEN "
     + " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in TOPIC_CHANGES)
     + f" BEGIN UPDATE topic SET changed_at = {SQLITE_NOW} WHERE id = NEW.id; END",
+    INDEX,
 ]
 SQLITE_DOWN = [
+    "DROP INDEX topic_changed_at",
     "DROP TRIGGER topic_changed_at",
     "ALTER TABLE topic DROP COLUMN changed_at",
     "ALTER TABLE profile DROP COLUMN public_profile",
@@ -36,12 +41,14 @@ POSTGRES_UP = [
     "ALTER TABLE profile ADD COLUMN public_profile BOOL NOT NULL DEFAULT false",
     f"""CREATE FUNCTION topic_changed_at() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
       IF {" OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in TOPIC_CHANGES)} THEN
-        NEW.changed_at := now();
+        NEW.changed_at := clock_timestamp();
       END IF;
       RETURN NEW; END $$""",
     "CREATE TRIGGER topic_changed_at BEFORE UPDATE ON topic FOR EACH ROW EXECUTE FUNCTION topic_changed_at()",
+    INDEX,
 ]
 POSTGRES_DOWN = [
+    "DROP INDEX topic_changed_at",
     "DROP TRIGGER topic_changed_at ON topic",
     "DROP FUNCTION topic_changed_at()",
     "ALTER TABLE topic DROP COLUMN changed_at",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from urllib.parse import quote
 from xml.sax.saxutils import escape
@@ -22,6 +23,7 @@ from forum.web.page_cache import VARY, VISITOR_CACHE_CONTROL, PageCache, not_mod
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XML_TYPE = "application/xml; charset=utf-8"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
+SITEMAP_CLOCK_SECONDS = 300  # bounds how long a change stamped before a later one's commit may go unseen
 # what has no business in an index: searches, personal and staff pages, the API, live streams, composer links
 DISALLOW = ["/search", "/settings", "/consent", "/notifications", "/mod", "/admin", "/api/", "/auth/", "/login",
             "/register", "/password/", "/language", "/logout", "/email/", "/mail/", "/c/*/new", "/t/*/_events",
@@ -45,45 +47,66 @@ async def robots(request: Request) -> Response:
 
 
 async def sitemap_index(request: Request) -> Response:
-    base = _base(request)
-    entries = "".join(
-        f"<sitemap><loc>{escape(base + path_for(request, 'sitemap_page', page=p['page']))}</loc>"
-        f"<lastmod>{_w3c(p['lastmod'])}</lastmod></sitemap>\n" for p in await sitemap.pages())
-    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="{SITEMAP_NS}">\n{entries}'
-            "</sitemapindex>\n").encode()
-    return _validated(request, body, XML_TYPE, hashlib.sha256(body).hexdigest()[:32])
+    return await _sitemap(request, lambda base: _index_body(
+        lambda n: base + path_for(request, "sitemap_page", page=n)))
 
 
 async def sitemap_page(request: Request) -> Response:
-    page = request.path_params["page"]
-    batches = sitemap.page_topics(page)
-    first = await anext(batches, None)
+    return await _sitemap(request, lambda base: _page_body(base, request.path_params["page"]))
+
+
+async def _sitemap(request: Request, body: Callable[[str], AsyncIterator[bytes]]) -> Response:
+    """Kept rendered in the visitors' page cache while the validator (forum.services.sitemap) stands, so
+    crawlers get it from memory or a 304; a miss streams it from the database in batches and keeps the result."""
+    key = (request.url.path, "", "sitemap")
+    version = (*await sitemap.validator(), int(time.time() // SITEMAP_CLOCK_SECONDS))
+    etag = '"' + hashlib.sha256(f"{request.app.state.build_id}|{key}|{version}".encode()).hexdigest()[:32] + '"'
+    headers = {"etag": etag, "cache-control": VISITOR_CACHE_CONTROL}
+    if not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    cache: PageCache = request.app.state.page_cache
+    kept = cache.get(key, etag)
+    if kept is not None:
+        return Response(kept, media_type=XML_TYPE, headers=headers)
+    chunks = body(_base(request))
+    first = await anext(chunks, None)
     if first is None:
         raise NotFound()
-    base = _base(request)
 
-    async def body() -> AsyncIterator[bytes]:
-        yield f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="{SITEMAP_NS}">\n'.encode()
-        batch: list[dict] | None = first
-        while batch is not None:
-            yield "".join(_url_entry(base, t) for t in batch).encode()
-            batch = await anext(batches, None)
+    async def stream() -> AsyncIterator[bytes]:
+        parts = [first]
+        yield first
+        async for chunk in chunks:
+            parts.append(chunk)
+            yield chunk
+        cache.put(key, etag, b"".join(parts))  # only once the whole document went out
+
+    return StreamingResponse(stream(), media_type=XML_TYPE, headers=headers)
+
+
+async def _index_body(page_url: Callable[[int], str]) -> AsyncIterator[bytes]:
+    pages = await sitemap.pages()
+    entries = "".join(f"<sitemap><loc>{escape(page_url(p['page']))}</loc>"
+                      f"<lastmod>{_w3c(p['lastmod'])}</lastmod></sitemap>\n" for p in pages)
+    yield (f'<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="{SITEMAP_NS}">\n{entries}'
+           "</sitemapindex>\n").encode()
+
+
+async def _page_body(base: str, page: int) -> AsyncIterator[bytes]:
+    """Nothing at all (a 404) when the page lists no topic."""
+    started = False
+    async for batch in sitemap.page_topics(page):
+        if not started:
+            started = True
+            yield f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="{SITEMAP_NS}">\n'.encode()
+        yield "".join(_url_entry(base, t) for t in batch).encode()
+    if started:
         yield b"</urlset>\n"
-
-    return StreamingResponse(body(), media_type=XML_TYPE, headers={"cache-control": VISITOR_CACHE_CONTROL})
 
 
 def _url_entry(base: str, topic: dict) -> str:
     loc = escape(f"{base}/t/{topic['id']}/{topic['slug']}")
     return f"<url><loc>{loc}</loc><lastmod>{_w3c(topic['lastmod'])}</lastmod></url>\n"
-
-
-def _validated(request: Request, body: bytes, media_type: str, tag: str) -> Response:
-    etag = f'"{tag}"'
-    headers = {"etag": etag, "cache-control": VISITOR_CACHE_CONTROL, "vary": VARY}
-    if not_modified(request, etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
 
 
 async def _feed(request: Request, entries: list[dict], validator: tuple, context: dict) -> Response:
