@@ -95,18 +95,13 @@ async def _index_body(page_url: Callable[[int], str]) -> AsyncIterator[bytes]:
 async def _page_body(base: str, page: int) -> AsyncIterator[bytes]:
     """Nothing at all (a 404) when the page lists no topic."""
     started = False
-    async for batch in sitemap.page_topics(page):
+    async for entries in sitemap.page_entries(page, escape(f"{base}/t/")):
         if not started:
             started = True
             yield f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="{SITEMAP_NS}">\n'.encode()
-        yield "".join(_url_entry(base, t) for t in batch).encode()
+        yield entries.encode()
     if started:
         yield b"</urlset>\n"
-
-
-def _url_entry(base: str, topic: dict) -> str:
-    loc = escape(f"{base}/t/{topic['id']}/{topic['slug']}")
-    return f"<url><loc>{loc}</loc><lastmod>{_w3c(topic['lastmod'])}</lastmod></url>\n"
 
 
 async def _feed(request: Request, entries: list[dict], validator: tuple, context: dict) -> Response:
