@@ -386,3 +386,11 @@ async def test_the_sitemap_is_kept_and_revalidated_until_a_topic_changes(anon, p
     await new_reply(participant, topic["id"])
     for path, response in (("/sitemap.xml", index), (page_path, page)):
         assert (await anon.get(path, headers={"if-none-match": response.headers["etag"]})).status_code == 200
+
+
+async def test_markup_in_a_title_cannot_leave_the_structured_data(anon, participant, category):
+    title = 'Hvorfor </script><script>alert(1)</script> & "sitat"?'
+    topic = await new_topic(participant, category.slug, kind="discussion", title=title)
+    html, data = await _page(anon, topic)
+    assert data["json-ld"][0]["headline"] == title
+    assert "<script>alert(1)" not in html

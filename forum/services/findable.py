@@ -11,17 +11,18 @@ former member (no author left after a withdrawal) not at all, never as a Person 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC
 
 from forum import db
-from forum.markup import excerpt, searchable_text
+from forum.markup import searchable_text
 from forum.models import ReadAccess, TopicKind
 
 PUBLIC = ReadAccess.PUBLIC.value
 NOINDEX = "noindex"
 TITLE_CHARS = 70         # what chat and social link previews show of a title
 DESCRIPTION_CHARS = 200  # ... and of a description
-ANSWER_CHARS = 2000      # each post's text in the JSON-LD: enough for a snippet, a bounded page weight
+ANSWER_CHARS = 500       # each post's text in the JSON-LD: enough for a rich result's snippet, a bounded page weight
 # the indexable rule as SQL, for t = topic, c = its category, p = its first post (number 1)
 INDEXABLE_SQL = ("t.deleted_at IS NULL AND c.read_access = 'public' AND p.hidden_at IS NULL "
                  "AND p.deleted_at IS NULL")
@@ -52,8 +53,20 @@ async def is_gone(topic_id: int) -> bool:
 
 
 def plain_excerpt(cooked: str, length: int) -> str:
-    """Plain text without @mention links and quote attributions (they name people, not content)."""
-    return excerpt(searchable_text(cooked), length) if cooked else ""
+    """Plain text without @mention links and quote attributions (they name people, not content), cut at a word
+    like forum.markup.excerpt (which takes HTML: this reads the post's HTML once)."""
+    text = searchable_text(cooked) if cooked else ""
+    if len(text) <= length:
+        return text
+    cut = text[: length - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" .,;:-") + "…"
+
+
+def script_json(data: dict) -> str:
+    """JSON for a <script type="application/ld+json"> element: nothing in it can end the element or start markup.
+    Compact and UTF-8 (Jinja's tojson writes every "å" as six bytes)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def short_title(title: str) -> str:
@@ -134,6 +147,7 @@ def topic_head(topic: dict, posts: list[dict], accepted: dict | None, first: dic
             "description": description, "site_name": site_name, "og_locale": OG_LOCALES.get(locale, locale),
             "published": iso(first["created_at"]), "json_ld": None}
     if page == 1:
-        head["json_ld"] = structured_data(topic, posts, accepted, canonical=canonical, base_url=base_url,
-                                          content_language=content_language)
+        data = structured_data(topic, posts, accepted, canonical=canonical, base_url=base_url,
+                               content_language=content_language)
+        head["json_ld"] = script_json(data) if data else None
     return head

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from forum import db
 from forum.services.findable import FIRST_POST_JOIN, INDEXABLE_SQL, LASTMOD_SQL
 
-URLS_PER_PAGE = 10_000  # at most 50,000 by the protocol; smaller pages keep each answer fast at 1M posts
+URLS_PER_PAGE = 5_000  # at most 50,000 by the protocol; smaller pages keep a page rendered afresh fast at 1M posts
 BATCH = 2_000
 MAX_PAGE = 2**31 // URLS_PER_PAGE + 1  # topic ids are 32-bit
 
@@ -41,7 +41,7 @@ async def pages() -> list[dict]:
 
 
 def _entry_sql(dialect: str) -> str:
-    """Each topic's `<url>` element, built by the database: at 10,000 topics a page, building it in Python from
+    """Each topic's `<url>` element, built by the database: at thousands of topics a page, building it in Python from
     rows took most of a page's time. Slugs are [a-z0-9-] (forum.services.slugs), ids digits: nothing to escape."""
     if dialect == "sqlite":
         lastmod = f"strftime('%Y-%m-%dT%H:%M:%SZ', {LASTMOD_SQL})"
