@@ -114,12 +114,18 @@ def pages_for(meta: dict) -> dict[str, tuple[str, str]]:
         "big_first": ("anon", big_path),
         "big_deep": ("anon", f"{big_path}?page={big['last_page']}"),
         "search": ("anon", "/search?q=" + quote(SEARCH_QUERIES[0])),
+        # issue 26: what crawlers and feed readers fetch
+        "sitemap": ("anon", "/sitemap.xml"),
+        "sitemap_page": ("anon", "/sitemap/topics-1.xml"),
+        "feed": ("anon", "/feed.atom"),
+        "category_feed": ("anon", f"/c/{bench['category']}/feed.atom"),
     }
 
 
 CEILING_OF = ("topic_anon", "topic_signed", "category", "home")
 # topic_anon_304: the anonymous topic page asked with the ETag it was last served with (If-None-Match)
-ORDER = ["topic_anon", "topic_anon_304", "topic_signed", "category", "home", "big_first", "big_deep", "search"]
+ORDER = ["topic_anon", "topic_anon_304", "topic_signed", "category", "home", "big_first", "big_deep", "search",
+         "sitemap", "sitemap_page", "feed", "category_feed"]
 REFERENCE_PATH = "/t/1/benchmark-topic"  # issue 20's fixed reference ceiling (bench/reference_ceiling)
 
 

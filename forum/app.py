@@ -40,7 +40,7 @@ from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
 from forum.web import accounts as web_accounts
-from forum.web import admin, consent, health, home, posts, profiles, topics
+from forum.web import admin, consent, findable, health, home, posts, profiles, topics
 from forum.web import live as web_live
 from forum.web import mail as web_mail
 from forum.web import notifications as web_notifications
@@ -56,6 +56,7 @@ from forum.web.page_cache import PageCache, build_id
 def routes() -> list[Route | Mount]:
     return [
         *home.routes,
+        *findable.routes,
         *web_accounts.routes,
         *web_password.routes,
         *web_settings.routes,

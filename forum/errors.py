@@ -66,6 +66,14 @@ class NotFound(DomainError):
     default_message = N_("We could not find that page.")
 
 
+class Gone(NotFound):
+    """A page that was public and has been removed: search engines drop it (410) rather than retry it (404)."""
+
+    status = 410
+    code = "gone"
+    default_message = N_("This topic has been removed.")
+
+
 class Conflict(DomainError):
     status = 409
     code = "conflict"

@@ -144,6 +144,10 @@ SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
     ("GET", "/auth/oidc/login"): ("-", None), ("GET", "/auth/oidc/callback"): ("-", None),
     ("POST", "/auth/oidc/backchannel-logout"): ("-", {"logout_token": "not a token"}),
     ("POST", "/settings/oidc/link"): ("-", {}), ("POST", "/settings/oidc/unlink"): ("-", {}),
+    # issue 26 (2026-12-02): what crawlers and feed readers fetch; a staff-only category has no feed, for anyone
+    ("GET", "/robots.txt"): ("-", None), ("GET", "/sitemap.xml"): ("-", None),
+    ("GET", "/sitemap/topics-{page:int}.xml"): ("-", None), ("GET", "/feed.atom"): ("-", None),
+    ("GET", "/c/{slug}/feed.atom"): ("category", None),
 }
 STATES = {"post": ["own", "other", "hidden", "deleted", "staff-only"], "topic": ["own", "other", "staff-only"],
           "category": ["public", "staff-only"], "user": ["other"], "word": ["any"], "username": ["other"],
@@ -347,6 +351,7 @@ def _path(route_path: str, obj) -> str:
     for name in ("{topic_id:int}", "{post_id:int}", "{user_id:int}", "{word_id:int}"):
         path = path.replace(name, str(obj["id"] if isinstance(obj, dict) else obj))
     path = path.replace("{purpose}/{version}", "forum/test-1").replace("{purpose}", "mail")
+    path = path.replace("{page:int}", "1")
     for name in ("{slug}", "{username}", "{token}", "{receipt_id}"):
         path = path.replace(name, getattr(obj, "slug", None) or str(obj))
     return path

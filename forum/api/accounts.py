@@ -31,7 +31,7 @@ PASSWORD = Obj({"current_password": Str(max_length=1024), "new_password": Str(ma
                required=("current_password", "new_password"))
 ME_PATCH = Obj({"locale": Str(enum=LOCALES)})
 ERASE = Obj({"password": Str(max_length=1024)}, required=("password",))
-PROFILE_PATCH = Obj({"display_name": Str(max_length=64), "bio": Str(max_length=2000)})
+PROFILE_PATCH = Obj({"display_name": Str(max_length=64), "bio": Str(max_length=2000), "public_profile": Bool()})
 
 
 # issue 16: a handle or display name that is an ordinary word of this forum (forum.services.withdrawal_scope)
@@ -120,7 +120,7 @@ async def profile(request: Request) -> Response:
     data = await read_json(request, PROFILE_PATCH)
     viewer = require_viewer(request)
     saved = await profiles.update_profile(viewer, **data)
-    return json_response(await _user_json(viewer.id) | {"bio": saved.bio,
+    return json_response(await _user_json(viewer.id) | {"bio": saved.bio, "public_profile": saved.public_profile,
                                                         "warnings": await withdrawal_scope.name_warnings(viewer.id)})
 
 
@@ -161,8 +161,9 @@ routes = [
               doc=Doc("Everything the forum holds about the signed-in user, as one JSON document (streamed)",
                       auth=True, response=Obj(additional=True), errors=(401,))),
     api_route("/api/v1/me/profile", profile, methods=["PATCH"], name="api_profile",
-              doc=Doc("Change the public profile (display name, bio); needs consent", body=PROFILE_PATCH, auth=True,
-                      response=Obj({**USER.properties, "bio": Str(), "warnings": NAME_WARNINGS},
+              doc=Doc("Change the public profile (display name, bio, whether search engines may index it); needs "
+                      "consent", body=PROFILE_PATCH, auth=True,
+                      response=Obj({**USER.properties, "bio": Str(), "public_profile": Bool(), "warnings": NAME_WARNINGS},
                                    required=USER.required),
                       errors=(400, 401, 403))),
     api_route("/api/v1/me/password", password, methods=["POST"], name="api_password",

@@ -54,6 +54,8 @@ class Profile(Model):
     display_name = fields.CharField(max_length=64, default="")
     bio = fields.TextField(default="")
     created_at = fields.DatetimeField(auto_now_add=True)
+    # the member's choice to let search engines index the profile page; noindex unless chosen
+    public_profile = fields.BooleanField(default=False)
 
     class Meta:
         table = "profile"

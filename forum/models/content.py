@@ -61,6 +61,9 @@ class Topic(Model):
     # bumped in the same transaction as every change that shows on the topic page (page cache key)
     version = fields.IntField(default=1)
     deleted_at = fields.DatetimeField(null=True)
+    # when the page last changed (a post, an edit, a hide, a withdrawal: any `version` bump), set by the database
+    # (migration 0020) for the sitemap's lastmod and the feeds' <updated>; NULL until the first change
+    changed_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "topic"

@@ -63,7 +63,10 @@ async def export_user(viewer: Viewer | None) -> AsyncIterator[str]:
     user_id = viewer.id
     account = await db.fetch_one("SELECT id, email, role, locale, created_at FROM account WHERE id = ?", [user_id])
     account["created_at"] = db.as_datetime(account["created_at"])
-    profile = await db.fetch_one("SELECT username, display_name, bio FROM profile WHERE user_id = ?", [user_id])
+    profile = await db.fetch_one("SELECT username, display_name, bio, public_profile FROM profile WHERE user_id = ?",
+                                 [user_id])
+    if profile:
+        profile["public_profile"] = db.as_bool(profile["public_profile"])
     head = {
         "exported_at": datetime.now(UTC), "account": account, "profile": profile,
         "consent": {"status": (await consent_status(user_id)).value,

@@ -12,7 +12,8 @@ from forum.viewer import Viewer
 
 async def profile_by_username(username: str) -> dict | None:
     row = await db.fetch_one(
-        "SELECT pr.user_id, pr.username, pr.display_name, pr.bio, pr.created_at, u.role FROM profile pr "
+        "SELECT pr.user_id, pr.username, pr.display_name, pr.bio, pr.created_at, pr.public_profile, u.role "
+        "FROM profile pr "
         "JOIN account u ON u.id = pr.user_id WHERE pr.username_key = ?", [username_key(username)])
     if row:
         row["created_at"] = db.as_datetime(row["created_at"])

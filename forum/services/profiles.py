@@ -27,8 +27,12 @@ def _clean(value: str, limit: int, field: str, *, single_line: bool) -> str:
     return value
 
 
-async def update_profile(viewer: Viewer | None, *, display_name: str | None = None, bio: str | None = None) -> Profile:
-    changes = {}
+async def update_profile(viewer: Viewer | None, *, display_name: str | None = None, bio: str | None = None,
+                         public_profile: bool | None = None) -> Profile:
+    """`public_profile`: the member lets search engines index their profile page (noindex otherwise)."""
+    changes: dict = {}
+    if public_profile is not None:
+        changes["public_profile"] = bool(public_profile)
     if display_name is not None:
         changes["display_name"] = _clean(display_name, MAX_DISPLAY_NAME, "display_name", single_line=True)
         name_claims.check_display_name(changes["display_name"])
@@ -42,3 +46,11 @@ async def update_profile(viewer: Viewer | None, *, display_name: str | None = No
         if changes:
             await Profile.filter(user_id=viewer.id).using_db(conn).update(**changes)
         return await Profile.get(user_id=viewer.id).using_db(conn)
+
+
+async def public_profile_handles() -> list[str]:
+    """The handles of members who chose an indexable profile (robots.txt lets crawlers reach only these)."""
+    from forum import db
+
+    return [r["username"] for r in await db.fetch_all(
+        "SELECT username FROM profile WHERE public_profile = ? ORDER BY username", [True])]

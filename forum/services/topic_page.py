@@ -59,12 +59,16 @@ async def _consent_needed(viewer: Viewer | None) -> str | None:
     return None
 
 
-async def load_topic_page(viewer: Viewer | None, topic_id: int, page: int) -> dict:
+async def load_topic_page(viewer: Viewer | None, topic_id: int, page: int, *, with_first: bool = False) -> dict:
+    """`with_first`: `first_post` is the topic's first post on every page (None if gone), at no extra query."""
     topic, facts = await readable_topic_row(viewer, topic_id)
     pages = topic_queries.page_count(topic["last_number"])
     if page < 1 or page > pages:
         raise NotFound()
-    posts = await topic_queries.posts_page(topic_id, page)
+    posts = await topic_queries.posts_page(topic_id, page, with_first=with_first)
+    first_post = posts[0] if posts and posts[0]["number"] == 1 else None
+    if page > 1 and first_post is not None:
+        posts = posts[1:]
     liked: set[int] = set()
     read_before, watching = 0, False
     if viewer is not None:
@@ -88,7 +92,8 @@ async def load_topic_page(viewer: Viewer | None, topic_id: int, page: int) -> di
     return {"topic": topic, "posts": posts, "page": page, "pages": pages, "accepted": accepted,
             "can_reply": can_reply(viewer, facts), "watching": watching, "consent_needed": consent_needed,
             "can_manage_topic": can_manage, "move_targets": move_targets,
-            "page_end": page * topic_queries.POSTS_PER_PAGE}  # the last post number this page can hold
+            "page_end": page * topic_queries.POSTS_PER_PAGE,  # the last post number this page can hold
+            "first_post": first_post}
 
 
 async def load_posts_after(viewer: Viewer | None, topic_id: int, after: int) -> dict:

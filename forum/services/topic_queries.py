@@ -64,9 +64,14 @@ def page_count(last_number: int) -> int:
     return max(1, -(-last_number // POSTS_PER_PAGE))
 
 
-async def posts_page(topic_id: int, page: int) -> list[dict]:
+async def posts_page(topic_id: int, page: int, *, with_first: bool = False) -> list[dict]:
+    """`with_first`: a page after the first also reads post 1 (first in the list), in the same query: what a
+    visitor's page tells engines about the topic (forum.services.findable)."""
     first = (page - 1) * POSTS_PER_PAGE + 1
-    rows = await db.fetch_all(POSTS_SQL, [topic_id, first, first + POSTS_PER_PAGE - 1])
+    sql = POSTS_SQL
+    if with_first and page > 1:
+        sql = POSTS_SQL.replace("AND p.number BETWEEN ? AND ?", "AND (p.number BETWEEN ? AND ? OR p.number = 1)")
+    rows = await db.fetch_all(sql, [topic_id, first, first + POSTS_PER_PAGE - 1])
     for row in rows:
         _fix_dates(row, "created_at", "edited_at", "deleted_at", "hidden_at")
     return rows

@@ -81,7 +81,7 @@ def _etag(request: Request, key: tuple, validator: tuple) -> str:
     return '"' + hashlib.sha256(raw).hexdigest()[:32] + '"'
 
 
-def _not_modified(request: Request, etag: str) -> bool:
+def not_modified(request: Request, etag: str) -> bool:
     wanted = request.headers.get("if-none-match")
     if not wanted:
         return False
@@ -105,15 +105,15 @@ async def visitor_page(request: Request, validator: Callable[[], Awaitable[tuple
     key = (request.url.path, request.url.query, request.state.locale)
     etag = _etag(request, key, version)
     headers = {"etag": etag, "cache-control": VISITOR_CACHE_CONTROL, "vary": VARY}
-    if _not_modified(request, etag):
+    if not_modified(request, etag):
         return Response(status_code=304, headers=headers)
     cache: PageCache = request.app.state.page_cache
     body = cache.get(key, etag)
     if body is not None:
         return Response(body, media_type="text/html", headers=headers)
     response = await build()
-    if response.status_code != 200 or "set-cookie" in response.headers:
-        return response
+    if response.status_code != 200 or "set-cookie" in response.headers or "x-robots-tag" in response.headers:
+        return response  # a noindex page (a public topic whose first post is held) is rare: not kept
     cache.put(key, etag, bytes(response.body))
     response.headers.update(headers)
     return response

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from forum.errors import NotFound
-from forum.services import profile_queries
+from forum.services import findable, profile_queries
 from forum.web.common import render
 
 
@@ -17,7 +17,12 @@ async def profile(request: Request) -> Response:
     if person is None:
         raise NotFound()
     post_count, topics = await profile_queries.profile_activity(viewer, person["user_id"])
-    return render(request, "profile.html", {"person": person, "post_count": post_count, "topics": topics})
+    indexable = findable.indexable_profile(person)
+    response = render(request, "profile.html", {"person": person, "post_count": post_count, "topics": topics,
+                                                "indexable": indexable})
+    if not indexable:
+        response.headers["x-robots-tag"] = findable.NOINDEX
+    return response
 
 
 routes = [

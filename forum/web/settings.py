@@ -18,7 +18,8 @@ from forum.web.settings_context import settings_page_context
 async def save_profile(request: Request) -> Response:
     viewer = require_viewer(request)
     form = await read_form(request)
-    values = {"display_name": field(form, "display_name"), "bio": field(form, "bio")}
+    values = {"display_name": field(form, "display_name"), "bio": field(form, "bio"),
+              "public_profile": field(form, "public_profile") == "yes"}
     try:
         await profiles.update_profile(viewer, **values)
     except ValidationFailed as exc:

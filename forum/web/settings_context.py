@@ -18,7 +18,8 @@ async def settings_page_context(request: Request, viewer: Viewer) -> dict:
             "saved": request.query_params.get("saved"), "password_errors": {}, "profile_errors": {},
             "consent_status": status.value, "anonymised": request.query_params.get("posts", ""),
             "employment": consent.on_employment_basis(viewer.role),
-            "profile": {"display_name": profile.display_name, "bio": profile.bio} if profile else None,
+            "profile": {"display_name": profile.display_name, "bio": profile.bio,
+                        "public_profile": profile.public_profile} if profile else None,
             "name_warnings": await withdrawal_scope.name_warnings(viewer.id) if profile else [],
             **await mail_settings_context(viewer.id)}
 

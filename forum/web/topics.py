@@ -6,12 +6,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from forum.errors import DomainError, ValidationFailed
+from forum import i18n
+from forum.errors import DomainError, Gone, NotFound, ValidationFailed
 from forum.params import cursor_param, optional_id, page_param
 from forum.permissions.facts import PostFacts
 from forum.permissions.posts import check_visible_post
 from forum.permissions.topics import can_start_topic
-from forum.services import page_versions, topic_queries, topics
+from forum.services import findable, page_versions, topic_queries, topics
 from forum.services.access import access_category_by_slug, access_post_by_id
 from forum.services.posts import create_reply
 from forum.services.topic_page import load_topic_page
@@ -40,9 +41,29 @@ async def _category_page(request: Request) -> Response:
     flt = topic_filter(request)
     rows = await topic_queries.category_topics(viewer, category.id, flt=flt,
                                                before=cursor_param(request.query_params.get("before")))
-    return render(request, "category.html", {
+    indexable = findable.indexable_category(category.read_access.value)
+    return noindex_unless(indexable, render(request, "category.html", {
         "category": category, "topics": rows, "filter": flt, "next_cursor": topic_queries.next_cursor(rows),
-        "can_start": can_start_topic(viewer, category)})
+        "can_start": can_start_topic(viewer, category), "indexable": indexable}))
+
+
+def noindex_unless(indexable: bool, response: Response) -> Response:
+    """The header twin of the page's meta robots: also read for what is not HTML, and before the body."""
+    if not indexable:
+        response.headers["x-robots-tag"] = findable.NOINDEX
+    return response
+
+
+async def topic_seo(request: Request, context: dict) -> dict:
+    """The <head> of a topic page for engines and link previews (forum.services.findable). Crawlers and preview
+    bots read the visitors' page; a signed-in page (private, never indexed) carries only its noindex, which keeps
+    its weight where issue 20 put it."""
+    topic, posts, page = context["topic"], context["posts"], context["page"]
+    settings = request.app.state.settings
+    return findable.topic_head(topic, posts, context["accepted"], context["first_post"], page=page,
+                               base_url=settings.base_url.rstrip("/"), locale=request.state.locale,
+                               content_language=settings.default_locale, site_name=i18n.gettext("Community forum"),
+                               for_visitor=request.state.viewer is None)
 
 
 async def topic_page(request: Request) -> Response:
@@ -54,13 +75,19 @@ async def _topic_page(request: Request) -> Response:
     viewer = request.state.viewer
     topic_id = request.path_params["topic_id"]
     page = page_param(request.query_params.get("page"))
-    context = await load_topic_page(viewer, topic_id, page)
+    try:
+        context = await load_topic_page(viewer, topic_id, page, with_first=viewer is None)
+    except NotFound:
+        if await findable.is_gone(topic_id):
+            raise Gone() from None
+        raise
     slug = context["topic"]["slug"]
     if request.path_params.get("slug") != slug:
         query = {"page": page} if page > 1 else None
         return RedirectResponse(path_for(request, "topic", query, topic_id=topic_id, slug=slug), status_code=301)
     context.update(await composer_prefill(request, viewer))
-    return render(request, "topic.html", context)
+    context["seo"] = await topic_seo(request, context)
+    return noindex_unless(context["seo"]["robots"] is None, render(request, "topic.html", context))
 
 
 async def composer_prefill(request: Request, viewer) -> dict:
@@ -136,6 +163,7 @@ async def _composer_again(request: Request, viewer, topic_id: int, body: str, re
     last_page = topic_queries.page_count(row["last_number"]) if row else 1
     context = await load_topic_page(viewer, topic_id, last_page)
     context.update(reply_error=error, reply_body=body, reply_to=reply_to, reply_warnings=warnings or [])
+    context["seo"] = await topic_seo(request, context)
     return render(request, "topic.html", context, status=400 if error else 200)
 
 

@@ -1,0 +1,88 @@
+"""The sitemap of indexable topics (forum.services.findable): an index of pages, each a fixed range of topic ids.
+
+A page holds the topics with ids in [(n - 1) * URLS_PER_PAGE, n * URLS_PER_PAGE), so it never passes the protocol's
+50,000 URLs, stays the same page as topics come and go, and is read by primary key in batches (streamed, never
+OFFSET). The index costs one grouped scan of the topic table, the pages one range each; both are kept rendered
+in the visitors' page cache under `validator()`, which reads three index ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from forum import db
+from forum.services.findable import FIRST_POST_JOIN, INDEXABLE_SQL, LASTMOD_SQL
+
+URLS_PER_PAGE = 5_000  # at most 50,000 by the protocol; smaller pages keep a page rendered afresh fast at 1M posts
+BATCH = 2_000
+MAX_PAGE = 2**31 // URLS_PER_PAGE + 1  # topic ids are 32-bit
+
+
+async def _public_categories() -> list[int]:
+    return [r["id"] for r in await db.fetch_all("SELECT id FROM category WHERE read_access = 'public'")]
+
+
+def _in(ids: list[int]) -> str:
+    return ",".join(str(int(i)) for i in ids)
+
+
+async def pages() -> list[dict]:
+    """`[{page, lastmod}]`: the pages that hold a topic of a public category that is not deleted, with their
+    latest change: one scan of the topic table, no join (a page whose topics all have their first post held is
+    listed and answers 404, which crawlers take in their stride)."""
+    categories = await _public_categories()
+    if not categories:
+        return []
+    rows = await db.fetch_all(
+        f"SELECT t.id / {URLS_PER_PAGE} AS n, MAX({LASTMOD_SQL}) AS lastmod FROM topic t "
+        f"WHERE t.category_id IN ({_in(categories)}) AND t.deleted_at IS NULL GROUP BY t.id / {URLS_PER_PAGE} "
+        "ORDER BY n")
+    return [{"page": int(r["n"]) + 1, "lastmod": db.as_datetime(r["lastmod"])} for r in rows]
+
+
+def _entry_sql(dialect: str) -> str:
+    """Each topic's `<url>` element, built by the database: at thousands of topics a page, building it in Python from
+    rows took most of a page's time. Slugs are [a-z0-9-] (forum.services.slugs), ids digits: nothing to escape."""
+    if dialect == "sqlite":
+        lastmod = f"strftime('%Y-%m-%dT%H:%M:%SZ', {LASTMOD_SQL})"
+    else:
+        lastmod = f"""to_char({LASTMOD_SQL} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+    return (f"'<url><loc>' || ? || t.id || '/' || t.slug || '</loc><lastmod>' || {lastmod} || "
+            "'</lastmod></url>'")
+
+
+async def page_entries(page: int, prefix: str) -> AsyncIterator[str]:
+    """The page's indexable topics as sitemap `<url>` elements (`prefix`: the escaped `BASE/t/`), in id order, a
+    batch at a time, each batch one string."""
+    categories = await _public_categories()
+    if not categories or not 1 <= page <= MAX_PAGE:
+        return
+    after, end = (page - 1) * URLS_PER_PAGE - 1, page * URLS_PER_PAGE
+    entry = _entry_sql(db.dialect())
+    while True:
+        rows = await db.fetch_all(
+            f"SELECT t.id, {entry} AS line FROM topic t JOIN category c ON c.id = t.category_id "
+            f"{FIRST_POST_JOIN} WHERE t.id > ? AND t.id < ? AND t.category_id IN ({_in(categories)}) "
+            f"AND {INDEXABLE_SQL} ORDER BY t.id LIMIT {BATCH}", [prefix, after, end])
+        if not rows:
+            return
+        yield "\n".join(r["line"] for r in rows) + "\n"
+        if len(rows) < BATCH:
+            return
+        after = rows[-1]["id"]
+
+VALIDATOR_SQL = """
+SELECT (SELECT MAX(changed_at) FROM topic) AS changed, (SELECT MAX(last_posted_at) FROM topic) AS posted,
+       (SELECT version FROM page_version WHERE kind = 'g' AND id = 0) AS shared
+"""
+
+
+async def validator() -> tuple:
+    """Changes with every change to any topic's page (`changed_at`, migration 0020, indexed), every new topic or
+    post (`last_posted_at`, for rows not changed since the migration) and every category access or name change
+    (the shared counter of migration 0014). Three index lookups, whatever the forum's size.
+
+    A PostgreSQL transaction stamps `changed_at` before it commits, so one that commits after a later-stamped
+    change may leave the maximum where it was: the web layer adds a clock (SITEMAP_CLOCK_SECONDS) to bound that."""
+    row = await db.fetch_one(VALIDATOR_SQL)
+    return (str(row["changed"]), str(row["posted"]), row["shared"], URLS_PER_PAGE)
