@@ -163,8 +163,8 @@ routes = [
     api_route("/api/v1/me/profile", profile, methods=["PATCH"], name="api_profile",
               doc=Doc("Change the public profile (display name, bio, whether search engines may index it); needs "
                       "consent", body=PROFILE_PATCH, auth=True,
-                      response=Obj({**USER.properties, "bio": Str(), "public_profile": Bool(), "warnings": NAME_WARNINGS},
-                                   required=USER.required),
+                      response=Obj({**USER.properties, "bio": Str(), "public_profile": Bool(),
+                                    "warnings": NAME_WARNINGS}, required=USER.required),
                       errors=(400, 401, 403))),
     api_route("/api/v1/me/password", password, methods=["POST"], name="api_password",
               doc=Doc("Change the password; other sessions end", body=PASSWORD, auth=True,
