@@ -22,13 +22,25 @@ from forum.hub import hub
 from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
 from forum.security import SecurityHeadersMiddleware, set_hash_key
+from forum.services import (
+    attachments,
+    live,
+    mail_worker,
+    ocr,
+    ocr_worker,
+    oidc,
+    outbox,
+    rate_limits,
+    search,
+    verification,
+    withdrawal_scope,
+)
 from forum.services import consent as consent_service
-from forum.services import live, mail_worker, oidc, outbox, rate_limits, search, verification, withdrawal_scope
 from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
 from forum.web import accounts as web_accounts
-from forum.web import admin, consent, health, home, people, posts, topics
+from forum.web import admin, consent, files, health, home, people, posts, topics
 from forum.web import live as web_live
 from forum.web import mail as web_mail
 from forum.web import oidc as web_oidc
@@ -50,6 +62,7 @@ def routes() -> list[Route | Mount]:
         *web_live.routes,  # before topics: /t/{id}/{slug} would match /t/{id}/_events
         *topics.routes,
         *posts.routes,
+        *files.routes,
         *people.routes,
         *admin.routes,
         *consent.routes,
@@ -75,9 +88,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await hub.start(settings.database_url)  # PostgreSQL: this process's one LISTEN connection
             cook_pool.start(settings.cook_processes)  # worker processes for Markdown (forum/cook_pool.py)
             worker = mail_worker.start(app) if settings.mail_worker else None
+            reader = ocr_worker.start() if settings.ocr_worker else None
             try:
                 yield
             finally:
+                if reader is not None:
+                    await ocr_worker.stop_worker(*reader)
                 if worker is not None:
                     await mail_worker.stop_worker(*worker)
                 cook_pool.stop()
@@ -113,5 +129,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     oidc.install()
     outbox.configure(settings)
     outbox.install()
+    attachments.configure(settings)
+    attachments.install()
+    ocr.configure(settings)
+    app.state.templates.env.globals["attachments_per_post"] = settings.attachments_per_post
     verification.install(settings)
     return app
