@@ -24,8 +24,10 @@ UPLOAD_PATHS = re.compile(r"^/(t/[0-9]{1,10}/reply|c/[^/]{1,64}/new)$")
 UPLOAD_TIMEOUT_SECONDS = 90.0
 
 
-def _limits(path: str) -> tuple[int, float]:
-    if UPLOAD_PATHS.match(path):
+def _limits(scope: Scope) -> tuple[int, float]:
+    """Multipart bodies to the composer's paths may carry files; every other body keeps the 1 MB limit."""
+    if UPLOAD_PATHS.match(scope.get("path", "")) and _header(scope, b"content-type").startswith(
+            b"multipart/form-data"):
         from forum.services.attachments import request_body_limit
 
         return request_body_limit(), UPLOAD_TIMEOUT_SECONDS
@@ -45,7 +47,7 @@ class BodyLimitsMiddleware:
         done = False
         received = 0
         declared = _content_length(scope)
-        max_bytes, timeout = _limits(scope.get("path", ""))
+        max_bytes, timeout = _limits(scope)
 
         async def timed_receive() -> Message:
             nonlocal deadline, done, received
@@ -68,6 +70,13 @@ class BodyLimitsMiddleware:
             return message
 
         await self.app(scope, timed_receive, send)
+
+
+def _header(scope: Scope, wanted: bytes) -> bytes:
+    for name, value in scope["headers"]:
+        if name == wanted:
+            return value.lower()
+    return b""
 
 
 def _content_length(scope: Scope) -> int | None:

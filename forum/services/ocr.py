@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,7 @@ def read_text(data: bytes) -> str:
     import pytesseract
     from PIL import Image
 
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # one core per picture: workers scale by count, not threads
     with Image.open(io.BytesIO(data)) as image:
         image.seek(0)
         grey = image.convert("L")

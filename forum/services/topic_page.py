@@ -36,7 +36,8 @@ def _post_flags(viewer: Viewer | None, topic: TopicFacts, post: dict, liked: set
 
 
 async def _with_files(posts: list[dict]) -> None:
-    files = await attachments.of_posts([p["id"] for p in posts])
+    """One more query, only when a post on the page has files (the posts query says which)."""
+    files = await attachments.of_posts([p["id"] for p in posts if p.get("has_files")])
     for post in posts:
         post["files"] = files.get(post["id"], [])
 

@@ -18,8 +18,8 @@ from forum.services.topic_page import load_topic_page
 from forum.services.watching import set_category_watch, set_topic_watch
 from forum.web.common import field, path_for, read_form, render, require_viewer
 from forum.web.drafts import warnings_to_confirm
-from forum.web.files import problem_text, read_uploads
 from forum.web.page_cache import visitor_page
+from forum.web.uploads import problem_text, read_uploads
 
 FORM_FILES = 12  # file parts a composer's form may carry (the post's own limit is a setting, checked after)
 
