@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.database_url:
         cases.append(("PostgreSQL bytea", storage_postgres(stored.data, args.repeat * 4, args.database_url)))
     print(f"\nstorage of the stored photo ({len(stored.data) / 1e6:.2f} MB), best and median of {args.repeat * 4}\n")
-    print("| store | write best (ms) | write median (ms) | read best (ms) | read median (ms) |\n|---|---:|---:|---:|---:|")
+    print("| store | write best (ms) | write median (ms) | read best (ms) | read median (ms) |")
+    print("|---|---:|---:|---:|---:|")
     for name, (write, read) in cases:
         print(f"| {name} | {write[0] * 1000:.1f} | {write[1] * 1000:.1f} | {read[0] * 1000:.1f} | "
               f"{read[1] * 1000:.1f} |")

@@ -1,13 +1,17 @@
 """Generated test files for attachments (issue 22): a phone photo with GPS, maker notes, a thumbnail and an
-orientation; a payslip and an invoice screenshot to read with OCR; a polyglot GIF; a decompression bomb."""
+orientation; a payslip and an invoice screenshot to read with OCR; a polyglot GIF; a decompression bomb. And the
+composer's form as a browser without JavaScript sends it (tests/test_attachments.py, the authorisation matrix)."""
 
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zlib
 
 from PIL import Image, ImageDraw, ImageFont
+
+from forum import db
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 MAKER_NOTE = b"MAKERNOTE-SECRET-4242"
@@ -140,3 +144,20 @@ def photo_8mp() -> bytes:
     app1 = exif_block(thumb.getvalue(), 6)
     data = plain.getvalue()
     return data[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + data[2:]
+
+
+async def compose(client, topic_id: int, body: str, files: list[tuple[str, bytes, str]], alts: list[str]):
+    """The reply form as a browser without JavaScript sends it (multipart, one alt text per file)."""
+    page = await client.get(f"/t/{topic_id}", follow_redirects=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    return await client.post(f"/t/{topic_id}/reply", data={"csrf_token": token, "body": body, "attachment_alt": alts},
+                             files=[("attachment", f) for f in files])
+
+
+def post_id_of(response) -> int:
+    assert response.status_code == 303, response.text[:500]
+    return int(response.headers["location"].rsplit("/", 1)[1].split("#")[0])
+
+
+async def files_of(post_id: int) -> list[dict]:
+    return await db.fetch_all("SELECT * FROM attachment WHERE post_id = ? ORDER BY id", [post_id])

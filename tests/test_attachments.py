@@ -19,26 +19,10 @@ from forum.models import Role
 from forum.services import ocr_worker
 from moderation.detectors import valid_fnr
 from tests import attachment_images as imgs
+from tests.attachment_images import compose, files_of, post_id_of
 from tests.conftest import new_category, new_topic, unique
 
 PNG = "image/png"
-
-
-async def compose(client, topic_id: int, body: str, files: list[tuple[str, bytes, str]], alts: list[str]):
-    """The reply form as a browser without JavaScript sends it (multipart, one alt text per file)."""
-    page = await client.get(f"/t/{topic_id}", follow_redirects=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    return await client.post(f"/t/{topic_id}/reply", data={"csrf_token": token, "body": body, "attachment_alt": alts},
-                             files=[("attachment", f) for f in files])
-
-
-def post_id_of(response) -> int:
-    assert response.status_code == 303, response.text[:500]
-    return int(response.headers["location"].rsplit("/", 1)[1].split("#")[0])
-
-
-async def files_of(post_id: int) -> list[dict]:
-    return await db.fetch_all("SELECT * FROM attachment WHERE post_id = ? ORDER BY id", [post_id])
 
 
 async def attachment_count() -> int:
