@@ -95,6 +95,9 @@ async def store(conn, *, post_id: int, author_id: int, files: Sequence[Prepared]
     OCR, forum/services/ocr.py)."""
     if not files:
         return
+    if not rate_limits.enabled():  # FORUM_RATE_LIMITS=off: imports, benchmarks, tests
+        await _insert(conn, post_id=post_id, author_id=author_id, files=files, now=now)
+        return
     await rate_limits.serialise(conn, "post", author_id)
     since = db.time_param(now - timedelta(hours=1), conn)
     recent = (await db.fetch_one("SELECT count(*) AS n FROM attachment WHERE author_id = ? AND created_at >= ?",
@@ -102,6 +105,10 @@ async def store(conn, *, post_id: int, author_id: int, files: Sequence[Prepared]
     if recent + len(files) > LIMITS.per_hour:
         raise RateLimited(N_("You have attached many files in the last hour. Please wait a little."),
                           code="upload_rate_limited")
+    await _insert(conn, post_id=post_id, author_id=author_id, files=files, now=now)
+
+
+async def _insert(conn, *, post_id: int, author_id: int, files: Sequence[Prepared], now: datetime) -> None:
     at = db.time_param(now, conn)
     rows = []
     for f in files:
@@ -168,6 +175,15 @@ async def unhide_post(conn, post_id: int) -> None:
     """A moderator restored the post: its pictures show again."""
     await db.execute("UPDATE attachment SET hidden_at = NULL, hidden_kinds = '' WHERE post_id = ?", [post_id],
                      conn)
+
+
+async def delete_files(conn, post_id: int, file_ids: Sequence[int]) -> int:
+    """Files taken out of a post by its editor (the author replacing a picture): rows and bytes go."""
+    ids = [i for i in file_ids if isinstance(i, int)]
+    if not ids:
+        return 0
+    return await db.execute(f"DELETE FROM attachment WHERE post_id = ? AND id IN ({db.marks(len(ids))})",
+                            [post_id, *ids], conn)
 
 
 async def _remove_own(conn, user_id: int) -> int:
