@@ -346,3 +346,41 @@ async def test_the_author_takes_a_picture_out_of_a_post_by_editing_it(participan
     assert response.status_code == 303
     assert await files_of(post_id) == []
     assert (await anon.get(f"/files/{row['token']}")).status_code == 404
+
+
+async def test_webp_and_animated_gif_are_drawn_anew_in_their_format(participant, topic):
+    webp = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010F] = "Secretcam Obscura"
+    Image.new("RGB", (64, 48), (10, 200, 10)).save(webp, "WEBP", exif=exif.tobytes())
+    frames = [Image.new("RGB", (40, 30), color) for color in ((200, 0, 0), (0, 200, 0), (0, 0, 200))]
+    gif = io.BytesIO()
+    frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:], duration=80, comment=b"COMMENT-SECRET")
+    post_id = post_id_of(await compose(participant, topic["id"], "To formater",
+                                       [("a.webp", webp.getvalue(), "image/webp"), ("b.gif", gif.getvalue(),
+                                                                                    "image/gif")], ["Grønt", "Gif"]))
+    first, second = await files_of(post_id)
+    assert first["media_type"] == "image/webp" and b"Secretcam" not in bytes(first["data"])
+    assert second["media_type"] == "image/gif" and b"COMMENT-SECRET" not in bytes(second["data"])
+    with Image.open(io.BytesIO(bytes(second["data"]))) as animation:
+        assert animation.n_frames == 3
+
+
+async def test_a_topic_page_with_pictures_costs_one_query_more_however_many(participant, category, anon):
+    from tests.conftest import QueryCounter
+
+    photo = imgs.text_image(["Side"])
+    few = await new_topic(participant, category.slug, kind="discussion")
+    many = await new_topic(participant, category.slug, kind="discussion")
+    plain = await new_topic(participant, category.slug, kind="discussion")
+    post_id_of(await compose(participant, few["id"], "Ett bilde", [("a.png", photo, PNG)], ["Ett"]))
+    for n in range(6):
+        post_id_of(await compose(participant, many["id"], f"Bilde {n}", [("a.png", photo, PNG)] * 2, ["A", "B"]))
+    counts = []
+    for t in (plain, few, many):
+        with QueryCounter() as counter:
+            page = await anon.get(f"/t/{t['id']}/{t['slug']}")
+        assert page.status_code == 200
+        counts.append(counter.count)
+    assert counts[1] == counts[2] == counts[0] + 1
+    assert page.text.count("/files/") == 12
