@@ -384,3 +384,24 @@ async def test_a_topic_page_with_pictures_costs_one_query_more_however_many(part
         counts.append(counter.count)
     assert counts[1] == counts[2] == counts[0] + 1
     assert page.text.count("/files/") == 12
+
+
+async def test_forum_backup_holds_the_files(participant, topic, settings, tmp_path):
+    import asyncio
+    import sqlite3
+
+    from forum.backup import backup
+
+    if not settings.sqlite:
+        pytest.skip("PostgreSQL: pg_dump holds the attachment table like any other")
+    photo = imgs.text_image(["Sikkerhetskopi"])
+    post_id = post_id_of(await compose(participant, topic["id"], "Til kopien", [("a.png", photo, PNG)], ["Kopi"]))
+    [row] = await files_of(post_id)
+    target = tmp_path / "copy.sqlite3"
+    assert await asyncio.to_thread(backup, settings.database_url, str(target)) == 0
+    copy = sqlite3.connect(target)
+    try:
+        [(data,)] = copy.execute("SELECT data FROM attachment WHERE id = ?", (row["id"],)).fetchall()
+    finally:
+        copy.close()
+    assert bytes(data) == bytes(row["data"])
