@@ -325,13 +325,13 @@ async def test_uploads_per_member_and_hour_are_limited(participant, topic, monke
 
 async def test_an_8_megapixel_photo_is_taken_in_under_a_second(participant, topic):
     photo = imgs.photo_8mp()
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time of this process (the app runs in it): what the machine's load
     post_id = post_id_of(await compose(participant, topic["id"], "Stort foto", [("IMG.JPG", photo, "image/jpeg")],
-                                       ["Et stort foto"]))
-    elapsed = time.perf_counter() - started
+                                       ["Et stort foto"]))  # does not inflate; wall time: make bench-attachments
+    cpu = time.process_time() - started
     [row] = await files_of(post_id)
     assert (row["width"], row["height"]) == (2448, 3264)  # upright
-    assert elapsed < 3  # the goal is 1 s (make bench-attachments); a loaded test machine gets some slack
+    assert cpu < 1.0, cpu
 
 
 async def test_the_author_takes_a_picture_out_of_a_post_by_editing_it(participant, topic, anon):
