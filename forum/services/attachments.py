@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from starlette.concurrency import run_in_threadpool
 
 from forum import db, events
-from forum.errors import N_, FileProblem, FileTooLarge, NotFound, RateLimited
+from forum.errors import N_, ConsentRequired, FileProblem, FileTooLarge, NotFound, RateLimited
 from forum.services import rate_limits
 from forum.services.uploads import Processed, process
 
@@ -64,10 +64,16 @@ class Prepared:
     alt: str
 
 
-async def prepare(uploads: Sequence[Upload]) -> list[Prepared]:
+async def prepare(uploads: Sequence[Upload], viewer=None) -> list[Prepared]:
     """Checks the count, the sizes and the alt texts, and processes each file (in a thread: it is CPU work).
-    Raises FileProblem (400, 413 or 415) naming the problem; nothing is stored here."""
+    Raises FileProblem (400, 413 or 415) naming the problem; nothing is stored here. A viewer who may not take
+    part is refused before any CPU is spent on their files (the post's own gate decides again, in its write)."""
     uploads = [u for u in uploads if u.data or u.filename]
+    if uploads and viewer is not None:
+        from forum.services.consent import ConsentStatus, participation_status
+
+        if await participation_status(viewer) not in (ConsentStatus.GRANTED,):
+            raise ConsentRequired()
     if len(uploads) > LIMITS.per_post:
         raise FileProblem(N_("At most %(num)s files per post."), code="too_many_files", num=LIMITS.per_post)
     if sum(len(u.data) for u in uploads) > LIMITS.post_bytes:

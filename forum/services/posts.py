@@ -36,7 +36,7 @@ async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply
             raise ValidationFailed(fields={"reply_to": N_("You can only reply to a post in this topic.")})
         check_visible_post(PostFacts.of(parent))
     cooked = await cook_source(viewer, body)
-    prepared = await prepare_files(files)
+    prepared = await prepare_files(files, viewer)
     return await publish_post(viewer, cooked, Reply(topic, parent), prepared)
 
 

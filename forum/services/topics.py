@@ -62,7 +62,7 @@ async def create_topic(viewer: Viewer | None, *, category: str, title: str, body
         errors.update(exc.fields)
     if errors:
         raise ValidationFailed(fields=errors)
-    prepared = await prepare_files(files)
+    prepared = await prepare_files(files, viewer)
     place = NewTopic(category_obj.id, title, topic_kind)
     post = await publish_post(viewer, cooked, place, prepared)
     return place.topic, post
