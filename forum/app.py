@@ -24,10 +24,13 @@ from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
 from forum.security import SecurityHeadersMiddleware, set_hash_key
 from forum.services import (
+    attachments,
     byte_purge,
     live,
     mail_choices,
     mail_worker,
+    ocr,
+    ocr_worker,
     oidc,
     outbox,
     rate_limits,
@@ -40,7 +43,7 @@ from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
 from forum.web import accounts as web_accounts
-from forum.web import admin, consent, findable, health, home, posts, profiles, topics
+from forum.web import admin, consent, files, findable, health, home, posts, profiles, topics
 from forum.web import live as web_live
 from forum.web import mail as web_mail
 from forum.web import notifications as web_notifications
@@ -65,6 +68,7 @@ def routes() -> list[Route | Mount]:
         *web_live.routes,  # before topics: /t/{id}/{slug} would match /t/{id}/_events
         *topics.routes,
         *posts.routes,
+        *files.routes,
         *profiles.routes,
         *web_notifications.routes,
         *web_search.routes,
@@ -92,9 +96,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await hub.start(settings.database_url)  # PostgreSQL: this process's one LISTEN connection
             cook_pool.start(settings.cook_processes)  # worker processes for Markdown (forum/cook_pool.py)
             worker = mail_worker.start(app) if settings.mail_worker else None
+            reader = ocr_worker.start() if settings.ocr_worker else None
             try:
                 yield
             finally:
+                if reader is not None:
+                    await ocr_worker.stop_worker(*reader)
                 if worker is not None:
                     await mail_worker.stop_worker(*worker)
                 await byte_purge.stop()  # issue 16: a withdrawal's purge still running finishes or stays pending
@@ -132,5 +139,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     outbox.configure(settings)
     outbox.install()
     mail_choices.install()
+    attachments.configure(settings)
+    attachments.install()
+    ocr.configure(settings)
+    app.state.templates.env.globals["attachments_per_post"] = settings.attachments_per_post
     verification.install(settings)
     return app

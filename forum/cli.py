@@ -1,4 +1,5 @@
-"""The `forum` command: serve, migrate, create-admin, demo, policy, receipts, backup, purge, mail-worker."""
+"""The `forum` command: serve, migrate, create-admin, demo, policy, receipts, backup, purge, mail-worker,
+ocr-worker."""
 
 from __future__ import annotations
 
@@ -172,6 +173,30 @@ def cmd_mail_worker(args) -> int:
     return asyncio.run(_with_orm(settings.database_url, work))
 
 
+def cmd_ocr_worker(args) -> int:
+    """The OCR worker on its own (issue 22), for deployments that run `forum serve` with FORUM_OCR_WORKER=off."""
+    import signal
+
+    from forum.app import create_app
+    from forum.services import ocr_worker
+
+    settings = load_settings()
+    create_app(settings)  # configures the services and subscribes moderation to what OCR reads
+
+    async def work() -> int:
+        if args.once:
+            print(await ocr_worker.read_due(limit=1000))
+            return 0
+        task, stop = ocr_worker.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await task
+        return 0
+
+    return asyncio.run(_with_orm(settings.database_url, work))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forum", description="Community forum")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -206,6 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     backup.set_defaults(func=cmd_backup)
     sub.add_parser("mail-worker", help="deliver the mail outbox (forum serve does it too, unless "
                    "FORUM_MAIL_WORKER=off)").set_defaults(func=cmd_mail_worker)
+    ocr = sub.add_parser("ocr-worker", help="read the text in attached pictures (forum serve does it too, unless "
+                         "FORUM_OCR_WORKER=off)")
+    ocr.add_argument("--once", action="store_true", help="read what is due now, then stop")
+    ocr.set_defaults(func=cmd_ocr_worker)
     sub.add_parser("purge", help="delete expired sessions and records past retention").set_defaults(func=cmd_purge)
     return parser
 

@@ -90,3 +90,24 @@ class RateLimited(DomainError):
     status = 429
     code = "rate_limited"
     default_message = N_("You are doing that too often. Please wait a moment.")
+
+
+class FileProblem(ValidationFailed):
+    """Something wrong with a file attached to a post (the composer shows it beside the file field)."""
+
+    code = "file_problem"
+
+
+class UnsupportedFile(FileProblem):
+    """An uploaded file that is not one of the kinds the forum takes (sniffed from its bytes)."""
+
+    status = 415
+    code = "unsupported_file"
+    default_message = N_("That kind of file cannot be attached. Attach a PNG, JPEG, WebP or GIF picture, "
+                         "or a plain text file (.txt, .log, .csv).")
+
+
+class FileTooLarge(FileProblem):
+    status = 413
+    code = "file_too_large"
+    default_message = N_("The file is too large.")

@@ -25,6 +25,7 @@ SIGNING_IN = "signing_in"                # the password was right, before the se
 STAFF_ACTION = "staff_action"            # inside the write: StaffAction (moderation keeps the audit log)
 ROLE_MAPPED = "role_mapped"              # the identity provider's claim changed a role at sign-in: RoleMapped
 PURPOSE_WITHDRAWN = "purpose_withdrawn"  # inside the write: PurposeWithdrawn (mail's consent withdrawn)
+ATTACHMENT_READ = "attachment_read"      # OCR read a picture's text, inside the recording transaction: AttachmentRead
 PURGING = "purging"                      # `forum purge` (cron), outside any transaction: Purge; delete what is past
                                          # its retention with purge.delete_batches(...) and add to purge.counts
 
@@ -47,6 +48,7 @@ class PostDraft:
     is_edit: bool
     hold_reason: str | None = None   # a handler may ask to hide the post pending review
     title: str | None = None         # a new topic's title (shown everywhere, so it cannot be held; only refused)
+    attached_texts: list[str] = field(default_factory=list)  # the text files attached (read like the post's text)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,18 @@ class PostEvent:
     post_id: int
     topic_id: int
     author_id: int | None
+    conn: Any = None
+
+
+@dataclass(frozen=True)
+class AttachmentRead:
+    """The text OCR found in an attached picture (issue 22). Handlers may hide the picture and hold the post."""
+
+    attachment_id: int
+    post_id: int
+    topic_id: int
+    author_id: int | None
+    text: str
     conn: Any = None
 
 

@@ -85,8 +85,10 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                own_policy = "content-security-policy" in headers  # an attached file's (forum/web/files.py)
                 for name, value in self.headers:
-                    headers.raw.append((name, value))
+                    if not (own_policy and name == b"content-security-policy"):
+                        headers.raw.append((name, value))
                 if self.hsts:
                     headers.raw.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
                 if "cache-control" not in headers:

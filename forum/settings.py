@@ -207,6 +207,13 @@ class Settings:
     mail_delay: float = 300.0            # seconds an unread notification waits before it is mailed
     mail_retry_hours: float = 24.0       # delivery is retried with backoff this long, then given up and recorded
     mail_lease: float = 120.0            # seconds a worker holds a claimed mail; a dead worker's mail waits this long
+    attachment_file_mb: int = 10         # largest file a post may carry (after re-encoding pictures are smaller)
+    attachment_post_mb: int = 25         # all files of one post together
+    attachments_per_post: int = 5
+    uploads_per_hour: int = 30           # files one member may attach in an hour
+    image_max_megapixels: int = 50       # larger pictures are refused before decoding (decompression bombs)
+    ocr_worker: bool = True              # `forum serve` reads attached pictures (off: run `forum ocr-worker` apart)
+    ocr_lease: float = 300.0             # seconds a worker holds a claimed picture
 
     @property
     def sqlite(self) -> bool:
@@ -299,6 +306,13 @@ def load_settings(**overrides) -> Settings:
         mail_delay=_float("FORUM_MAIL_DELAY_SECONDS", 300.0, 0, 86400, "a number of seconds"),
         mail_retry_hours=_float("FORUM_MAIL_RETRY_HOURS", 24.0, 0, 720, "a number of hours", low_open=True),
         mail_lease=_float("FORUM_MAIL_LEASE_SECONDS", 120.0, 5, 3600, "a number of seconds"),
+        attachment_file_mb=_bounded_int("FORUM_ATTACHMENT_FILE_MB", 10, 1, 100),
+        attachment_post_mb=_bounded_int("FORUM_ATTACHMENT_POST_MB", 25, 1, 500),
+        attachments_per_post=_bounded_int("FORUM_ATTACHMENTS_PER_POST", 5, 0, 50),
+        uploads_per_hour=_bounded_int("FORUM_UPLOADS_PER_HOUR", 30, 0, 10_000),
+        image_max_megapixels=_bounded_int("FORUM_IMAGE_MAX_MEGAPIXELS", 50, 1, 400),
+        ocr_worker=_bool("FORUM_OCR_WORKER", True),
+        ocr_lease=_float("FORUM_OCR_LEASE_SECONDS", 300.0, 10, 3600, "a number of seconds"),
     )
     if values["db_pool_min"] > values["db_pool_max"]:
         raise SettingsError("FORUM_DB_POOL_MIN must not be larger than FORUM_DB_POOL_MAX")

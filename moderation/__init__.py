@@ -26,7 +26,7 @@ def install(app: Starlette) -> None:
     """Subscribes moderation's handlers to forum events and lets the app's Jinja find moderation's templates."""
     from forum import events, hooks
     from forum.errors import N_
-    from moderation import audit, config, drafts, permissions, writing
+    from moderation import audit, config, drafts, permissions, pictures, writing
     from moderation.export import on_exporting
     from moderation.retention import on_purging
     from moderation.sanctions import on_signing_in
@@ -40,6 +40,8 @@ def install(app: Starlette) -> None:
     events.subscribe(events.POST_CREATED, writing.on_post_stored)
     events.subscribe(events.POST_EDITED, writing.on_post_stored)
     events.subscribe(events.CONSENT_WITHDRAWN, on_withdrawal)
+    events.subscribe(events.CONSENT_WITHDRAWN, pictures.on_withdrawal)
+    events.subscribe(events.ATTACHMENT_READ, pictures.on_attachment_read)
     events.subscribe(events.ACCOUNT_ERASING, on_withdrawal)
     events.subscribe(events.EXPORTING, on_exporting)
     events.subscribe(events.SIGNING_IN, on_signing_in)

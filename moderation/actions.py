@@ -14,7 +14,7 @@ from forum.db import write_transaction
 from forum.errors import N_, NotFound, ValidationFailed
 from forum.models import Post
 from forum.permissions.facts import PostFacts
-from forum.services import posts, topics
+from forum.services import attachments, posts, topics
 from forum.services.access import access_post_by_id
 from forum.viewer import Viewer
 from moderation import audit, cases, notices, sanctions
@@ -105,6 +105,7 @@ async def _decide(viewer: Viewer, post: Post, action: str, reason: str) -> Post:
         elif action == "restore":
             if post.hidden_at is not None:
                 await cases.unhide(conn, post)
+            await attachments.unhide_post(conn, post.id)  # its pictures too: the moderator saw them
             reporters = await cases.close_case(conn, post.id, "restored", FlagStatus.REJECTED)
             await _judged(conn, post, reporters, upheld=False)
             if post.hidden_at is not None:

@@ -31,6 +31,7 @@ KIND_LABELS = {
     "phone_bulk": N_("a list of phone numbers"),
     "private_key": N_("a private key"),
     "api_key": N_("an API key, token or password"),
+    "name": N_("the name of a member who has left"),
 }
 
 

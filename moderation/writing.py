@@ -102,6 +102,8 @@ async def on_post_writing(draft: events.PostDraft) -> None:
     if WordAction.CENSOR in hits:
         draft.source = words.censor(draft.source, watched)
     findings = scan(draft.source)
+    for text in draft.attached_texts:  # text files attached to the post are read like its text
+        findings += [f for f in scan(text) if f not in findings]
     if findings:
         draft.hold_reason = SECURITY if any(f.reason == SECURITY for f in findings) else PERSONAL_DATA
     _decided.set(Decided(draft.hold_reason, [f.kind for f in findings], WordAction.FLAG in hits))

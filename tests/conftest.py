@@ -43,7 +43,8 @@ def settings(database_url):
     # Email verification off: fixtures register and sign in at once (tests/test_mail_accounts.py turns it on).
     # No background mail worker: tests deliver the outbox when they choose (tests/mailbox.py).
     return load_settings(database_url=database_url, secret_key=TEST_SECRET, argon2_profile="cheapest",
-                         default_locale="nb", rate_limits=False, email_verification=False, mail_worker=False)
+                         default_locale="nb", rate_limits=False, email_verification=False, mail_worker=False,
+                         ocr_worker=False)
 
 
 def _per_request_state(app):

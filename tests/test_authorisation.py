@@ -148,10 +148,16 @@ SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
     ("GET", "/robots.txt"): ("-", None), ("GET", "/sitemap.xml"): ("-", None),
     ("GET", "/sitemap/topics-{page:int}.xml"): ("-", None), ("GET", "/feed.atom"): ("-", None),
     ("GET", "/c/{slug}/feed.atom"): ("category", None),
+    # issue 22 (2026-12-02): an attached file has the access of its post, in every state of it
+    ("GET", "/files/{token}"): ("file", None), ("GET", "/settings/export.zip"): ("-", None),
 }
 STATES = {"post": ["own", "other", "hidden", "deleted", "staff-only"], "topic": ["own", "other", "staff-only"],
           "category": ["public", "staff-only"], "user": ["other"], "word": ["any"], "username": ["other"],
-          "token": ["unknown"], "receipt": ["other"], "-": ["-"]}
+          "token": ["unknown"], "receipt": ["other"], "-": ["-"],
+          # issue 22 (2026-12-02)
+          "file": ["public", "members-only", "staff-only", "post hidden", "post deleted", "held by OCR",
+                   "author withdrew", "names a withdrawn member"]}
+FILE_HIDDEN = {"post hidden", "post deleted", "held by OCR", "author withdrew", "names a withdrawn member"}
 # states that matter to a few routes only: a post by an admin (whom a moderator does not outrank), one's own post
 # in a locked topic, a reply to a question the role asked (its answer to mark)
 ADMINS = "admin's"
@@ -202,14 +208,56 @@ ASKERS = AUTHORS | {"silenced"}
 class World:
     """The objects a cell acts on, made fresh for writes so one cell cannot change another's answer."""
 
-    def __init__(self, author, staff, moderator, admin, target) -> None:
+    def __init__(self, author, staff, moderator, admin, target, make_user=None) -> None:
         self.author, self.staff, self.moderator, self.admin, self.target = author, staff, moderator, admin, target
+        self.make_user = make_user
         self.public = None
         self.staff_only = None
+        self.members_only = None
 
     async def setup(self) -> None:
         self.public = await new_category()
         self.staff_only = await new_category(read="staff", start_topics="staff")
+        self.members_only = await new_category(read="members")
+
+    async def file(self, state: str) -> str:
+        """A picture attached to a post in `state` (issue 22); its token."""
+        from forum import db, events
+        from tests import attachment_images as imgs
+
+        by = await self.make_user() if state == "author withdrew" else self.author
+        category = {"staff-only": self.staff_only, "members-only": self.members_only}.get(state, self.public)
+        if state == "staff-only":
+            by = self.staff
+        topic = await self.topic(by, category)
+        post_id = imgs.post_id_of(await imgs.compose(by, topic["id"], "Bilde", [("a.png", imgs.text_image(["M"]),
+                                                                                  "image/png")], ["Matrise"]))
+        [row] = await imgs.files_of(post_id)
+        if state == "post hidden":
+            hidden = await self.moderator.api("POST", f"/api/v1/mod/posts/{post_id}/actions",
+                                              {"action": "hide", "reason": "Test"})
+            assert hidden.status_code == 200, hidden.text
+        elif state == "post deleted":
+            assert (await by.api("DELETE", f"/api/v1/posts/{post_id}")).status_code == 200
+        elif state == "author withdrew":
+            assert (await by.api("DELETE", "/api/v1/consent")).status_code == 200
+        elif state in ("held by OCR", "names a withdrawn member"):
+            leaver = await self.make_user() if state == "names a withdrawn member" else None
+            text = f"Fødselsnummer: {imgs.FNR}"
+            if leaver is not None:  # a display name of letters only, as a screenshot shows a person's name
+                name = "Ragnhild " + unique("").translate(str.maketrans("0123456789", "ghijklmnop")).capitalize()
+                changed = await leaver.api("PATCH", "/api/v1/me/profile", {"display_name": name, "bio": ""})
+                assert changed.status_code == 200, changed.text
+                text = "Saksbehandler: " + name
+            async with db.write_transaction() as conn:  # what the OCR worker records (tests/test_attachments.py)
+                await db.execute("UPDATE attachment SET ocr_state = 'done', ocr_text = ? WHERE id = ?",
+                                 [text, row["id"]], conn)
+                if leaver is None:
+                    await events.emit(events.ATTACHMENT_READ, events.AttachmentRead(
+                        row["id"], post_id, topic["id"], by.user["id"], text, conn))
+            if leaver is not None:
+                assert (await leaver.api("DELETE", "/api/v1/consent")).status_code == 200
+        return row["token"]
 
     async def topic(self, by, category) -> dict:
         response = await by.api("POST", "/api/v1/topics", {"category": category.slug, "title": unique("Emne "),
@@ -266,6 +314,8 @@ class World:
             return word.json()["id"]
         if kind == "token":
             return "x" * 43
+        if kind == "file":
+            return await self.file(state)
         if kind == "receipt":  # another member's: nobody but its member may read it
             from forum.services.receipts import receipts_of
 
@@ -386,7 +436,7 @@ def oidc_on(app, tmp_path):
 async def matrix_world(make_user):
     author, staff = await make_user(), await make_user(Role.STAFF)
     moderator, admin, target = await make_user(Role.MODERATOR), await make_user(Role.ADMIN), await make_user()
-    world = World(author, staff, moderator, admin, target)
+    world = World(author, staff, moderator, admin, target, make_user)
     await world.setup()
     return world
 
@@ -457,6 +507,10 @@ def check_rules(results: dict) -> list[str]:
             bad.append(f"{role} posted: {route} [{state}] -> {got}")
         if state == "staff-only" and role not in ("staff", "moderator", "admin") and _ok(got):
             bad.append(f"{role} saw staff-only: {route} -> {got}")
+        if path == "/files/{token}" and state in FILE_HIDDEN and role not in ("moderator", "admin") and _ok(got):
+            bad.append(f"{role} saw a file of a post they may not see: [{state}] -> {got}")
+        if path == "/files/{token}" and state in ("author withdrew",) and _ok(got):
+            bad.append(f"{role} saw a withdrawn member's file -> {got}")
         if got.endswith("*") and role not in ("moderator", "admin"):
             bad.append(f"{role} saw the text of a {state} post: {route} -> {got}")
         edits = "edit" in path or path == "/api/v1/posts/{post_id:int}"

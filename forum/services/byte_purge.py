@@ -49,7 +49,8 @@ PENDING, DONE = "pending", "done"
 TOUCHED_TABLES = ("post", "post_revision", "topic", "profile", "name_history", "notification", "post_mention",
                   "post_like", "topic_watch", "category_watch", "topic_read", "category", "search_index",
                   "mod_flag", "mod_case", "mod_sanction", "mod_audit",
-                  "name_claim", "mail_outbox", "mail_preference")  # issue 18b's name claims, issue 21's queued mail
+                  "name_claim", "mail_outbox", "mail_preference",  # issue 18b's name claims, issue 21's queued mail
+                  "attachment")  # issue 22: the member's files (bytes, alt and OCR text)
 
 _tasks: set[asyncio.Task] = set()
 log = logging.getLogger(__name__)

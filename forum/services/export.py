@@ -6,7 +6,9 @@ Posts are read in pages by id, so a user with tens of thousands of posts costs b
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -105,3 +107,21 @@ async def export_user(viewer: Viewer | None) -> AsyncIterator[str]:
         yield "], " + _json(sections)[1:]
 
     return chunks()
+
+
+async def export_zip(viewer: Viewer | None) -> bytes:
+    """The export with the member's files (issue 22): `forum-export.json` (as `export_user` gives it) and
+    `files/attachment-ID.EXT`, which the JSON's `attachments` section names. Pictures are stored as the forum
+    keeps them (re-encoded, without metadata)."""
+    chunks = await export_user(viewer)
+    document = "".join([chunk async for chunk in chunks])
+    from forum.services.attachments import exported_files, zip_name
+
+    files = await exported_files(viewer.id)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("forum-export.json", document)
+        for row in files:  # pictures are compressed already: stored as they are
+            archive.writestr(f"files/{zip_name(row)}", bytes(row["data"]),
+                             compress_type=zipfile.ZIP_STORED if row["kind"] == "image" else zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()

@@ -9,6 +9,7 @@ POST_CREATED. What differs between a topic and a reply is in the two placement c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,7 +19,7 @@ from forum.errors import NotFound
 from forum.models import NotificationKind, Post, Topic, TopicKind
 from forum.permissions.facts import TopicFacts
 from forum.permissions.topics import check_topic_open
-from forum.services import notifications, search
+from forum.services import attachments, notifications, search
 from forum.services.cooking import Cooked, cook_source
 from forum.services.participation import check_can_participate
 from forum.services.references import record_references
@@ -118,14 +119,17 @@ async def _recipients(conn, place: NewTopic | Reply, cooked: Cooked) -> dict[int
     return reasons
 
 
-async def publish_post(viewer: Viewer, cooked: Cooked, place: NewTopic | Reply) -> Post:
-    """Stores a new post where `place` puts it. Preconditions: the caller checked that the viewer may start
-    the topic or reply (the lock is checked again on the row inside the transaction) and cooked the text."""
+async def publish_post(viewer: Viewer, cooked: Cooked, place: NewTopic | Reply,
+                       files: Sequence[attachments.Prepared] = ()) -> Post:
+    """Stores a new post where `place` puts it, with its files. Preconditions: the caller checked that the viewer
+    may start the topic or reply (the lock is checked again on the row inside the transaction), cooked the text
+    and prepared the files (attachments.prepare)."""
     text = search.body_text(cooked.html)  # parsed before the write lock is taken
     now = datetime.now(UTC)
     async with write_transaction() as conn:
         await check_can_participate(viewer, conn, action="post")
-        draft = events.PostDraft(viewer.id, place.topic_id, cooked.source, False, title=place.title)
+        draft = events.PostDraft(viewer.id, place.topic_id, cooked.source, False, title=place.title,
+                                 attached_texts=attachments.detector_texts(files))
         await events.emit(events.POST_WRITING, draft)
         if draft.source != cooked.source:  # a handler masked words: cook and index what is stored
             cooked = await recooked(viewer, cooked, draft)
@@ -135,6 +139,7 @@ async def publish_post(viewer: Viewer, cooked: Cooked, place: NewTopic | Reply) 
                                  reply_to_id=place.reply_to_id, source=cooked.source, cooked=cooked.html, now=now,
                                  hold_reason=draft.hold_reason)
         await record_references(conn, post.id, cooked)
+        await attachments.store(conn, post_id=post.id, author_id=viewer.id, files=files, now=now)
         if draft.hold_reason is None:  # a post held for review stays out of search and notifications until restored
             await search.index_post(post.id, title=place.title or "", cooked=cooked.html, conn=conn, text=text)
             await notifications.notify_post(conn, actor_id=viewer.id, topic_id=topic_id, post_id=post.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from tortoise.expressions import F
@@ -15,6 +16,8 @@ from forum.permissions.posts import check_can_delete, check_can_edit, check_can_
 from forum.permissions.topics import check_can_reply
 from forum.services import live, search
 from forum.services.access import access_post_by_id, access_topic_by_id
+from forum.services.attachments import Upload, delete_files
+from forum.services.attachments import prepare as prepare_files
 from forum.services.cooking import cook_source
 from forum.services.participation import check_can_participate
 from forum.services.posting import Reply, publish_post, recooked
@@ -22,7 +25,8 @@ from forum.services.references import record_references
 from forum.viewer import Viewer
 
 
-async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply_to: int | None = None) -> Post:
+async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply_to: int | None = None,
+                       files: Sequence[Upload] = ()) -> Post:
     topic = await access_topic_by_id(viewer, topic_id)
     check_can_reply(viewer, TopicFacts.of(topic))
     parent = None
@@ -32,7 +36,8 @@ async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply
             raise ValidationFailed(fields={"reply_to": N_("You can only reply to a post in this topic.")})
         check_visible_post(PostFacts.of(parent))
     cooked = await cook_source(viewer, body)
-    return await publish_post(viewer, cooked, Reply(topic, parent))
+    prepared = await prepare_files(files, viewer)
+    return await publish_post(viewer, cooked, Reply(topic, parent), prepared)
 
 
 async def access_post_to_edit(viewer: Viewer | None, post_id: int) -> Post:
@@ -42,10 +47,16 @@ async def access_post_to_edit(viewer: Viewer | None, post_id: int) -> Post:
     return post
 
 
-async def edit_post(viewer: Viewer | None, post_id: int, *, body: str) -> Post:
+async def edit_post(viewer: Viewer | None, post_id: int, *, body: str, remove_files: Sequence[int] = ()) -> Post:
+    """`remove_files`: ids of the post's files to take out with the edit (their bytes go with them)."""
     post = await access_post_to_edit(viewer, post_id)
     cooked = await cook_source(viewer, body)
     if cooked.source == post.source:
+        if remove_files:
+            async with write_transaction() as conn:
+                await check_can_participate(viewer, conn, action="edit")
+                if await delete_files(conn, post.id, remove_files):
+                    await Topic.filter(id=post.topic_id).using_db(conn).update(version=F("version") + 1)
         return post
     async with write_transaction() as conn:
         await check_can_participate(viewer, conn, action="edit")
@@ -59,6 +70,7 @@ async def edit_post(viewer: Viewer | None, post_id: int, *, body: str) -> Post:
         await Post.filter(id=post.id).using_db(conn).update(source=cooked.source, cooked=cooked.html,
                                                             edited_at=datetime.now(UTC), **hold)
         await record_references(conn, post.id, cooked, replace=True)
+        await delete_files(conn, post.id, remove_files)
         if hold:
             await search.remove_post(post.id, conn=conn)
         elif post.hidden_at is None:

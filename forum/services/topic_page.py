@@ -9,10 +9,11 @@ from forum import hooks
 from forum.errors import NotFound
 from forum.models import ReadAccess, StartTopics
 from forum.permissions.answers import can_accept
+from forum.permissions.attachments import FileFacts, can_see_file
 from forum.permissions.facts import PostFacts, TopicFacts
 from forum.permissions.posts import can_delete, can_edit, can_like, can_quote, can_read_history, can_see_text
 from forum.permissions.topics import can_manage_topic, can_reply, refuse_see
-from forum.services import topic_queries
+from forum.services import attachments, topic_queries
 from forum.services.categories import visible_categories
 from forum.viewer import Viewer
 
@@ -30,7 +31,16 @@ def _post_flags(viewer: Viewer | None, topic: TopicFacts, post: dict, liked: set
     post["can_quote"] = can_quote(viewer, topic, facts)
     post["show_body"] = can_see_text(viewer, facts)
     hooks.post_card(viewer, facts, post)  # moderation adds its links (flag, appeal) and hidden notices
+    for file in post.get("files", ()):
+        file["visible"] = can_see_file(viewer, topic, facts, FileFacts.of_row(file))
     return post
+
+
+async def _with_files(posts: list[dict]) -> None:
+    """One more query, only when a post on the page has files (the posts query says which)."""
+    files = await attachments.of_posts([p["id"] for p in posts if p.get("has_files")])
+    for post in posts:
+        post["files"] = files.get(post["id"], [])
 
 
 async def readable_topic_row(viewer: Viewer | None, topic_id: int) -> tuple[dict, TopicFacts]:
@@ -75,6 +85,7 @@ async def load_topic_page(viewer: Viewer | None, topic_id: int, page: int, *, wi
         liked, read_before, watching = await topic_queries.viewer_state(viewer, topic_id, [p["id"] for p in posts])
         if posts:
             await topic_queries.mark_read_up_to(viewer, topic_id, posts[-1]["number"], read_before)
+    await _with_files(posts)
     for post in posts:
         _post_flags(viewer, facts, post, liked)
         post["unread"] = viewer is not None and post["number"] > read_before and read_before > 0
@@ -105,6 +116,7 @@ async def load_posts_after(viewer: Viewer | None, topic_id: int, after: int) -> 
     if viewer is not None and posts:
         liked, read_before, _watching = await topic_queries.viewer_state(viewer, topic_id, [p["id"] for p in posts])
         await topic_queries.mark_read_up_to(viewer, topic_id, posts[-1]["number"], read_before)
+    await _with_files(posts)
     for post in posts:
         _post_flags(viewer, facts, post, liked)
         post["unread"] = False

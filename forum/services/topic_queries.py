@@ -32,7 +32,7 @@ WHERE t.id = ?
 POSTS_SQL = """
 SELECT p.id, p.number, p.author_id, p.reply_to_id, rp.number AS reply_to_number, p.cooked, p.created_at,
        p.edited_at, p.like_count, p.deleted_at, p.hidden_at, p.hidden_reason, pr.username, pr.display_name,
-       a.role AS author_role
+       a.role AS author_role, EXISTS (SELECT 1 FROM attachment f WHERE f.post_id = p.id) AS has_files
 FROM post p LEFT JOIN profile pr ON pr.user_id = p.author_id LEFT JOIN post rp ON rp.id = p.reply_to_id
 LEFT JOIN account a ON a.id = p.author_id
 WHERE p.topic_id = ? AND p.number BETWEEN ? AND ?

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 from tortoise.expressions import F
 
@@ -18,6 +19,8 @@ from forum.models import (
 from forum.permissions.topics import check_can_manage_topic, check_can_start_topic, check_training_in
 from forum.services import search
 from forum.services.access import access_category_by_slug, access_topic_by_id
+from forum.services.attachments import Upload
+from forum.services.attachments import prepare as prepare_files
 from forum.services.cooking import cook_source
 from forum.services.posting import NewTopic, publish_post
 from forum.services.slugs import slugify
@@ -44,7 +47,7 @@ def check_kind(raw: str) -> TopicKind:
 
 
 async def create_topic(viewer: Viewer | None, *, category: str, title: str, body: str,
-                       kind: str = "discussion") -> tuple[Topic, Post]:
+                       kind: str = "discussion", files: Sequence[Upload] = ()) -> tuple[Topic, Post]:
     topic_kind = check_kind(kind)
     category_obj = await access_category_by_slug(viewer, category)
     check_can_start_topic(viewer, category_obj, topic_kind)
@@ -59,8 +62,9 @@ async def create_topic(viewer: Viewer | None, *, category: str, title: str, body
         errors.update(exc.fields)
     if errors:
         raise ValidationFailed(fields=errors)
+    prepared = await prepare_files(files, viewer)
     place = NewTopic(category_obj.id, title, topic_kind)
-    post = await publish_post(viewer, cooked, place)
+    post = await publish_post(viewer, cooked, place, prepared)
     return place.topic, post
 
 

@@ -385,6 +385,7 @@
 
     form.addEventListener("submit", async function (event) {
       if (!topic.live || !window.fetch) { return; }  // not on the last page: the normal form shows the reply in place
+      if (hasFiles(form)) { return; }  // files go with the form itself (multipart), not through the JSON API
       event.preventDefault();
       if (sending) { return; }
       sending = true;
@@ -446,6 +447,77 @@
     window.addEventListener("pagehide", function () { source.close(); });
   }
 
+  function hasFiles(form) {
+    return Array.prototype.some.call(form.querySelectorAll("input[type=file]"), function (input) {
+      return input.files && input.files.length > 0;
+    });
+  }
+
+  /* Pasting or dropping a picture into the composer (issue 22): each file goes into a file field of its own,
+     with its alt text field beside it, so the form sends exactly what it sends without JavaScript. */
+  function attachByPaste(fieldset) {
+    var form = fieldset.form || fieldset.closest("form");
+    var textarea = form && form.querySelector("textarea[name=body]");
+    var max = parseInt(fieldset.getAttribute("data-max"), 10) || 1;
+    if (!form || !textarea || !window.DataTransfer) { return; }
+
+    function freePair() {
+      var pairs = fieldset.querySelectorAll(".attachment-pair");
+      for (var i = 0; i < pairs.length; i++) {
+        var input = pairs[i].querySelector("input[type=file]");
+        if (!input.files || input.files.length === 0) { return pairs[i]; }
+      }
+      if (pairs.length >= max) { return null; }
+      var pair = pairs[0].cloneNode(true);
+      var n = pairs.length + 1;
+      pair.querySelectorAll("input, label").forEach(function (node) {
+        ["id", "for"].forEach(function (name) {
+          var value = node.getAttribute(name);
+          if (value) { node.setAttribute(name, value.replace(/-\d+$/, "-" + n)); }
+        });
+        if (node.tagName === "INPUT") { node.value = ""; node.removeAttribute("aria-describedby"); }
+      });
+      pairs[pairs.length - 1].insertAdjacentElement("afterend", pair);
+      return pair;
+    }
+
+    function attach(files) {
+      var added = 0;
+      Array.prototype.forEach.call(files, function (file) {
+        var pair = freePair();
+        if (!pair) { announce(t("files_full")); return; }
+        var transfer = new DataTransfer();
+        var named = file.name && file.name !== "image.png" ? file : new File([file], "pasted.png", {type: file.type});
+        transfer.items.add(named);
+        var input = pair.querySelector("input[type=file]");
+        input.files = transfer.files;
+        var alt = pair.querySelector("input[name=attachment_alt]");
+        announce(t("file_attached", {name: file.name && file.name !== "image.png" ? file.name : t("file_pasted")}));
+        if (alt && !added) { alt.focus(); }
+        added += 1;
+      });
+      return added;
+    }
+
+    textarea.addEventListener("paste", function (event) {
+      var files = event.clipboardData && event.clipboardData.files;
+      if (files && files.length && attach(files)) { event.preventDefault(); }
+    });
+    form.addEventListener("dragover", function (event) {
+      if (event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types, "Files") >= 0) {
+        event.preventDefault();
+      }
+    });
+    form.addEventListener("drop", function (event) {
+      var files = event.dataTransfer && event.dataTransfer.files;
+      if (files && files.length && !(event.target.type === "file")) {
+        event.preventDefault();
+        attach(files);
+      }
+    });
+  }
+
+  document.querySelectorAll("[data-attachments]").forEach(attachByPaste);
   var queueRegion = document.querySelector("[data-live-queue]");
   if (queueRegion && window.EventSource) { liveQueue(queueRegion); }
   var notificationsLink = document.querySelector('.account-nav a[href="/notifications"]');

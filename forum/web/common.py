@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
@@ -77,7 +77,7 @@ def same_origin(request: Request) -> bool:
     return origin is None or origin.rstrip("/") == f"{request.url.scheme}://{request.url.netloc}"
 
 
-async def read_form(request: Request, *, visitor_by_origin: bool = False) -> FormData:
+async def read_form(request: Request, *, visitor_by_origin: bool = False, files: int = 0) -> FormData:
     """The only way page handlers read a posted form: CSRF, encoding and size are checked here.
 
     `visitor_by_origin`: a signed-out visitor's form without a token is accepted when the browser says it came
@@ -86,7 +86,7 @@ async def read_form(request: Request, *, visitor_by_origin: bool = False) -> For
     if content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise BadRequest(N_("The form was sent in an unexpected format."), code="unsupported_media_type")
     try:
-        form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+        form = await request.form(max_files=files, max_fields=MAX_FORM_FIELDS)
     except HTTPException:  # too large (413) or too slow (408): answered as such
         raise
     except Exception:  # malformed multipart, too many fields, undecodable bytes
@@ -97,7 +97,9 @@ async def read_form(request: Request, *, visitor_by_origin: bool = False) -> For
             raise CsrfFailed()
     elif not csrf_matches(request.app.state.settings.secret_key, _binding(request), submitted):
         raise CsrfFailed()
-    for value in form.values():
+    for key, value in form.multi_items():
+        if files and key == "attachment" and isinstance(value, UploadFile):
+            continue  # read by forum.web.files.read_uploads
         if not isinstance(value, str) or not text_is_clean(value):
             raise BadRequest(N_("The form contains characters that are not allowed."), code="invalid_characters")
     return form

@@ -7,7 +7,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from forum.errors import ValidationFailed
-from forum.services import answers, likes, posts
+from forum.params import optional_id
+from forum.services import answers, attachments, likes, posts
 from forum.services.access import access_post_by_id
 from forum.web.common import field, path_for, post_url, read_form, render, require_viewer
 from forum.web.drafts import warnings_to_confirm
@@ -22,21 +23,23 @@ async def edit(request: Request) -> Response:
     viewer = require_viewer(request)
     post = await posts.access_post_to_edit(viewer, request.path_params["post_id"])
     body, errors = post.source, {}
+    files = (await attachments.of_posts([post.id])).get(post.id, [])
     if request.method == "POST":
         form = await read_form(request)
         body = field(form, "body")
+        remove = [i for i in (optional_id(v) for v in form.getlist("remove_file")) if i is not None]
         warnings = await warnings_to_confirm(viewer.id, form, body)
         if warnings:
             return render(request, "edit_post.html", {"post": post, "body": body, "errors": {},
-                                                      "warnings": warnings})
+                                                      "warnings": warnings, "files": files})
         try:
-            post = await posts.edit_post(viewer, post.id, body=body)
+            post = await posts.edit_post(viewer, post.id, body=body, remove_files=remove)
         except ValidationFailed as exc:
             errors = exc.fields or {"body": exc.message}
         else:
             post = await access_post_by_id(viewer, post.id)
             return RedirectResponse(post_url(request, post), status_code=303)
-    return render(request, "edit_post.html", {"post": post, "body": body, "errors": errors},
+    return render(request, "edit_post.html", {"post": post, "body": body, "errors": errors, "files": files},
                   status=400 if errors else 200)
 
 

@@ -66,6 +66,12 @@ async def export_download(request: Request) -> Response:
     return json_download(chunks, "forum-export.json")
 
 
+async def export_zip_download(request: Request) -> Response:
+    archive = await data_export.export_zip(require_viewer(request))
+    return Response(archive, media_type="application/zip", headers={
+        "Content-Disposition": 'attachment; filename="forum-export.zip"', "Cache-Control": "no-store"})
+
+
 async def erase_page(request: Request) -> Response:
     viewer = require_viewer(request)
     errors: dict = {}
@@ -90,5 +96,6 @@ routes = [
     Route("/settings/password", change_password, methods=["POST"], name="change_password"),
     Route("/settings/withdraw", withdraw_page, methods=["GET", "POST"], name="withdraw_consent"),
     Route("/settings/export", export_download, methods=["GET"], name="export_data"),
+    Route("/settings/export.zip", export_zip_download, methods=["GET"], name="export_zip"),
     Route("/settings/erase", erase_page, methods=["GET", "POST"], name="erase_account"),
 ]

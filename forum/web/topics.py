@@ -7,7 +7,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from forum import i18n
-from forum.errors import DomainError, Gone, NotFound, ValidationFailed
+from forum.errors import DomainError, FileProblem, Gone, NotFound, ValidationFailed
 from forum.params import cursor_param, optional_id, page_param
 from forum.permissions.facts import PostFacts
 from forum.permissions.posts import check_visible_post
@@ -20,6 +20,9 @@ from forum.services.watching import set_category_watch, set_topic_watch
 from forum.web.common import field, path_for, read_form, render, require_viewer
 from forum.web.drafts import warnings_to_confirm
 from forum.web.page_cache import visitor_page
+from forum.web.uploads import problem_text, read_uploads
+
+FORM_FILES = 12  # file parts a composer's form may carry (the post's own limit is a setting, checked after)
 
 
 def topic_filter(request: Request) -> topic_queries.TopicFilter:
@@ -120,8 +123,9 @@ async def new_topic(request: Request) -> Response:
     values = {"title": "", "body": "", "kind": "question" if category.start_topics.value == "participants"
               else "training"}
     errors: dict = {}
+    status = 200
     if request.method == "POST":
-        form = await read_form(request)
+        form = await read_form(request, files=FORM_FILES)
         values = {"title": field(form, "title"), "body": field(form, "body"), "kind": field(form, "kind")}
         can_start = can_start_topic(viewer, category)
         warnings = await warnings_to_confirm(viewer.id, form, values["body"]) if can_start else []
@@ -129,27 +133,33 @@ async def new_topic(request: Request) -> Response:
             return render(request, "new_topic.html", {"category": category, "values": values, "errors": {},
                                                       "warnings": warnings, "can_start": can_start})
         try:
-            topic, _post = await topics.create_topic(viewer, category=category.slug, **values)
+            topic, _post = await topics.create_topic(viewer, category=category.slug, **values,
+                                                     files=await read_uploads(form))
+        except FileProblem as exc:
+            errors, status = {"attachment": problem_text(exc)}, exc.status
         except ValidationFailed as exc:
-            errors = exc.fields or {"body": exc.message}
+            errors, status = exc.fields or {"body": exc.message}, exc.status
         else:
             return RedirectResponse(path_for(request, "topic", topic_id=topic.id, slug=topic.slug), status_code=303)
     return render(request, "new_topic.html", {"category": category, "values": values, "errors": errors,
                                               "can_start": can_start_topic(viewer, category)},
-                  status=400 if errors else 200)
+                  status=status if errors else 200)
 
 
 async def reply(request: Request) -> Response:
     viewer = require_viewer(request)
     topic_id = request.path_params["topic_id"]
-    form = await read_form(request)
+    form = await read_form(request, files=FORM_FILES)
     body = field(form, "body")
     reply_to_id = optional_id(field(form, "reply_to"))
     warnings = await warnings_to_confirm(viewer.id, form, body)
     if warnings:
         return await _composer_again(request, viewer, topic_id, body, reply_to_id, warnings=warnings)
     try:
-        post = await create_reply(viewer, topic_id, body=body, reply_to=reply_to_id)
+        post = await create_reply(viewer, topic_id, body=body, reply_to=reply_to_id, files=await read_uploads(form))
+    except FileProblem as exc:
+        return await _composer_again(request, viewer, topic_id, body, reply_to_id, error=problem_text(exc),
+                                     status=exc.status)
     except ValidationFailed as exc:
         return await _composer_again(request, viewer, topic_id, body, reply_to_id,
                                      error=next(iter(exc.fields.values()), exc.message))
@@ -157,14 +167,14 @@ async def reply(request: Request) -> Response:
 
 
 async def _composer_again(request: Request, viewer, topic_id: int, body: str, reply_to: int | None, *,
-                          error: str | None = None, warnings: list | None = None) -> Response:
+                          error: str | None = None, warnings: list | None = None, status: int = 400) -> Response:
     """The topic's last page with the reply composer holding the text: refused (400) or to confirm (200)."""
     row = await topic_queries.topic_row(topic_id)
     last_page = topic_queries.page_count(row["last_number"]) if row else 1
     context = await load_topic_page(viewer, topic_id, last_page)
     context.update(reply_error=error, reply_body=body, reply_to=reply_to, reply_warnings=warnings or [])
     context["seo"] = await topic_seo(request, context)
-    return render(request, "topic.html", context, status=400 if error else 200)
+    return render(request, "topic.html", context, status=status if error else 200)
 
 
 async def watch_topic(request: Request) -> Response:
