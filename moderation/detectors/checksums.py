@@ -86,7 +86,7 @@ def fnr_old_rule(digits: str) -> bool:
 def fnr_2032_rule(digits: str) -> bool:
     """The rules from 2032: k2 as before (the mod-11 sum of all eleven digits); (S1 + k1) mod 11 in {0, 1, 2, 3};
     the date exists in some century."""
-    if not _is_digits(digits, 11) or not passes_mod11(digits) or not _date_exists_in_some_century(digits):
+    if not _is_digits(digits, 11) or not _date_exists_in_some_century(digits) or not passes_mod11(digits):
         return False
     s1 = sum(map(operator.mul, _K1_WEIGHTS, digits.encode())) - _K1_ZERO
     return (s1 + int(digits[9])) % 11 <= 3
@@ -128,6 +128,7 @@ def valid_ean(digits: str) -> bool:
 
 
 _IBAN_REGISTRY = numdb.get("iban")
+_LETTER_DIGITS = str.maketrans({letter: str(int(letter, 36)) for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"})  # A=10
 _BBAN_PART = re.compile(r"(\d+)!?[nace]")
 
 
@@ -148,7 +149,7 @@ def valid_iban(text: str) -> bool:
     if not (compact.isascii() and compact.isalnum()) or len(compact) != iban_length(compact[:2]):
         return False
     rearranged = compact[4:] + compact[:4]  # mod-97 first, a quick necessary condition (96 in 97 random fail)
-    if int("".join(str(int(char, 36)) for char in rearranged)) % 97 != 1:
+    if int(rearranged.translate(_LETTER_DIGITS)) % 97 != 1:
         return False
     return iban.is_valid(compact)
 

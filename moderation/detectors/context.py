@@ -107,8 +107,17 @@ class Context:
         self.shared: dict[str, object] = {}  # what detectors find once per text and share (`numbers._numbers`)
 
     def line_of(self, position: int) -> int:
-        """The 0-based line number of `position` (only for the few places reported)."""
+        """The 0-based line number of `position`."""
         return self.text.count("\n", 0, position)
+
+    def lines_of(self, positions: set[int]) -> dict[int, int]:
+        """The 0-based line number of each position, counted in one sweep: up to 20 places of each kind, each
+        counted from the start of a 200 KB text, was a sixth of a scan."""
+        lines, line, counted = {}, 0, 0
+        for position in sorted(positions):
+            line += self.text.count("\n", counted, position)
+            lines[position], counted = line, position
+        return lines
 
     def _line_start(self, position: int) -> int:
         return self.text.rfind("\n", 0, position) + 1

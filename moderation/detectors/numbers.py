@@ -68,26 +68,23 @@ def _numbers(ctx: Context) -> dict[str, list[_Candidate]]:
     fnrs, accounts, cards = found["fnr"], found["account"], found["card"]
     passes_mod11 = checksums.passes_mod11
     for match in _NUMBER.finditer(text):
-        start = match.start()
-        if match["grouped"] is not None:
+        start, kind = match.start(), match.lastgroup  # the separator's group names the branch; None: plain 11
+        if kind is None:
+            if passes_mod11(digits := match[0]):
+                fnrs.append((start, digits, True))
+                accounts.append((start, digits, True))
+        elif kind == "card":
+            cards.append((start, match[0], True))
+        elif kind == "account" or kind == "fnr":
+            digits = match[0].replace(match[kind], "")
+            if passes_mod11(digits):
+                (accounts if kind == "account" else fnrs).append((start, digits, False))
+        else:  # "grouped", or "six" for the 4-6-5 shape
             cards.append((start, match[0].replace(match["grouped"], ""), False))
-            if match["six"] is not None:  # "dddd DDMMYY NNNNN"
+            if kind == "six":  # "dddd DDMMYY NNNNN"
                 tail = _FNR.match(text, match.start("six"))
                 if tail and passes_mod11(digits := tail[1] + tail[2]):
                     fnrs.append((tail.start(), digits, False))
-        elif match["card"] is not None:
-            cards.append((start, match[0], True))
-        elif match["account"] is not None:
-            digits = match[0].replace(match["account"], "")
-            if passes_mod11(digits):
-                accounts.append((start, digits, False))
-        elif match["fnr"] is not None:
-            digits = match[0].replace(match["fnr"], "")
-            if passes_mod11(digits):
-                fnrs.append((start, digits, False))
-        elif passes_mod11(digits := match[0]):
-            fnrs.append((start, digits, True))
-            accounts.append((start, digits, True))
     ctx.shared["numbers"] = found
     return found
 
