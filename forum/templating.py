@@ -17,6 +17,7 @@ from babel.dates import (
     parse_pattern,
 )
 from babel.numbers import format_decimal
+from markupsafe import Markup
 from starlette.templating import Jinja2Templates
 
 from forum import hooks, i18n
@@ -71,6 +72,43 @@ def _iso(value: datetime | None) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds") if value else ""
 
 
+def N_(message: str) -> str:  # noqa: N802 - marks a message for extraction; translated when used
+    return message
+
+
+# The strings forum.js shows, for the page's `<script id="forum-strings">`. They depend on the locale alone, so
+# their JSON is made once per locale rather than with twenty translation calls on every page rendered.
+CLIENT_STRINGS = {
+    "preview": N_("Preview"), "preview_hide": N_("Hide preview"), "preview_empty": N_("Nothing to preview yet."),
+    "preview_failed": N_("The preview could not be loaded."), "chars_used": N_("{count} of {max} characters"),
+    "chars_left": N_("{count} characters left"), "sending": N_("Sending…"),
+    "reply_posted": N_("Your reply was posted."), "new_reply": N_("A new reply arrived."),
+    "more_on_next_page": N_("New replies continue on the next page"),
+    "new_replies": N_("{count} new replies arrived."),
+    "queue_changed": N_("The review queue has changed: {count} open now."), "reload": N_("Reload the queue"),
+    "draft_title": N_("Check this before you post"), "draft_intro": N_("Your text seems to contain:"),
+    "draft_line": N_("line {lines}"), "draft_lines": N_("lines {lines}"), "draft_select_line": N_("Select line {line}"),
+    "draft_outro": N_("Edit the text and send it again to check it once more. If you post it as it is, it stays "
+                      "hidden until a moderator has looked at it."),
+    "draft_post_anyway": N_("Post anyway (held for review)"),
+    "file_attached": N_("{name} attached. Describe the picture in the field below it."),
+    "file_pasted": N_("Pasted picture"), "files_full": N_("No more files fit in this post."),
+}
+
+
+@cache
+def _client_strings(locale: str) -> Markup:
+    translations = i18n.translations(locale)
+    return jinja2.utils.htmlsafe_json_dumps({key: translations.gettext(message)
+                                             for key, message in CLIENT_STRINGS.items()}, sort_keys=True)
+
+
+def client_strings() -> Markup:
+    """`{{ client_strings() }}`: CLIENT_STRINGS translated to the request's locale, as JSON safe in HTML (the
+    bytes `| tojson` gave)."""
+    return _client_strings(i18n.get_locale())
+
+
 def make_templates() -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
@@ -87,5 +125,6 @@ def make_templates() -> Jinja2Templates:
     env.globals["post_card"] = post_card
     env.globals["nav_links"] = hooks.nav_links
     env.globals["unread_cap"] = UNREAD_CAP
+    env.globals["client_strings"] = client_strings
     env.filters["unread_badge"] = _unread_badge
     return Jinja2Templates(env=env)

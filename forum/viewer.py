@@ -67,7 +67,7 @@ def viewer_sql() -> str:
 async def load_viewer(token: str) -> Viewer | None:
     if not token or len(token) > 128:
         return None
-    row = await db.fetch_one(viewer_sql(), [hash_token(token)])
+    row = await db.fetch_point(viewer_sql(), [hash_token(token)])
     if row is None:
         return None
     now = datetime.now(UTC)

@@ -86,6 +86,22 @@ def test_29_february_needs_a_leap_year_in_some_century():
     assert fnr_old_rule(first_fnr("290200", range(500, 1000), 0))  # 2000
 
 
+def test_every_number_valid_under_the_old_rules_is_valid_under_the_2032_rules():
+    """`valid_fnr` asks the 2032 rule alone (it is the faster one), which is right only if the old rules are a
+    subset: every date, D-, H- and synthetic offset, every first check digit."""
+    import random
+
+    from tests.detector_corpus import fnr
+
+    rng = random.Random(19)
+    variants = ("plain", "d", "h", "synthetic")
+    numbers = [fnr(rng, rule="old", variant=variant) for variant in variants for _ in range(500)]
+    numbers += [f"{rng.randrange(10**11):011d}" for _ in range(50_000)]
+    old = [number for number in numbers if fnr_old_rule(number)]
+    assert len(old) > 2000
+    assert all(fnr_2032_rule(number) and valid_fnr(number) for number in old)
+
+
 @pytest.mark.parametrize("date", ["310290", "310490", "001090", "011390", "320190"])
 def test_impossible_dates_fail_both_rules(date):
     for remainder in range(4):

@@ -128,7 +128,8 @@ ORDER BY e.id DESC LIMIT 1
 async def consent_status(user_id: int, conn=None, purpose: str = FORUM.name) -> ConsentStatus:
     """One query: the latest decision for the purpose, and whether a text of it needing fresh consent came out
     after it. Employment-basis rows are not consent and do not count here."""
-    row = await db.fetch_one(STATUS_SQL, [True, purpose, user_id], conn)
+    params = [True, purpose, user_id]  # a write checks it in its transaction; a page reads it by key
+    row = await (db.fetch_one(STATUS_SQL, params, conn) if conn is not None else db.fetch_point(STATUS_SQL, params))
     if row is None:
         return ConsentStatus.NONE
     if row["action"] == ConsentAction.WITHDRAWN.value:

@@ -28,14 +28,14 @@ HOME_SQL = "SELECT COALESCE(SUM(version), 0) AS total, COUNT(*) AS n FROM page_v
 
 
 async def topic(topic_id: int) -> tuple | None:
-    row = await db.fetch_one(TOPIC_SQL, [topic_id])
+    row = await db.fetch_point(TOPIC_SQL, [topic_id])
     if row is None or row["deleted_at"] is not None or row["read_access"] != PUBLIC:
         return None
     return ("t", topic_id, row["version"], row["shared"])
 
 
 async def category(slug: str) -> tuple | None:
-    row = await db.fetch_one(CATEGORY_SQL, [slug])
+    row = await db.fetch_point(CATEGORY_SQL, [slug])
     if row is None or row["read_access"] != PUBLIC:
         return None
     return ("c", row["id"], row["version"] or 0, row["shared"])
@@ -43,5 +43,5 @@ async def category(slug: str) -> tuple | None:
 
 async def home() -> tuple:
     """The front page lists topics of every public category: every counter is summed (each only grows)."""
-    row = await db.fetch_one(HOME_SQL)
+    row = await db.fetch_point(HOME_SQL)
     return ("h", int(row["total"]), int(row["n"]))

@@ -53,7 +53,7 @@ def _bools(row: dict, *names: str) -> dict:
 
 
 async def topic_row(topic_id: int) -> dict | None:
-    row = await db.fetch_one(TOPIC_SQL, [topic_id])
+    row = await db.fetch_point(TOPIC_SQL, [topic_id])
     if row:
         _fix_dates(row, "created_at", "last_posted_at", "deleted_at")
         _bools(row, "pinned", "pinned_globally", "locked")
@@ -71,7 +71,7 @@ async def posts_page(topic_id: int, page: int, *, with_first: bool = False) -> l
     sql = POSTS_SQL
     if with_first and page > 1:
         sql = POSTS_SQL.replace("AND p.number BETWEEN ? AND ?", "AND (p.number BETWEEN ? AND ? OR p.number = 1)")
-    rows = await db.fetch_all(sql, [topic_id, first, first + POSTS_PER_PAGE - 1])
+    rows = await db.fetch_quick(sql, [topic_id, first, first + POSTS_PER_PAGE - 1])
     for row in rows:
         _fix_dates(row, "created_at", "edited_at", "deleted_at", "hidden_at")
     return rows
@@ -86,7 +86,7 @@ async def posts_after(topic_id: int, after: int, limit: int = POSTS_PER_PAGE) ->
 
 
 async def accepted_post(post_id: int) -> dict | None:
-    row = await db.fetch_one(
+    row = await db.fetch_point(
         "SELECT p.id, p.number, p.cooked, p.created_at, pr.username, p.author_id FROM post p "
         "LEFT JOIN profile pr ON pr.user_id = p.author_id "
         "WHERE p.id = ? AND p.deleted_at IS NULL AND p.hidden_at IS NULL", [post_id])
@@ -101,7 +101,7 @@ async def viewer_state(viewer: Viewer, topic_id: int, post_ids: list[int]) -> tu
         likes = (" UNION ALL SELECT 'like', post_id FROM post_like WHERE user_id = ? AND post_id IN ("
                  + ",".join("?" * len(post_ids)) + ")")
         params += [viewer.id, *post_ids]
-    rows = await db.fetch_all(
+    rows = await db.fetch_quick(
         "SELECT 'read' AS k, last_read_number AS v FROM topic_read WHERE user_id = ? AND topic_id = ?"
         " UNION ALL SELECT 'watch', 1 FROM topic_watch WHERE user_id = ? AND topic_id = ?" + likes, params)
     liked = {r["v"] for r in rows if r["k"] == "like"}

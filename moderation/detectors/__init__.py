@@ -66,10 +66,7 @@ KINDS = tuple(kind for kind, _reason, _find in _DETECTORS)
 def scan(text: str) -> list[Finding]:
     """One finding per kind present in `text`, always in the order of `_DETECTORS`."""
     ctx = Context(text)
-    findings = []
-    for kind, reason, find in _DETECTORS:
-        places = find(text, ctx)
-        if places:
-            lines = tuple(sorted({ctx.line_of(place) + 1 for place in places}))
-            findings.append(Finding(kind, reason, lines))
-    return findings
+    found = [(kind, reason, places) for kind, reason, find in _DETECTORS if (places := find(text, ctx))]
+    line_of = ctx.lines_of({place for _kind, _reason, places in found for place in places})
+    return [Finding(kind, reason, tuple(sorted({line_of[place] + 1 for place in places})))
+            for kind, reason, places in found]

@@ -19,7 +19,7 @@ the label the writer put beside the number can. The rules:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 WINDOW = 80  # characters before a number in which its label is looked for
 
@@ -88,6 +88,12 @@ class _Table:
     delimiter: str
     header: list[str]
     first_line_start: int
+    header_labels: dict[int, str | None] = field(default_factory=dict)  # column -> its header's label, once
+
+    def header_label(self, column: int) -> str | None:
+        if column not in self.header_labels:
+            self.header_labels[column] = label_in(self.header[column]) if 0 <= column < len(self.header) else None
+        return self.header_labels[column]
 
 
 class Context:
@@ -98,10 +104,20 @@ class Context:
         self.text = text
         self._tables: dict[int, _Table | None] = {}  # line start -> the table that line is a row of
         self._labels: dict[int, str | None] = {}  # several detectors ask about the same number
+        self.shared: dict[str, object] = {}  # what detectors find once per text and share (`numbers._numbers`)
 
     def line_of(self, position: int) -> int:
-        """The 0-based line number of `position` (only for the few places reported)."""
+        """The 0-based line number of `position`."""
         return self.text.count("\n", 0, position)
+
+    def lines_of(self, positions: set[int]) -> dict[int, int]:
+        """The 0-based line number of each position, counted in one sweep: up to 20 places of each kind, each
+        counted from the start of a 200 KB text, was a sixth of a scan."""
+        lines, line, counted = {}, 0, 0
+        for position in sorted(positions):
+            line += self.text.count("\n", counted, position)
+            lines[position], counted = line, position
+        return lines
 
     def _line_start(self, position: int) -> int:
         return self.text.rfind("\n", 0, position) + 1
@@ -164,9 +180,7 @@ class Context:
                 found = label_in(before.rsplit(table.delimiter, 1)[-1])  # the number's own cell
                 if found is None:
                     column = text[line_start:start].lstrip().count(table.delimiter)
-                    column -= 1 if table.delimiter == "|" else 0
-                    if 0 <= column < len(table.header):
-                        found = label_in(table.header[column])
+                    found = table.header_label(column - 1 if table.delimiter == "|" else column)
                 return found
         found = label_in(before)
         if found is None and line_start > 0 and not before.strip(" \t\u00a0\u2009\u202f-*>"):
