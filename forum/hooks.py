@@ -6,7 +6,7 @@ of each post card.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from forum.permissions.facts import PostFacts
 from forum.viewer import Viewer
@@ -24,3 +24,20 @@ def add_post_card(hook: PostCardHook) -> None:
 def post_card(viewer: Viewer | None, post: PostFacts, row: dict) -> None:
     for hook in _post_card:
         hook(viewer, post, row)
+
+
+# (user ids) -> the ids among them that may not be suggested for a mention (moderation: suspended members)
+MentionFilter = Callable[[list[int]], Awaitable[set[int]]]
+_mention_filters: list[MentionFilter] = []
+
+
+def add_mention_filter(hook: MentionFilter) -> None:
+    if hook not in _mention_filters:
+        _mention_filters.append(hook)
+
+
+async def not_mentionable(user_ids: list[int]) -> set[int]:
+    out: set[int] = set()
+    for hook in _mention_filters:
+        out |= await hook(user_ids)
+    return out

@@ -1,6 +1,7 @@
 """All forum models; Tortoise discovers them through this module."""
 
 from forum.models.accounts import NameClaim, Profile, Role, Session, User
+from forum.models.composer import ComposerDraft
 from forum.models.consent import (
     ConsentAction,
     ConsentEvent,
@@ -32,6 +33,7 @@ from forum.models.oidc import OidcIdentity, OidcLoginAttempt, OidcSession
 from forum.models.security import PasswordResetToken, RateCount, SignInThrottle
 
 __all__ = [
+    "ComposerDraft",
     "NameClaim",
     "ConsentAction", "ConsentEvent", "ConsentReceipt", "ConsentSubject", "LegalBasis", "PolicyVersion", "ReceiptKey",
     "Category", "CategoryWatch", "Notification", "NotificationKind", "Post", "PostLike", "PostMention",

@@ -35,7 +35,8 @@ PENDING, DONE = "pending", "done"
 TOUCHED_TABLES = ("post", "post_revision", "topic", "profile", "name_history", "notification", "post_mention",
                   "post_like", "topic_watch", "category_watch", "topic_read", "category", "search_index",
                   "mod_flag", "mod_case", "mod_sanction", "mod_audit",
-                  "name_claim", "mail_outbox", "mail_preference")  # issue 18b's name claims, issue 21's queued mail
+                  "name_claim", "mail_outbox", "mail_preference",
+                  "composer_draft")  # issue 18b's name claims, issue 21's queued mail
 
 _tasks: set[asyncio.Task] = set()
 
