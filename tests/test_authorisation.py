@@ -144,10 +144,17 @@ SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
     ("GET", "/auth/oidc/login"): ("-", None), ("GET", "/auth/oidc/callback"): ("-", None),
     ("POST", "/auth/oidc/backchannel-logout"): ("-", {"logout_token": "not a token"}),
     ("POST", "/settings/oidc/link"): ("-", {}), ("POST", "/settings/oidc/unlink"): ("-", {}),
+    # issue 25 (2026-12-02): the composer's drafts, similar topics and mention suggestions
+    ("GET", "/drafts"): ("-", None),
+    ("POST", "/drafts/save"): ("category", {"category": "SLUG", "title": "Et utkast her", "body": "Tekst"}),
+    ("POST", "/drafts/{draft_id:int}/delete"): ("draft", {}),
+    ("PUT", "/api/v1/drafts"): ("category", {"category": "SLUG", "title": "Et utkast her", "body": "Tekst"}),
+    ("GET", "/api/v1/similar-topics"): ("-", None),
+    ("GET", "/api/v1/mention-suggestions"): ("-", None),
 }
 STATES = {"post": ["own", "other", "hidden", "deleted", "staff-only"], "topic": ["own", "other", "staff-only"],
           "category": ["public", "staff-only"], "user": ["other"], "word": ["any"], "username": ["other"],
-          "token": ["unknown"], "receipt": ["other"], "-": ["-"]}
+          "token": ["unknown"], "receipt": ["other"], "draft": ["other"], "-": ["-"]}
 # states that matter to a few routes only: a post by an admin (whom a moderator does not outrank), one's own post
 # in a locked topic, a reply to a question the role asked (its answer to mark)
 ADMINS = "admin's"
@@ -168,7 +175,8 @@ PARTICIPATE = {("POST", "/c/{slug}/new"), ("POST", "/t/{topic_id:int}/reply"), (
                ("POST", "/p/{post_id:int}/like"), ("POST", "/api/v1/topics"),
                ("POST", "/api/v1/topics/{topic_id:int}/posts"), ("PATCH", "/api/v1/posts/{post_id:int}"),
                ("POST", "/api/v1/posts/{post_id:int}/like"), ("PATCH", "/api/v1/me/profile"),
-               ("POST", "/settings/profile"), ("POST", "/api/v1/preview")}  # a preview costs what a post does
+               ("POST", "/settings/profile"), ("POST", "/api/v1/preview"),  # a preview costs what a post does
+               ("POST", "/drafts/save"), ("PUT", "/api/v1/drafts")}  # issue 25: a draft is a write too
 # adding anything others see: what a silence stops ("you can read, but not post, like, flag or change your
 # profile"); taking one's own like back stays open
 POSTING = {("POST", "/c/{slug}/new"), ("POST", "/t/{topic_id:int}/reply"), ("POST", "/p/{post_id:int}/edit"),
@@ -266,6 +274,13 @@ class World:
             from forum.services.receipts import receipts_of
 
             return (await receipts_of(self.author.user["id"]))[0]["id"]
+        if kind == "draft":  # another member's (issue 25): nobody but its member may touch it
+            saved = await self.author.api("PUT", "/api/v1/drafts", {"body": unique("Utkast ")})
+            assert saved.status_code == 200, saved.text
+            from forum import db
+
+            return (await db.fetch_one("SELECT max(id) AS id FROM composer_draft WHERE user_id = ?",
+                                       [self.author.user["id"]]))["id"]
         return None
 
 
@@ -344,7 +359,7 @@ def _fill(body: dict | None, world: World, obj) -> dict | None:
 
 def _path(route_path: str, obj) -> str:
     path = route_path.replace("{topic_id:int}/{slug}", f"{obj['id'] if isinstance(obj, dict) else obj}/x")
-    for name in ("{topic_id:int}", "{post_id:int}", "{user_id:int}", "{word_id:int}"):
+    for name in ("{topic_id:int}", "{post_id:int}", "{user_id:int}", "{word_id:int}", "{draft_id:int}"):
         path = path.replace(name, str(obj["id"] if isinstance(obj, dict) else obj))
     path = path.replace("{purpose}/{version}", "forum/test-1").replace("{purpose}", "mail")
     for name in ("{slug}", "{username}", "{token}", "{receipt_id}"):

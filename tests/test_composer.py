@@ -31,12 +31,13 @@ async def test_similar_topics_come_solved_first_with_their_category_and_accepted
     w = word("lign")
     helper = await make_user()
     open_one = await new_topic(participant, category.slug, title=f"Spørsmål om {w} og eksport")
-    solved = await new_topic(participant, category.slug, title=f"Hvordan bruker jeg {w}?")
+    solved = await new_topic(participant, category.slug, title=f"Hvordan bruker jeg {w} til eksport?")
     answer = await new_reply(helper, solved["id"], "Slik gjør du det")
     assert (await participant.api("POST", f"/api/v1/posts/{answer['id']}/accept")).status_code == 200
     await new_topic(participant, category.slug, title=f"Noe helt annet {word('annet')}")
 
-    found = await similar(participant, f"Problem med {w} i dag")
+    found = await similar(participant, f"Problem med {w} og eksporten")
+    assert await similar(participant, f"Problem med {w} i dag") == []  # one shared word of three is not enough
     assert [t["id"] for t in found] == [solved["id"], open_one["id"]]
     assert found[0]["solved"] is True and found[0]["accepted_answer"] is True
     assert found[1]["solved"] is False and found[1]["accepted_answer"] is False
@@ -47,7 +48,7 @@ async def test_similar_topics_come_solved_first_with_their_category_and_accepted
 async def test_similar_topics_match_inflected_forms_and_need_ten_characters(participant, category):
     w = word("fakt")
     topic = await new_topic(participant, category.slug, title=f"Eksport av {w}aer til regnskapet")
-    assert [t["id"] for t in await similar(participant, f"Finner ikke {w}aen")] == [topic["id"]]
+    assert [t["id"] for t in await similar(participant, f"Finner ikke {w}aen i regnskap")] == [topic["id"]]
     assert await similar(participant, f"{w}"[:9]) == []
     assert await similar(participant, "hvordan kan jeg") == []  # stop words only
 

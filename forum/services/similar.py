@@ -25,6 +25,9 @@ LIMIT = 5
 POOL = 20              # the best-ranked visible topics that the solved ones are picked from first
 MAX_TITLE_TERMS = 8
 MAX_BODY_TERMS = 4     # the body's first words that are not in the title yet
+# a topic is like the new one when its title shares this many of the words looked for (all of them when the title
+# has fewer): one common word ("spørsmål", "faktura") alone says little, and would stop most new questions
+MIN_SHARED = 2
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -40,21 +43,24 @@ class SimilarTopic:
     post_count: int
 
 
-def lookup_stems(title: str, body: str = "") -> list[str]:
-    """The stems to look for: the title's content words, then a few of the body's."""
+def content_stems(text: str, most: int, known: list[str] | None = None) -> list[str]:
+    """The stems of up to `most` content words of `text` (no stop words, no one-letter words) not in `known`."""
     stems: list[str] = []
-    for text, most in ((title, MAX_TITLE_TERMS), (body[:2_000], MAX_BODY_TERMS)):
-        added = 0
-        for word in _WORD.findall(search.clean_text(text)):
-            if added == most:
-                break
-            if len(word) < 2 or word.casefold() in STOP_WORDS:
-                continue
-            s = stem(word)
-            if s not in stems:
-                stems.append(s)
-                added += 1
+    for word in _WORD.findall(search.clean_text(text)):
+        if len(stems) == most:
+            break
+        if len(word) < 2 or word.casefold() in STOP_WORDS:
+            continue
+        s = stem(word)
+        if s not in stems and s not in (known or ()):
+            stems.append(s)
     return stems
+
+
+def lookup_stems(title: str, body: str = "") -> tuple[list[str], list[str]]:
+    """The stems to look for: the title's content words, and a few more of the body's."""
+    in_title = content_stems(title, MAX_TITLE_TERMS)
+    return in_title, content_stems(body[:2_000], MAX_BODY_TERMS, in_title)
 
 
 _SQLITE = """
@@ -88,8 +94,9 @@ async def similar_topics(viewer: Viewer | None, title: str, body: str = "", *,
     """Up to `limit` topics the viewer may read that are like this title (and body), solved ones first."""
     if len(search.clean_text(title).strip()) < MIN_TITLE_CHARS:
         return []
-    stems = lookup_stems(title, body)
-    if not stems:
+    in_title, in_body = lookup_stems(title, body)
+    stems = in_title + in_body
+    if not in_title:
         return []
     where, where_params = search.visible_where(viewer)
     rows: list[dict] = []
@@ -104,9 +111,11 @@ async def similar_topics(viewer: Viewer | None, title: str, body: str = "", *,
         query = " | ".join(f"{s}:A" for s in stems)
         rows = await _pool(_POSTGRES.format(depth=search.RANK_DEPTH, window=POOL * 2, where=where, seen="{seen}"),
                            [query, query], where_params, rows)
+    wanted, shared = set(stems), min(MIN_SHARED, len(in_title))
     found = [SimilarTopic(r["id"], r["title"], r["slug"], r["category_slug"], r["category_name"],
                           is_solved(r["kind"], r["accepted_post_id"]), r["accepted_post_id"] is not None,
-                          r["post_count"]) for r in rows]
+                          r["post_count"]) for r in rows
+             if len(wanted & set(content_stems(r["title"], 50))) >= shared]
     # solved first, each group in rank order (sorted() is stable)
     return sorted(found, key=lambda s: not s.solved)[:limit]
 
