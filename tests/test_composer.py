@@ -251,3 +251,12 @@ async def test_mention_suggestions_only_name_members_a_mention_reaches(make_user
     response = await participant.get("/api/v1/mention-suggestions", params={"q": prefix,
                                                                             "topic_id": internal["id"]})
     assert response.status_code == 404  # a topic the member cannot read
+
+
+async def test_the_confirmation_step_is_only_for_members_who_may_post(member, participant, category):
+    w = word("gate")
+    await new_topic(participant, category.slug, title=f"Hvordan sletter jeg {w}?")
+    form = {"title": f"Kan jeg slette {w} selv?", "body": "Tekst", "kind": "question"}
+    refused = await submit(member, f"/c/{category.slug}/new", form)  # no consent: refused as posting is
+    assert refused.status_code == 403
+    assert "Did any of these answer it?" not in refused.text and "Svarte noen av disse" not in refused.text

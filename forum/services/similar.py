@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from forum import db
 from forum.permissions.facts import is_solved
 from forum.services import search
+from forum.services.participation import check_can_participate
 from forum.services.stemming import STOP_WORDS, stem
 from forum.viewer import Viewer
 
@@ -118,6 +119,14 @@ async def similar_topics(viewer: Viewer | None, title: str, body: str = "", *,
              if len(wanted & set(content_stems(r["title"], 50))) >= shared]
     # solved first, each group in rank order (sorted() is stable)
     return sorted(found, key=lambda s: not s.solved)[:limit]
+
+
+async def similar_before_posting(viewer: Viewer | None, title: str, body: str) -> list[SimilarTopic]:
+    """The new-topic form's confirmation step without JavaScript: the similar topics to show before posting, for a
+    member who may post (the participation gate first, as posting runs it: nobody is shown a step they could not
+    get past, and a refusal is the same as posting's)."""
+    await check_can_participate(viewer, db.connection(), action="post")
+    return await similar_topics(viewer, title, body)
 
 
 async def _pool(sql: str, match_params: list, where_params: list, already: list[dict]) -> list[dict]:

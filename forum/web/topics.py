@@ -15,7 +15,7 @@ from forum.services.access import access_category_by_slug, access_post_by_id
 from forum.services.composer_drafts import draft_for
 from forum.services.permissions import can_start_topic
 from forum.services.posts import create_reply
-from forum.services.similar import similar_topics
+from forum.services.similar import similar_before_posting
 from forum.services.topic_page import load_topic_page
 from forum.services.watching import set_category_watch, set_topic_watch
 from forum.web.common import field, path_for, read_form, render, require_viewer
@@ -119,7 +119,7 @@ async def new_topic(request: Request) -> Response:
         if warnings:
             return render(request, "new_topic.html", {"category": category, "values": values, "errors": {},
                                                       "warnings": warnings, "can_start": can_start})
-        similar = (await similar_topics(viewer, values["title"], values["body"])
+        similar = (await similar_before_posting(viewer, values["title"], values["body"])
                    if can_start and field(form, "confirm_similar") != "1" else [])
         if similar:  # the confirmation step without JavaScript: "Did any of these answer it?"
             return render(request, "new_topic.html", {"category": category, "values": values, "errors": {},
