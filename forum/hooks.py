@@ -1,7 +1,7 @@
 """Published hooks: what other packages add to the forum's pages (forum.events is the same for writes).
 
 The forum knows nothing of what a hook adds; moderation.install registers its own: the flag and appeal flags
-of each post card.
+of each post card, and the mention filter (suspended members are not suggested after "@").
 """
 
 from __future__ import annotations

@@ -50,7 +50,8 @@ SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
     ("GET", "/settings/erase"): ("-", None), ("POST", "/settings/erase"): ("-", {"password": "wrong password"}),
     ("GET", "/t/{topic_id:int}/_posts"): ("topic", None),
     ("GET", "/c/{slug}"): ("category", None), ("GET", "/c/{slug}/new"): ("category", None),
-    ("POST", "/c/{slug}/new"): ("category", {"title": "Et nytt emne her", "body": "Tekst", "kind": "discussion"}),
+    ("POST", "/c/{slug}/new"): ("category", {"title": "Et nytt emne her", "body": "Tekst", "kind": "discussion",
+                                             "confirm_similar": "1"}),  # issue 25: past the similar-topics step
     ("POST", "/c/{slug}/watch"): ("category", {}),
     ("GET", "/t/{topic_id:int}"): ("topic", None), ("GET", "/t/{topic_id:int}/{slug}"): ("topic", None),
     ("POST", "/t/{topic_id:int}/reply"): ("topic", {"body": "Et svar"}),

@@ -260,3 +260,13 @@ async def test_the_confirmation_step_is_only_for_members_who_may_post(member, pa
     refused = await submit(member, f"/c/{category.slug}/new", form)  # no consent: refused as posting is
     assert refused.status_code == 403
     assert "Did any of these answer it?" not in refused.text and "Svarte noen av disse" not in refused.text
+
+
+async def test_drafts_go_at_erasure(participant, category):
+    topic = await new_topic(participant, category.slug)
+    await save(participant, topic_id=topic["id"], body="Et utkast som skal bort")
+    await save(participant, category=category.slug, title="Et nytt emne som skal bort", body="Tekst")
+    erased = await participant.api("DELETE", "/api/v1/me", {"password": participant.user["password"]})
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["removed_drafts"] == 2
+    assert await db.fetch_all("SELECT id FROM composer_draft WHERE user_id = ?", [participant.user["id"]]) == []
