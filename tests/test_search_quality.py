@@ -60,3 +60,40 @@ async def test_stemming_finds_inflected_forms_and_loses_no_exact_match(app):
     assert stemmed[0] >= 0.9 and stemmed[1] >= 0.9
     # every query stemming misses, the plain search missed as well (nothing found before is lost)
     assert {m.split(":")[0] for m in stemmed[2]} <= {m.split(":")[0] for m in plain[2]}
+
+
+def test_migration_0019_stems_an_existing_index_and_goes_back(tmp_path):
+    """0019 on a forum that already has an index (SQLite: each tier's FTS5 table rebuilt with the stem columns);
+    PostgreSQL's path was checked the same way by hand (README, issue 25's report)."""
+    import sqlite3
+
+    from tests.conftest import migrate_in_a_process
+
+    path = tmp_path / "stems.sqlite3"
+    url = f"sqlite:///{path}"
+    migrate_in_a_process(url, "models.0014_page_versions")
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE search_tier SET recent_from = 2001")
+    conn.executemany("INSERT INTO search_index (rowid, title, body) VALUES (?, ?, ?)",
+                     [[n, "Fakturaene" if n % 2 else "", f"sjåførene kjører {n}"] for n in range(1, 2001)])
+    conn.executemany("INSERT INTO search_recent (rowid, title, body) VALUES (?, '', ?)",
+                     [[n, f"lønna {n}"] for n in range(2001, 4501)])
+    conn.commit()
+    conn.close()
+
+    migrate_in_a_process(url, None)
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM search_index WHERE search_index MATCH '{title_stems} : faktur'"
+                        ).fetchone() == (1000,)
+    assert conn.execute("SELECT count(*) FROM search_index WHERE search_index MATCH '{body_stems} : sjåfør'"
+                        ).fetchone() == (2000,)
+    assert conn.execute("SELECT count(*) FROM search_recent WHERE search_recent MATCH '{body_stems} : lønn'"
+                        ).fetchone() == (2500,)
+    conn.close()
+
+    migrate_in_a_process(url, "models.0014_page_versions")
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT count(*) FROM search_index WHERE search_index MATCH 'fakturaene'").fetchone() == (1000,)
+    assert conn.execute("SELECT count(*) FROM search_recent").fetchone() == (2500,)
+    assert [r[1] for r in conn.execute("PRAGMA table_info(search_index)")] == ["title", "body"]
+    conn.close()
