@@ -22,6 +22,10 @@ words are:
    a match that step 1 found.
 So for a query with more than RANK_DEPTH matches in a tier, the best of its newest RANK_DEPTH are shown.
 
+Each entry also holds the Norwegian stems of its title and text (`title_stems`, `body_stems`; forum/services/
+stemming.py, issue 25): a term matches as written (the last one also as a prefix) or by its stem, so "fakturaer"
+finds "fakturaen" and "faktura"; a match as written counts in both, so it ranks higher.
+
 User input never reaches the query syntax of either database: every term is quoted (FTS5) or reduced to
 its letters and digits (tsquery). Snippets are cut and marked here, not by snippet()/ts_headline(): both
 databases then give the same snippet, ts_headline's dropping of "<tag>"-like text is avoided, and a
