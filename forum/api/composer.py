@@ -13,6 +13,7 @@ from forum.params import optional_id
 from forum.services.composer_drafts import MAX_TITLE_CHARS, save_draft
 from forum.services.mention_suggestions import suggest_handles
 from forum.services.similar import similar_topics
+from forum.web.common import path_for
 
 SIMILAR_TOPIC = Obj({"id": Int(), "title": Str(), "url": Str(), "category": Str(), "category_name": Str(),
                      "solved": Bool(), "accepted_answer": Bool(), "posts": Int()})
@@ -21,8 +22,9 @@ DRAFT = Obj({"topic_id": Int(minimum=1, maximum=2**31 - 1, nullable=True), "cate
              "kind": Str(enum=("", "question", "discussion", "training"))})
 
 
-def similar_json(found) -> list[dict]:
-    return [{"id": s.topic_id, "title": s.title, "url": f"/t/{s.topic_id}/{s.slug}", "category": s.category_slug,
+def similar_json(request: Request, found) -> list[dict]:
+    return [{"id": s.topic_id, "title": s.title, "url": path_for(request, "topic", topic_id=s.topic_id, slug=s.slug),
+             "category": s.category_slug,
              "category_name": s.category_name, "solved": s.solved, "accepted_answer": s.accepted,
              "posts": s.post_count} for s in found]
 
@@ -31,7 +33,7 @@ async def similar(request: Request) -> Response:
     params = request.query_params
     found = await similar_topics(viewer_of(request), (params.get("title") or "")[:MAX_TITLE_CHARS],
                                  (params.get("body") or "")[:2_000])
-    return json_response({"topics": similar_json(found)})
+    return json_response({"topics": similar_json(request, found)})
 
 
 async def draft(request: Request) -> Response:
