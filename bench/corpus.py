@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from forum import markup
 from forum.services.search import clean_text
+from forum.services.stemming import stems_text
 
 COMMON = """
 og i det som er på for til en at av med ikke har jeg vi kan du den de om så men fra eller skal må
@@ -98,12 +99,14 @@ class Body:
     source: str   # as stored: validated like the write path does
     cooked: str   # markup.cook output, as stored
     text: str     # what search_index.body holds: clean_text(searchable_text(cooked)), as search.index_post
+    stems: str    # what search_index.body_stems holds (forum/services/stemming.py)
 
 
 def cook_body(source: str, mentions: dict[str, str] | None = None) -> Body:
     source = markup.validate_source(source)
     cooked = markup.cook(source, mentions=mentions or {}, quotes={})
-    return Body(source, cooked, clean_text(markup.searchable_text(cooked)))
+    text = clean_text(markup.searchable_text(cooked))
+    return Body(source, cooked, text, stems_text(text))
 
 
 class Corpus:

@@ -95,8 +95,8 @@ async def copy_to_postgres(sqlite_file: Path, url: str, batch: int = 20_000) -> 
                 await conn.execute("DELETE FROM search_tier")
             if table == "search_index":
                 # both tiers of SQLite's index go to PostgreSQL's one table
-                select = ("SELECT rowid, title, body FROM search_index "
-                          "UNION ALL SELECT rowid, title, body FROM search_recent")
+                select = ("SELECT rowid, title, body, title_stems, body_stems FROM search_index "
+                          "UNION ALL SELECT rowid, title, body, title_stems, body_stems FROM search_recent")
             else:
                 select = f"SELECT {', '.join(names)} FROM {table}"
             convert = [_converter(t) for _, t in cols]

@@ -33,8 +33,8 @@ def main() -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS purge_probe (id INTEGER PRIMARY KEY, at REAL)")
         for table in (search.RECENT, search.OLDER):
             conn.execute("BEGIN")
-            conn.execute(f"INSERT OR REPLACE INTO {table} (rowid, title, body) SELECT rowid, title, body || ' x' "
-                         f"FROM {table} ORDER BY rowid DESC LIMIT 1000")
+            conn.execute(f"INSERT OR REPLACE INTO {table} (rowid, {search.COLUMNS}) SELECT rowid, title, "
+                         f"body || ' x', title_stems, body_stems || ' x' FROM {table} ORDER BY rowid DESC LIMIT 1000")
             conn.execute("COMMIT")
         conn.close()
         waits: list[float] = []

@@ -4,7 +4,7 @@ What one post creation writes (forum/services/topics.py, posts.py, likes.py, ans
 the seed writes for each post, in the same columns and formats:
 - `post` (number = topic.last_number + 1), `post_revision` number 1, `post_mention` per mentioned user (no
   quotes are seeded, so no `post_quote`), `search_index` (rowid = post id; the topic title for a first post,
-  else ''; clean_text(searchable_text(cooked)): names of mentioned people stay out of the index),
+  else ''; clean_text(searchable_text(cooked)): names of mentioned people stay out of the index; and their stems),
 - `topic`: last_number, post_count, last_posted_at, version (+1 per reply, like and accept), accepted_post_id,
 - `category`: topic_count, post_count,
 - `notification`: the services' recipients and priority (mention > quote > reply > watched topic), the
@@ -43,8 +43,9 @@ from pathlib import Path
 from bench.corpus import Body, Corpus
 from bench.progress import Progress
 from forum.services import search
+from forum.services.stemming import stems_text
 
-SEED_VERSION = 2
+SEED_VERSION = 3  # 3: the stem columns of the search index (issue 25)
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(__file__).resolve().parent / ".cache"
 MIGRATIONS = ROOT / "forum" / "migrations"
@@ -138,8 +139,8 @@ SQL = {
             "VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, 0, NULL, NULL, ?, ?)",
     "revision": "INSERT INTO post_revision (number, source, created_at, editor_id, post_id) VALUES (1, ?, ?, ?, ?)",
     "mention": "INSERT INTO post_mention (post_id, user_id) VALUES (?, ?)",
-    "search": "INSERT INTO search_index (rowid, title, body) VALUES (?, ?, ?)",
-    "search_recent": "INSERT INTO search_recent (rowid, title, body) VALUES (?, ?, ?)",
+    "search": "INSERT INTO search_index (rowid, title, body, title_stems, body_stems) VALUES (?, ?, ?, ?, ?)",
+    "search_recent": "INSERT INTO search_recent (rowid, title, body, title_stems, body_stems) VALUES (?, ?, ?, ?, ?)",
     "notification": "INSERT INTO notification (kind, count, message, created_at, read_at, actor_id, post_id, topic_id, "
                     "user_id) VALUES (?, ?, '', ?, ?, ?, ?, ?, ?)",
     "watch": "INSERT INTO topic_watch (created_at, topic_id, user_id) VALUES (?, ?, ?)",
@@ -200,7 +201,7 @@ class Builder:
         if mentioned is not None:
             self.rows["mention"].append((post_id, mentioned))
         self.rows["search_recent" if post_id >= self.recent_from else "search"].append(
-            (post_id, topic.title if first else "", body.text))
+            (post_id, topic.title if first else "", body.text, stems_text(topic.title) if first else "", body.stems))
         self.category_posts[topic.category_id] = self.category_posts.get(topic.category_id, 0) + 1
         if first:  # create_topic: watch first, then notify mentions (no category watches are seeded)
             self.category_topics[topic.category_id] = self.category_topics.get(topic.category_id, 0) + 1

@@ -13,6 +13,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 import moderation
 from forum import cook_pool
 from forum.api import accounts as api_accounts
+from forum.api import composer as api_composer
 from forum.api import consent as api_consent
 from forum.api import content as api_content
 from forum.api import openapi
@@ -43,7 +44,7 @@ from forum.settings import Settings, load_settings
 from forum.templating import make_templates
 from forum.viewer import ViewerMiddleware
 from forum.web import accounts as web_accounts
-from forum.web import admin, consent, files, findable, health, home, posts, profiles, topics
+from forum.web import admin, composer, consent, files, findable, health, home, posts, profiles, topics
 from forum.web import live as web_live
 from forum.web import mail as web_mail
 from forum.web import notifications as web_notifications
@@ -67,6 +68,7 @@ def routes() -> list[Route | Mount]:
         *web_oidc.routes,
         *web_live.routes,  # before topics: /t/{id}/{slug} would match /t/{id}/_events
         *topics.routes,
+        *composer.routes,
         *posts.routes,
         *files.routes,
         *profiles.routes,
@@ -80,6 +82,7 @@ def routes() -> list[Route | Mount]:
         *api_content.routes,
         *api_consent.routes,
         *api_preview.routes,
+        *api_composer.routes,
         *api_password.routes,
         *openapi.routes,
         Mount("/static", HashedStaticFiles(STATIC_DIR), name="static"),

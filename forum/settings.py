@@ -114,6 +114,7 @@ class Retention:
     # the ledger's link to a member who withdrew (consent_subject): kept while the consent could be disputed, the
     # Norwegian general limitation period of 3 years (foreldelsesloven § 2); the events stay, unlinked
     consent_evidence_days: int = 1096
+    draft_days: int = 90              # composer drafts not saved again for this long (issue 25)
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,7 @@ def load_settings(**overrides) -> Settings:
             moderation_days=_bounded_int("FORUM_RETENTION_MODERATION_DAYS", 365, 1, 36500),
             security_log_days=_bounded_int("FORUM_RETENTION_SECURITY_LOG_DAYS", 90, 1, 36500),
             consent_evidence_days=_bounded_int("FORUM_RETENTION_CONSENT_EVIDENCE_DAYS", 1096, 1, 36500),
+            draft_days=_bounded_int("FORUM_RETENTION_DRAFT_DAYS", 90, 1, 36500),
         ),
         withdrawal_ordinary_posts=_bounded_int("FORUM_WITHDRAWAL_ORDINARY_POSTS", 3, 1, 10_000),
         controller_name=os.environ.get("FORUM_CONTROLLER_NAME", "").strip() or "Forum",

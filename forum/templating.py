@@ -93,6 +93,10 @@ CLIENT_STRINGS = {
     "draft_post_anyway": N_("Post anyway (held for review)"),
     "file_attached": N_("{name} attached. Describe the picture in the field below it."),
     "file_pasted": N_("Pasted picture"), "files_full": N_("No more files fit in this post."),
+    "composer_saved": N_("Draft saved"), "composer_save_failed": N_("The draft could not be saved."),
+    "similar_solved": N_("Solved"), "similar_accepted": N_("Has an accepted answer"),
+    "mention_count": N_("{count} suggestions. Use the arrow keys and Enter to choose."),
+    "mention_none": N_("No suggestions."),
 }
 
 

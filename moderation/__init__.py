@@ -29,7 +29,7 @@ def install(app: Starlette) -> None:
     from moderation import audit, config, drafts, permissions, pictures, writing
     from moderation.export import on_exporting
     from moderation.retention import on_purging
-    from moderation.sanctions import on_signing_in
+    from moderation.sanctions import on_signing_in, suspended_among
     from moderation.withdrawal import on_withdrawal
 
     config.bind(app)
@@ -50,5 +50,6 @@ def install(app: Starlette) -> None:
     events.subscribe(events.PURGING, on_purging)
     hooks.add_post_card(permissions.post_card)
     hooks.add_nav_link(hooks.NavLink("mod", N_("Moderation"), permissions.is_moderator))
+    hooks.add_mention_filter(suspended_among)
     env = app.state.templates.env
     env.loader = jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(TEMPLATE_DIR)])

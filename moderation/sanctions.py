@@ -128,3 +128,17 @@ async def on_signing_in(sign_in) -> None:
     sanction = await active_sanction(sign_in.user_id)
     if sanction is not None and sanction.kind == SanctionKind.SUSPEND:
         raise refusal(sanction)
+
+
+async def suspended_among(user_ids: list[int]) -> set[int]:
+    """forum.hooks' mention filter: the members among these who are suspended now are not suggested."""
+    from forum import db
+
+    if not user_ids:
+        return set()
+    now = _now_param()
+    ids = list(user_ids)[:500]  # the suggestions ask about a few dozen
+    rows = await db.fetch_all(
+        f"SELECT DISTINCT user_id FROM mod_sanction WHERE user_id IN ({db.marks(len(ids))}) AND kind = 'suspend' "
+        "AND lifted_at IS NULL AND starts_at <= ? AND ends_at > ?", [*ids, now, now])
+    return {r["user_id"] for r in rows}

@@ -50,7 +50,8 @@ SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
     ("GET", "/settings/erase"): ("-", None), ("POST", "/settings/erase"): ("-", {"password": "wrong password"}),
     ("GET", "/t/{topic_id:int}/_posts"): ("topic", None),
     ("GET", "/c/{slug}"): ("category", None), ("GET", "/c/{slug}/new"): ("category", None),
-    ("POST", "/c/{slug}/new"): ("category", {"title": "Et nytt emne her", "body": "Tekst", "kind": "discussion"}),
+    ("POST", "/c/{slug}/new"): ("category", {"title": "Et nytt emne her", "body": "Tekst", "kind": "discussion",
+                                             "confirm_similar": "1"}),  # issue 25: past the similar-topics step
     ("POST", "/c/{slug}/watch"): ("category", {}),
     ("GET", "/t/{topic_id:int}"): ("topic", None), ("GET", "/t/{topic_id:int}/{slug}"): ("topic", None),
     ("POST", "/t/{topic_id:int}/reply"): ("topic", {"body": "Et svar"}),
@@ -150,10 +151,17 @@ SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
     ("GET", "/c/{slug}/feed.atom"): ("category", None),
     # issue 22 (2026-12-02): an attached file has the access of its post, in every state of it
     ("GET", "/files/{token}"): ("file", None), ("GET", "/settings/export.zip"): ("-", None),
+    # issue 25 (2026-12-02): the composer's drafts, similar topics and mention suggestions
+    ("GET", "/drafts"): ("-", None),
+    ("POST", "/drafts/save"): ("category", {"category": "SLUG", "title": "Et utkast her", "body": "Tekst"}),
+    ("POST", "/drafts/{draft_id:int}/delete"): ("draft", {}),
+    ("PUT", "/api/v1/drafts"): ("category", {"category": "SLUG", "title": "Et utkast her", "body": "Tekst"}),
+    ("GET", "/api/v1/similar-topics"): ("-", None),
+    ("GET", "/api/v1/mention-suggestions"): ("-", None),
 }
 STATES = {"post": ["own", "other", "hidden", "deleted", "staff-only"], "topic": ["own", "other", "staff-only"],
           "category": ["public", "staff-only"], "user": ["other"], "word": ["any"], "username": ["other"],
-          "token": ["unknown"], "receipt": ["other"], "-": ["-"],
+          "token": ["unknown"], "receipt": ["other"], "draft": ["other"], "-": ["-"],
           # issue 22 (2026-12-02)
           "file": ["public", "members-only", "staff-only", "post hidden", "post deleted", "held by OCR",
                    "author withdrew", "names a withdrawn member"]}
@@ -178,7 +186,8 @@ PARTICIPATE = {("POST", "/c/{slug}/new"), ("POST", "/t/{topic_id:int}/reply"), (
                ("POST", "/p/{post_id:int}/like"), ("POST", "/api/v1/topics"),
                ("POST", "/api/v1/topics/{topic_id:int}/posts"), ("PATCH", "/api/v1/posts/{post_id:int}"),
                ("POST", "/api/v1/posts/{post_id:int}/like"), ("PATCH", "/api/v1/me/profile"),
-               ("POST", "/settings/profile"), ("POST", "/api/v1/preview")}  # a preview costs what a post does
+               ("POST", "/settings/profile"), ("POST", "/api/v1/preview"),  # a preview costs what a post does
+               ("POST", "/drafts/save"), ("PUT", "/api/v1/drafts")}  # issue 25: a draft is a write too
 # adding anything others see: what a silence stops ("you can read, but not post, like, flag or change your
 # profile"); taking one's own like back stays open
 POSTING = {("POST", "/c/{slug}/new"), ("POST", "/t/{topic_id:int}/reply"), ("POST", "/p/{post_id:int}/edit"),
@@ -320,6 +329,13 @@ class World:
             from forum.services.receipts import receipts_of
 
             return (await receipts_of(self.author.user["id"]))[0]["id"]
+        if kind == "draft":  # another member's (issue 25): nobody but its member may touch it
+            saved = await self.author.api("PUT", "/api/v1/drafts", {"body": unique("Utkast ")})
+            assert saved.status_code == 200, saved.text
+            from forum import db
+
+            return (await db.fetch_one("SELECT max(id) AS id FROM composer_draft WHERE user_id = ?",
+                                       [self.author.user["id"]]))["id"]
         return None
 
 
@@ -398,7 +414,7 @@ def _fill(body: dict | None, world: World, obj) -> dict | None:
 
 def _path(route_path: str, obj) -> str:
     path = route_path.replace("{topic_id:int}/{slug}", f"{obj['id'] if isinstance(obj, dict) else obj}/x")
-    for name in ("{topic_id:int}", "{post_id:int}", "{user_id:int}", "{word_id:int}"):
+    for name in ("{topic_id:int}", "{post_id:int}", "{user_id:int}", "{word_id:int}", "{draft_id:int}"):
         path = path.replace(name, str(obj["id"] if isinstance(obj, dict) else obj))
     path = path.replace("{purpose}/{version}", "forum/test-1").replace("{purpose}", "mail")
     path = path.replace("{page:int}", "1")

@@ -81,7 +81,7 @@ class AddFieldState(_StateOnly, ops.AddField):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0014_page_versions')]  # chained after this session's migrations at the merge
+    dependencies = [('models', '0019_drafts')]
 
     initial = False
 

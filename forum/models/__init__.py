@@ -2,6 +2,7 @@
 
 from forum.models.accounts import NameClaim, Profile, Role, Session, User
 from forum.models.attachments import Attachment
+from forum.models.composer import ComposerDraft
 from forum.models.consent import (
     ConsentAction,
     ConsentEvent,
@@ -34,6 +35,7 @@ from forum.models.security import PasswordResetToken, RateCount, SignInThrottle
 
 __all__ = [
     "Attachment",
+    "ComposerDraft",
     "NameClaim",
     "ConsentAction", "ConsentEvent", "ConsentReceipt", "ConsentSubject", "LegalBasis", "PolicyVersion", "ReceiptKey",
     "Category", "CategoryWatch", "Notification", "NotificationKind", "Post", "PostLike", "PostMention",

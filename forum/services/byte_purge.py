@@ -50,7 +50,8 @@ TOUCHED_TABLES = ("post", "post_revision", "topic", "profile", "name_history", "
                   "post_like", "topic_watch", "category_watch", "topic_read", "category", "search_index",
                   "mod_flag", "mod_case", "mod_sanction", "mod_audit",
                   "name_claim", "mail_outbox", "mail_preference",  # issue 18b's name claims, issue 21's queued mail
-                  "attachment")  # issue 22: the member's files (bytes, alt and OCR text)
+                  "attachment",  # issue 22: the member's files (bytes, alt and OCR text)
+                  "composer_draft")  # issue 25: the member's drafts
 
 _tasks: set[asyncio.Task] = set()
 log = logging.getLogger(__name__)

@@ -98,6 +98,8 @@ async def export_user(viewer: Viewer | None) -> AsyncIterator[str]:
                                             ("created_at", "read_at")),
             "name_history": await _section("SELECT kind, name, created_at FROM name_history WHERE user_id = ? "
                                            "ORDER BY id", [user_id]),
+            "drafts": await _section("SELECT slot, topic_id, title, body, kind, updated_at FROM composer_draft "
+                                     "WHERE user_id = ? ORDER BY id", [user_id], ("updated_at",)),
             "sessions": await _section("SELECT created_at, last_seen_at, expires_at FROM session WHERE user_id = ?",
                                        [user_id], ("created_at", "last_seen_at", "expires_at")),
         }

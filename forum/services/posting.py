@@ -19,7 +19,7 @@ from forum.errors import NotFound
 from forum.models import NotificationKind, Post, Topic, TopicKind
 from forum.permissions.facts import TopicFacts
 from forum.permissions.topics import check_topic_open
-from forum.services import attachments, notifications, search
+from forum.services import attachments, composer_drafts, notifications, search
 from forum.services.cooking import Cooked, cook_source
 from forum.services.participation import check_can_participate
 from forum.services.references import record_references
@@ -134,6 +134,7 @@ async def publish_post(viewer: Viewer, cooked: Cooked, place: NewTopic | Reply,
         if draft.source != cooked.source:  # a handler masked words: cook and index what is stored
             cooked = await recooked(viewer, cooked, draft)
             text = search.body_text(cooked.html)
+        slot = composer_drafts.slot_for(place.topic_id)  # before a new topic's id exists: the "new" draft
         topic_id, number = await place.place(conn, viewer, now)
         post = await insert_post(conn, topic_id=topic_id, number=number, author_id=viewer.id,
                                  reply_to_id=place.reply_to_id, source=cooked.source, cooked=cooked.html, now=now,
@@ -145,5 +146,6 @@ async def publish_post(viewer: Viewer, cooked: Cooked, place: NewTopic | Reply,
             await notifications.notify_post(conn, actor_id=viewer.id, topic_id=topic_id, post_id=post.id,
                                             reasons=await _recipients(conn, place, cooked), now=now)
         await watch_topic_in(conn, viewer.id, topic_id, now=now)
+        await composer_drafts.delete_slot_in(conn, viewer.id, slot)  # posted: the draft is done with
         await events.emit(events.POST_CREATED, events.PostEvent(post.id, topic_id, viewer.id, conn))
     return post

@@ -64,6 +64,9 @@ async def purge(retention: Retention, now: datetime | None = None) -> dict[str, 
     counts["password_reset_requests"] = await delete_batches(
         "password_reset_token", "expires_at < ? AND (used_at IS NULL OR used_at < ?)", [logged, logged])
     counts["consent_subject_links"] = await unlink_withdrawn_subjects(now, retention)
+    # composer drafts the member has not saved again within the period
+    counts["composer_drafts"] = await delete_batches(
+        "composer_draft", "updated_at < ?", [db.time_param(now - timedelta(days=retention.draft_days))])
     await events.emit(events.PURGING, events.Purge(now=now, retention=retention, counts=counts,
                                                    delete_batches=delete_batches))
     # last, so the byte purges also take what this run deleted out of the file

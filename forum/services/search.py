@@ -22,6 +22,10 @@ words are:
    a match that step 1 found.
 So for a query with more than RANK_DEPTH matches in a tier, the best of its newest RANK_DEPTH are shown.
 
+Each entry also holds the Norwegian stems of its title and text (`title_stems`, `body_stems`; forum/services/
+stemming.py, issue 25): a term matches as written (the last one also as a prefix) or by its stem, so "fakturaer"
+finds "fakturaen" and "faktura"; a match as written counts in both, so it ranks higher.
+
 User input never reaches the query syntax of either database: every term is quoted (FTS5) or reduced to
 its letters and digits (tsquery). Snippets are cut and marked here, not by snippet()/ts_headline(): both
 databases then give the same snippet, ts_headline's dropping of "<tag>"-like text is avoided, and a
@@ -40,6 +44,7 @@ from itertools import islice
 from forum import db, markup
 from forum.permissions.facts import SOLVED_SQL, UNSOLVED_SQL
 from forum.permissions.roles import readable_levels
+from forum.services.stemming import stem, stems_text
 from forum.services.usernames import username_key
 from forum.viewer import Viewer
 
@@ -87,6 +92,8 @@ def clean_text(text: str) -> str:
 # -- writes: called by the services that create, edit, delete, hide and restore posts --------------------
 
 RECENT, OLDER = "search_recent", "search_index"
+# the indexed columns: the text as written (snippets, prefixes, phrases) and its stems (inflected forms)
+COLUMNS = "title, body, title_stems, body_stems"
 
 
 def configure(recent_posts: int) -> None:
@@ -111,9 +118,16 @@ def body_text(cooked: str) -> str:
 
 def _upsert_sql(conn, table: str) -> str:
     if _dialect(conn) == "sqlite":
-        return f"INSERT OR REPLACE INTO {table} (rowid, title, body) VALUES (?, ?, ?)"
-    return ("INSERT INTO search_index (post_id, title, body) VALUES (?, ?, ?) "
-            "ON CONFLICT (post_id) DO UPDATE SET title = EXCLUDED.title, body = EXCLUDED.body")
+        return f"INSERT OR REPLACE INTO {table} (rowid, {COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+    return (f"INSERT INTO search_index (post_id, {COLUMNS}) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (post_id) DO UPDATE SET title = EXCLUDED.title, body = EXCLUDED.body, "
+            "title_stems = EXCLUDED.title_stems, body_stems = EXCLUDED.body_stems")
+
+
+def entry(post_id: int, title: str, text: str) -> list:
+    """One index row: the post id, its title and text, and their Norwegian stems (forum/services/stemming.py)."""
+    title = clean_text(title)
+    return [post_id, title, text, stems_text(title), stems_text(text)]
 
 
 async def _recent_from(conn) -> int:
@@ -123,7 +137,7 @@ async def _recent_from(conn) -> int:
 async def index_post(post_id: int, *, title: str, cooked: str, conn=None, text: str | None = None) -> None:
     """Add or replace the post's entry. `title` is the topic title for a topic's first post, else "".
     `text`, when given, is `body_text(cooked)` computed beforehand."""
-    params = [post_id, clean_text(title), text if text is not None else body_text(cooked)]
+    params = entry(post_id, title, text if text is not None else body_text(cooked))
     recent_from = await _recent_from(conn)
     await db.execute(_upsert_sql(conn, RECENT if post_id >= recent_from else OLDER), params, conn)
     if post_id - recent_from + 1 > RECENT_POSTS + move_step():
@@ -135,7 +149,7 @@ async def index_post(post_id: int, *, title: str, cooked: str, conn=None, text: 
 # SQLite: posts before the new boundary (each statement's one parameter) leave the recent table; the benchmark's
 # seed runs the same statements
 MOVE_SQL = [
-    f"INSERT OR REPLACE INTO {OLDER} (rowid, title, body) SELECT rowid, title, body FROM {RECENT} WHERE rowid < ?",
+    f"INSERT OR REPLACE INTO {OLDER} (rowid, {COLUMNS}) SELECT rowid, {COLUMNS} FROM {RECENT} WHERE rowid < ?",
     f"DELETE FROM {RECENT} WHERE rowid < ?",
 ]
 ADVANCE_SQL = "UPDATE search_tier SET recent_from = ? WHERE recent_from < ?"
@@ -152,7 +166,7 @@ async def _advance(recent_from: int, conn) -> None:
 async def index_posts(entries: list[tuple[int, str, str]], *, conn=None) -> None:
     """`index_post` for many existing posts (post id, title, cooked) at once: one statement per tier."""
     recent_from = await _recent_from(conn)
-    rows = [[post_id, clean_text(title), body_text(cooked)] for post_id, title, cooked in entries]
+    rows = [entry(post_id, title, body_text(cooked)) for post_id, title, cooked in entries]
     for recent in (True, False):
         tier = [row for row in rows if (row[0] >= recent_from) == recent]
         if tier:
@@ -203,6 +217,16 @@ class Term:
     words: tuple[str, ...]  # letters and digits; several for "e-post" or "C#.NET", matched as a phrase
     prefix: bool
 
+    @property
+    def stems(self) -> str:
+        return " ".join(stem(w) for w in self.words)
+
+
+# search matches a term as written or by its stem ("fakturaer" finds "faktura"); False is the search as it was
+# before stemming, kept for the search-quality measurement (tests/test_search_quality.py)
+STEMMING = True
+_AS_WRITTEN, _STEMMED = "{title body}", "{title_stems body_stems}"
+
 
 def parse_query(q: str) -> list[Term]:
     """Terms that contain at least one letter or digit; punctuation-only input gives no terms."""
@@ -217,19 +241,35 @@ def parse_query(q: str) -> list[Term]:
     return terms
 
 
-def fts5_match(terms: list[Term]) -> str:
-    """Every term a quoted FTS5 string (a phrase if it tokenizes to several words): no operators."""
-    return " ".join('"' + t.raw.replace('"', '""') + '"' + ("*" if t.prefix else "") for t in terms)
+def quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
 
 
-def pg_tsquery(terms: list[Term]) -> str:
-    """to_tsquery text built from letters and digits only, so user syntax can never reach it."""
+def fts5_match(terms: list[Term], stemmed: bool | None = None) -> str:
+    """Every term a quoted FTS5 string (a phrase if it tokenizes to several words), as written in the text or,
+    stemmed, in the stem columns: no operators from the user."""
+    if not (STEMMING if stemmed is None else stemmed):
+        return " ".join(quoted(t.raw) + ("*" if t.prefix else "") for t in terms)
+    return " AND ".join(f"({_AS_WRITTEN} : {quoted(t.raw)}{'*' if t.prefix else ''} OR "
+                        f"{_STEMMED} : {quoted(t.stems)})" for t in terms)
+
+
+def _tsquery_words(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else "(" + " <-> ".join(words) + ")"
+
+
+def pg_tsquery(terms: list[Term], stemmed: bool | None = None) -> str:
+    """to_tsquery text built from letters and digits only, so user syntax can never reach it. The stems are
+    indexed in the same tsvector (search_index.tsv), so a term is its words or its stems."""
     parts = []
     for t in terms:
         words = list(t.words)
         if t.prefix:
             words[-1] += ":*"
-        parts.append(words[0] if len(words) == 1 else "(" + " <-> ".join(words) + ")")
+        part = _tsquery_words(words)
+        if STEMMING if stemmed is None else stemmed:
+            part = f"({part} | {_tsquery_words(t.stems.split())})"
+        parts.append(part)
     return " & ".join(parts)
 
 
@@ -237,7 +277,7 @@ def pg_tsquery(terms: list[Term]) -> str:
 
 _SQLITE_RANKED = """
 recent AS (
-    SELECT rowid AS post_id, bm25({table}, 5.0, 1.0) AS rank
+    SELECT rowid AS post_id, bm25({table}, 5.0, 1.0, 5.0, 1.0) AS rank
     FROM {table} WHERE {table} MATCH ?
     ORDER BY rowid DESC LIMIT {depth}
 )"""
@@ -297,6 +337,12 @@ def _filters(viewer: Viewer | None, category: str | None, author: str | None,
     if solved is not None:
         where.append(SOLVED_SQL if solved else UNSOLVED_SQL)
     return " AND ".join(where), params
+
+
+def visible_where(viewer: Viewer | None) -> tuple[str, list]:
+    """The filters every read of the index applies (p = post, t = topic, c = category): what the viewer may read,
+    never hidden or deleted posts or topics."""
+    return _filters(viewer, None, None, None)
 
 
 @dataclass(frozen=True)
@@ -394,14 +440,27 @@ def _pattern(terms: list[Term]) -> re.Pattern:
     return re.compile(r"(?<![^\W_])(?:" + "|".join(alternatives) + r")(?![^\W_])", re.IGNORECASE)
 
 
+def _matches(text: str, terms: list[Term], pattern: re.Pattern) -> list[tuple[int, int, str]]:
+    """Where the terms match: as written (`pattern`), and, with stemming, one-word terms by their stem."""
+    found = [(m.start(), m.end(), m.lastgroup) for m in islice(pattern.finditer(text), 500)]
+    by_stem = {t.stems: f"t{n}" for n, t in enumerate(terms) if len(t.words) == 1} if STEMMING else {}
+    if by_stem:
+        taken = {start for start, _end, _group in found}
+        found += [(m.start(), m.end(), by_stem[stem(m.group())]) for m in islice(_WORD.finditer(text), 5_000)
+                  if m.start() not in taken and stem(m.group()) in by_stem]
+        found = sorted(found)[:500]
+    return found
+
+
 def snippet(body: str, title: str, terms: list[Term]) -> str:
     """HTML: the part of the body with the most different terms (the title if only it matches), each match
     in <mark>, everything else escaped."""
     pattern = _pattern(terms)
-    matches = [(m.start(), m.end(), m.lastgroup) for m in islice(pattern.finditer(body), 500)]
-    if not matches and title and pattern.search(title):
-        return _marked(title, [(m.start(), m.end(), m.lastgroup) for m in pattern.finditer(title)],
-                       0, len(title))
+    matches = _matches(body, terms, pattern)
+    if not matches and title:
+        in_title = _matches(title, terms, pattern)
+        if in_title:
+            return _marked(title, in_title, 0, len(title))
     start, end = _window(body, matches)
     return _marked(body, matches, start, end)
 

@@ -27,7 +27,7 @@ from forum import db, events
 from forum.db import write_transaction
 from forum.errors import N_, Conflict, NotAuthenticated
 from forum.models import ConsentAction
-from forum.services import byte_purge, names, search
+from forum.services import byte_purge, composer_drafts, names, search
 from forum.services.consent import ConsentStatus, consent_status, current_policy, record_event
 from forum.services.cooking import cook_stored, recook_many, resolve_recook
 from forum.services.names import Matcher
@@ -239,6 +239,7 @@ async def _remove_personal(conn, user_id: int, counts: dict) -> set[int]:
         await db.execute("DELETE FROM topic_watch WHERE user_id = ?", [user_id], conn)
         + await db.execute("DELETE FROM category_watch WHERE user_id = ?", [user_id], conn))
     counts["removed_read_markers"] = await db.execute("DELETE FROM topic_read WHERE user_id = ?", [user_id], conn)
+    counts["removed_drafts"] = await composer_drafts.delete_all_in(conn, user_id)
     counts["removed_notifications"] = (  # two statements, each on its own index
         await db.execute("DELETE FROM notification WHERE user_id = ?", [user_id], conn)
         + await db.execute("DELETE FROM notification WHERE actor_id = ?", [user_id], conn))

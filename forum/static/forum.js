@@ -404,6 +404,7 @@
           if (replyTo) { replyTo.value = ""; }
           if (textarea.forumCounter) { textarea.forumCounter(); }
           if (textarea.forumPreviewClose) { textarea.forumPreviewClose(); }
+          form.dispatchEvent(new Event("forum:posted"));  // the server deleted the draft with the post
           await topic.fetchNew();
           var mine = document.getElementById("post-" + result.data.number);
           if (mine) {
@@ -518,6 +519,207 @@
   }
 
   document.querySelectorAll("[data-attachments]").forEach(attachByPaste);
+
+  /* The new-topic composer: as the title passes ten characters (and as the body adds words), up to five similar
+     topics, solved first (/api/v1/similar-topics). Once shown, the form says so (confirm_similar), so posting
+     does not stop at the confirmation step the form has without JavaScript. */
+  function similarTopics(box, form) {
+    var title = form.querySelector("input[name=title]");
+    var body = form.querySelector("textarea[name=body]");
+    var list = box.querySelector("ul");
+    if (!title || !list) { return; }
+    var asked = "";
+    var lookup = debounce(async function () {
+      var text = title.value.trim();
+      if (text.length < 10) { box.hidden = true; return; }
+      var query = "title=" + encodeURIComponent(text.slice(0, 200)) +
+        "&body=" + encodeURIComponent((body ? body.value : "").slice(0, 500));
+      if (query === asked) { return; }
+      asked = query;
+      var data = null;
+      try {
+        var response = await fetch(box.getAttribute("data-similar") + "?" + query,
+                                   {credentials: "same-origin", headers: {"Accept": "application/json"}});
+        data = response.ok ? await response.json() : null;
+      } catch (e) { data = null; }
+      if (!data || query !== asked) { return; }
+      list.textContent = "";
+      data.topics.forEach(function (topic) {
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = topic.url;
+        link.textContent = topic.title;
+        item.append(link);
+        var meta = document.createElement("span");
+        meta.className = "meta";
+        meta.append(" " + topic.category_name);
+        if (topic.solved || topic.accepted_answer) {
+          meta.append(" · ");
+          var badge = document.createElement("strong");
+          badge.className = "badge solved";
+          badge.textContent = topic.solved ? t("similar_solved") : t("similar_accepted");
+          meta.append(badge);
+        }
+        item.append(" ", meta);
+        list.append(item);
+      });
+      box.hidden = data.topics.length === 0;
+      if (data.topics.length) {
+        var confirmed = form.querySelector("input[type=hidden][name=confirm_similar]");
+        if (!confirmed) {
+          confirmed = document.createElement("input");
+          confirmed.type = "hidden";
+          confirmed.name = "confirm_similar";
+          confirmed.value = "1";
+          form.append(confirmed);
+        }
+      }
+    }, 350);
+    title.addEventListener("input", lookup);
+    if (body) { body.addEventListener("input", lookup); }
+  }
+
+  /* Drafts kept on the server (/api/v1/drafts): saved a second after the member stops typing, and at once when
+     the page is hidden or closed (keepalive), so a closed tab loses nothing. Posting deletes the draft on the
+     server; nothing is saved after the form was sent. */
+  function autosaveDraft(form) {
+    var status = form.querySelector(".draft-status");
+    var fields = ["title", "body", "kind", "topic_id", "category"];
+    var sending = false;
+    function current() {
+      var data = {};
+      fields.forEach(function (name) {
+        var field = form.querySelector("[name=" + name + "]:not([type=radio]), [name=" + name + "][type=radio]:checked");
+        if (field) { data[name] = field.value; }
+      });
+      data.topic_id = data.topic_id ? parseInt(data.topic_id, 10) : null;
+      data.title = data.title || "";
+      data.body = data.body || "";
+      if (data.kind === undefined) { data.kind = ""; }
+      if (!data.category) { delete data.category; }
+      return data;
+    }
+    var saved = JSON.stringify(current());
+    function save(keepalive) {
+      var data = current();
+      var text = JSON.stringify(data);
+      if (sending || text === saved) { return; }
+      saved = text;
+      fetch(form.getAttribute("data-draft"), {
+        method: "PUT", credentials: "same-origin", keepalive: !!keepalive,
+        headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrfToken(form)},
+        body: text
+      }).then(function (response) {
+        if (status && !keepalive) { status.textContent = response.ok ? t("composer_saved") : t("composer_save_failed"); }
+      }).catch(function () {
+        saved = null;
+        if (status && !keepalive) { status.textContent = t("composer_save_failed"); }
+      });
+    }
+    var later = debounce(function () { save(false); }, 1000);
+    form.addEventListener("input", function () { sending = false; later(); });
+    form.addEventListener("submit", function (event) {
+      var submitter = event.submitter;
+      if (submitter && submitter.getAttribute("formaction")) { return; }  // the "save draft" button itself
+      sending = true;
+    });
+    form.addEventListener("forum:posted", function () { saved = JSON.stringify(current()); sending = false; });
+    document.addEventListener("visibilitychange", function () { if (document.visibilityState === "hidden") { save(true); } });
+    window.addEventListener("pagehide", function () { save(true); });
+  }
+
+  /* "@" and two letters in a composer suggest handles of members the post could mention
+     (/api/v1/mention-suggestions). The textarea stays a textbox (a textarea takes no combobox role in HTML) with
+     aria-autocomplete="list", aria-controls and aria-activedescendant pointing into a listbox; arrow keys move,
+     Enter or Tab picks, Escape closes; the count is announced. */
+  var mentionBoxes = 0;
+  function mentionSuggestions(textarea, form) {
+    var url = form.getAttribute("data-mentions");
+    var id = "mention-list-" + (++mentionBoxes);
+    var list = document.createElement("ul");
+    list.id = id;
+    list.className = "mention-suggestions";
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", textarea.labels && textarea.labels[0] ? textarea.labels[0].textContent : "@");
+    list.hidden = true;
+    textarea.insertAdjacentElement("afterend", list);
+    textarea.setAttribute("aria-autocomplete", "list");
+    textarea.setAttribute("aria-controls", id);
+    var items = [];
+    var active = -1;
+    var asked = "";
+    function close() {
+      list.hidden = true;
+      list.textContent = "";
+      items = [];
+      active = -1;
+      textarea.removeAttribute("aria-activedescendant");
+    }
+    function word() {
+      var before = textarea.value.slice(0, textarea.selectionStart);
+      var match = /(^|[^\w@])@([^\W_][\w.\-]{1,31})$/.exec(before);
+      return match ? {prefix: match[2], start: before.length - match[2].length - 1} : null;
+    }
+    function highlight(index) {
+      items.forEach(function (item, n) { item.setAttribute("aria-selected", n === index ? "true" : "false"); });
+      active = index;
+      if (index >= 0) { textarea.setAttribute("aria-activedescendant", items[index].id); }
+      else { textarea.removeAttribute("aria-activedescendant"); }
+    }
+    function pick(index) {
+      var at = word();
+      if (!at || !items[index]) { close(); return; }
+      var name = items[index].getAttribute("data-username");
+      var end = textarea.selectionStart;
+      textarea.value = textarea.value.slice(0, at.start) + "@" + name + " " + textarea.value.slice(end);
+      var caret = at.start + name.length + 2;
+      textarea.setSelectionRange(caret, caret);
+      close();
+      textarea.dispatchEvent(new Event("input", {bubbles: true}));
+    }
+    var lookup = debounce(async function () {
+      var at = word();
+      if (!at) { close(); asked = ""; return; }
+      var params = "q=" + encodeURIComponent(at.prefix);
+      var topic = form.querySelector("input[name=topic_id]");
+      var category = form.querySelector("input[name=category]");
+      if (topic && topic.value) { params += "&topic_id=" + encodeURIComponent(topic.value); }
+      else if (category && category.value) { params += "&category=" + encodeURIComponent(category.value); }
+      if (params === asked) { return; }
+      asked = params;
+      var data = null;
+      try {
+        var response = await fetch(url + "?" + params, {credentials: "same-origin", headers: {"Accept": "application/json"}});
+        data = response.ok ? await response.json() : null;
+      } catch (e) { data = null; }
+      if (!data || params !== asked) { return; }
+      list.textContent = "";
+      items = data.users.map(function (user, n) {
+        var item = document.createElement("li");
+        item.id = id + "-" + n;
+        item.setAttribute("role", "option");
+        item.setAttribute("aria-selected", "false");
+        item.setAttribute("data-username", user.username);
+        item.textContent = "@" + user.username + (user.display_name ? " (" + user.display_name + ")" : "");
+        item.addEventListener("mousedown", function (event) { event.preventDefault(); pick(n); });
+        list.append(item);
+        return item;
+      });
+      list.hidden = items.length === 0;
+      highlight(items.length ? 0 : -1);
+      announce(items.length ? t("mention_count", {count: items.length}) : t("mention_none"));
+    }, 150);
+    textarea.addEventListener("input", lookup);
+    textarea.addEventListener("keydown", function (event) {
+      if (list.hidden || !items.length) { return; }
+      if (event.key === "ArrowDown") { event.preventDefault(); highlight((active + 1) % items.length); }
+      else if (event.key === "ArrowUp") { event.preventDefault(); highlight((active - 1 + items.length) % items.length); }
+      else if (event.key === "Enter" || event.key === "Tab") { event.preventDefault(); pick(active < 0 ? 0 : active); }
+      else if (event.key === "Escape") { event.preventDefault(); close(); }
+    });
+    textarea.addEventListener("blur", function () { window.setTimeout(close, 100); });
+  }
+
   var queueRegion = document.querySelector("[data-live-queue]");
   if (queueRegion && window.EventSource) { liveQueue(queueRegion); }
   var notificationsLink = document.querySelector('.account-nav a[href="/notifications"]');
@@ -526,6 +728,14 @@
   document.querySelectorAll("form textarea[name=body]").forEach(function (textarea) {
     if (csrfToken(textarea.form)) { addPreview(textarea); guardDraft(textarea); }
   });
+  document.querySelectorAll("form[data-draft]").forEach(function (form) {
+    if (csrfToken(form)) { autosaveDraft(form); }
+  });
+  document.querySelectorAll("form[data-mentions] textarea[name=body]").forEach(function (textarea) {
+    if (csrfToken(textarea.form)) { mentionSuggestions(textarea, textarea.form); }
+  });
+  var similarBox = document.querySelector("#similar-topics[data-similar]");
+  if (similarBox && similarBox.closest("form")) { similarTopics(similarBox, similarBox.closest("form")); }
   var posts = document.querySelector(".posts[data-topic]");
   if (posts) {
     var topic = liveTopic(posts);

@@ -14,7 +14,9 @@ from forum.permissions.posts import check_visible_post
 from forum.permissions.topics import can_start_topic
 from forum.services import findable, page_versions, topic_queries, topics
 from forum.services.access import access_category_by_slug, access_post_by_id
+from forum.services.composer_drafts import draft_for
 from forum.services.posts import create_reply
+from forum.services.similar import similar_before_posting
 from forum.services.topic_page import load_topic_page
 from forum.services.watching import set_category_watch, set_topic_watch
 from forum.web.common import field, path_for, read_form, render, require_viewer
@@ -95,7 +97,8 @@ async def _topic_page(request: Request) -> Response:
 
 async def composer_prefill(request: Request, viewer) -> dict:
     """`?reply_to=ID` and `?quote=ID` open the composer aimed at (or quoting) a post of this topic."""
-    prefill = {"reply_error": None, "reply_body": "", "reply_to": None}
+    prefill = {"reply_error": None, "reply_body": "", "reply_to": None,
+               "draft_saved": request.query_params.get("draft") == "saved", "draft_restored": False}
     for name in ("quote", "reply_to"):
         post_id = optional_id(request.query_params.get(name))
         if post_id is None or viewer is None:
@@ -110,6 +113,10 @@ async def composer_prefill(request: Request, viewer) -> dict:
         prefill["reply_to"] = post.id
         if name == "quote":
             prefill["reply_body"] = f"[quote post={post.id}]\n{post.source}\n[/quote]\n\n"
+    if viewer is not None and not prefill["reply_body"]:
+        draft = await draft_for(viewer, request.path_params["topic_id"])
+        if draft is not None:  # the member's reply draft, as they left it
+            prefill.update(reply_body=draft.body, draft_restored=True)
     return prefill
 
 
@@ -124,6 +131,9 @@ async def new_topic(request: Request) -> Response:
               else "training"}
     errors: dict = {}
     status = 200
+    restored = False
+    if request.method == "GET":
+        values, restored = await restore_new_topic_draft(viewer, category, values)
     if request.method == "POST":
         form = await read_form(request, files=FORM_FILES)
         values = {"title": field(form, "title"), "body": field(form, "body"), "kind": field(form, "kind")}
@@ -132,6 +142,12 @@ async def new_topic(request: Request) -> Response:
         if warnings:
             return render(request, "new_topic.html", {"category": category, "values": values, "errors": {},
                                                       "warnings": warnings, "can_start": can_start})
+        similar = (await similar_before_posting(viewer, values["title"], values["body"])
+                   if can_start and field(form, "confirm_similar") != "1" else [])
+        if similar:  # the confirmation step without JavaScript: "Did any of these answer it?"
+            return render(request, "new_topic.html", {"category": category, "values": values, "errors": {},
+                                                      "similar": similar, "confirm_step": True,
+                                                      "can_start": can_start})
         try:
             topic, _post = await topics.create_topic(viewer, category=category.slug, **values,
                                                      files=await read_uploads(form))
@@ -142,8 +158,18 @@ async def new_topic(request: Request) -> Response:
         else:
             return RedirectResponse(path_for(request, "topic", topic_id=topic.id, slug=topic.slug), status_code=303)
     return render(request, "new_topic.html", {"category": category, "values": values, "errors": errors,
-                                              "can_start": can_start_topic(viewer, category)},
+                                              "can_start": can_start_topic(viewer, category),
+                                              "draft_saved": request.query_params.get("draft") == "saved",
+                                              "draft_restored": restored},
                   status=status if errors else 200)
+
+
+async def restore_new_topic_draft(viewer, category, values: dict) -> tuple[dict, bool]:
+    """The member's new-topic draft, when it was begun in this category (or in none)."""
+    draft = await draft_for(viewer, None)
+    if draft is None or draft.category_slug not in (None, category.slug):
+        return values, False
+    return {"title": draft.title, "body": draft.body, "kind": draft.kind or values["kind"]}, True
 
 
 async def reply(request: Request) -> Response:
