@@ -11,6 +11,7 @@ from forum.params import id_field
 from forum.services import findable, mail_choices, notifications, reads, search
 from forum.services.listing import visible_categories
 from forum.web.common import field, path_for, read_form, render, require_viewer
+from forum.web.topics import noindex_unless
 
 
 async def profile(request: Request) -> Response:
@@ -20,11 +21,8 @@ async def profile(request: Request) -> Response:
         raise NotFound()
     post_count, topics = await reads.profile_activity(viewer, person["user_id"])
     indexable = findable.indexable_profile(person)
-    response = render(request, "profile.html", {"person": person, "post_count": post_count, "topics": topics,
-                                                "indexable": indexable})
-    if not indexable:
-        response.headers["x-robots-tag"] = findable.NOINDEX
-    return response
+    return noindex_unless(indexable, render(request, "profile.html", {
+        "person": person, "post_count": post_count, "topics": topics, "indexable": indexable}))
 
 
 async def notifications_page(request: Request) -> Response:

@@ -62,7 +62,7 @@ def noindex_unless(indexable: bool, response: Response) -> Response:
     return response
 
 
-async def topic_seo(request: Request, context: dict) -> dict:
+def topic_seo(request: Request, context: dict) -> dict:
     """The <head> of a topic page for engines and link previews (forum.services.findable). Crawlers and preview
     bots read the visitors' page; a signed-in page (private, never indexed) carries only its noindex, which keeps
     its weight where issue 20 put it."""
@@ -94,7 +94,7 @@ async def _topic_page(request: Request) -> Response:
         query = {"page": page} if page > 1 else None
         return RedirectResponse(path_for(request, "topic", query, topic_id=topic_id, slug=slug), status_code=301)
     context.update(await composer_prefill(request, viewer))
-    context["seo"] = await topic_seo(request, context)
+    context["seo"] = topic_seo(request, context)
     return noindex_unless(context["seo"]["robots"] is None, render(request, "topic.html", context))
 
 
@@ -171,7 +171,7 @@ async def _composer_again(request: Request, viewer, topic_id: int, body: str, re
     last_page = reads.page_count(row["last_number"]) if row else 1
     context = await load_topic_page(viewer, topic_id, last_page)
     context.update(reply_error=error, reply_body=body, reply_to=reply_to, reply_warnings=warnings or [])
-    context["seo"] = await topic_seo(request, context)
+    context["seo"] = topic_seo(request, context)
     return render(request, "topic.html", context, status=400 if error else 200)
 
 
