@@ -10,8 +10,7 @@ from forum.errors import NotFound
 from forum.params import id_field
 from forum.services import findable, mail_choices, notifications, reads, search
 from forum.services.listing import visible_categories
-from forum.web.common import field, path_for, read_form, render, require_viewer
-from forum.web.topics import noindex_unless
+from forum.web.common import field, noindex_unless, path_for, read_form, render, require_viewer
 
 
 async def profile(request: Request) -> Response:

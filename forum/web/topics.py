@@ -17,7 +17,7 @@ from forum.services.permissions import can_start_topic
 from forum.services.posts import create_reply
 from forum.services.topic_page import load_topic_page
 from forum.services.watching import set_category_watch, set_topic_watch
-from forum.web.common import field, path_for, read_form, render, require_viewer
+from forum.web.common import field, noindex_unless, path_for, read_form, render, require_viewer
 from forum.web.drafts import warnings_to_confirm
 from forum.web.page_cache import visitor_page
 
@@ -53,13 +53,6 @@ async def _category_page(request: Request) -> Response:
     return noindex_unless(indexable, render(request, "category.html", {
         "category": category, "topics": rows, "filter": flt, "next_cursor": next_cursor(rows, reads.TOPICS_PER_PAGE),
         "can_start": can_start_topic(viewer, category), "indexable": indexable}))
-
-
-def noindex_unless(indexable: bool, response: Response) -> Response:
-    """The header twin of the page's meta robots: also read for what is not HTML, and before the body."""
-    if not indexable:
-        response.headers["x-robots-tag"] = findable.NOINDEX
-    return response
 
 
 def topic_seo(request: Request, context: dict) -> dict:
