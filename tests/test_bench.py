@@ -14,6 +14,7 @@ import pytest
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["topic_anon", "topic_anon_304", "topic_signed", "category", "home", "big_first", "big_deep", "search"]
+FINDABLE = ["sitemap", "sitemap_page", "feed", "category_feed"]  # issue 26
 CEILING_OF = ["topic_anon", "topic_signed", "category", "home"]
 
 
@@ -30,14 +31,15 @@ def test_quick_benchmark_measures_every_case_and_reports_every_target(tmp_path):
         for page in PAGES + [f"ceiling_{p}" for p in CEILING_OF] + [f"reference_{p}" for p in PAGES]:
             assert cases[page]["requests"] > 0 and cases[page]["rps"] > 0, (size, page)
             assert cases[page]["non_2xx"] == 0 and cases[page]["socket_errors"] == 0, (size, page, cases[page])
-        for page in PAGES:
+        for page in PAGES + FINDABLE:
             assert cases[page]["queries"] >= 1, (size, page)
+            assert cases[page]["requests"] > 0 and cases[page]["non_2xx"] == 0, (size, page)
         assert cases["create_post"]["posts_created"] > 0 and cases["create_post"]["non_2xx"] == 0
         assert len(cases["_rss"]) == 2 and all(w["rss_mb"] > 0 for w in cases["_rss"])
         assert result["withdrawal"]["base"]["status"] == 200, result["withdrawal"]
     assert data["sizes"]["10k"]["withdrawal"]["tenfold"]["status"] == 200
     targets = {t["name"]: t for t in data["targets"]}
-    assert len(targets) == 19  # issue 7's 12, and issue 20's 7 on the reference ceiling
+    assert len(targets) == 20  # issue 7's 12, issue 20's 7 on the reference ceiling, issue 26's sitemap and feeds
     assert "% of reference" in done.stdout
     assert targets["queries per page (each size)"]["ok"] is True  # a fixed number of queries per page type
     assert not list((ROOT / "bench" / ".cache").glob("work-*"))  # working copies are removed

@@ -358,6 +358,9 @@ async def test_robots_txt_names_the_sitemap_and_keeps_crawlers_out(anon):
     for path in ("/search", "/settings", "/consent", "/mod", "/admin", "/api/", "/t/*/_events", "/u/"):
         assert f"Disallow: {path}" in lines, path
     assert "Disallow: /t/" not in lines and "Disallow: /c/" not in lines
+    for path in ("/sitemap.xml", "/feed.atom"):
+        assert "set-cookie" not in (await anon.get(path)).headers
+    assert not anon.cookies  # a crawler or feed reader is given no cookie
 
 
 async def test_a_bad_handle_or_feed_slug_is_a_clean_404(anon):

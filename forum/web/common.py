@@ -12,6 +12,7 @@ from starlette.routing import Mount, NoMatchFound, Route
 
 from forum.errors import N_, BadRequest, CsrfFailed, NotAuthenticated
 from forum.security import ANON_COOKIE, csrf_matches, csrf_token, new_token
+from forum.services.findable import NOINDEX
 from forum.services.text import text_is_clean
 from forum.services.topic_queries import POSTS_PER_PAGE
 from forum.viewer import Viewer
@@ -211,3 +212,10 @@ def json_download(chunks, filename: str) -> StreamingResponse:
     """A streamed JSON document the browser saves as a file, never cached (it holds personal data)."""
     return StreamingResponse(chunks, media_type="application/json", headers={
         "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+def noindex_unless(indexable: bool, response: Response) -> Response:
+    """The header twin of a page's meta robots (forum.services.findable): also read before the body."""
+    if not indexable:
+        response.headers["x-robots-tag"] = NOINDEX
+    return response

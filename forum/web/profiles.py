@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from forum.errors import NotFound
 from forum.services import findable, profile_queries
-from forum.web.common import render
+from forum.web.common import noindex_unless, render
 
 
 async def profile(request: Request) -> Response:
@@ -18,11 +18,8 @@ async def profile(request: Request) -> Response:
         raise NotFound()
     post_count, topics = await profile_queries.profile_activity(viewer, person["user_id"])
     indexable = findable.indexable_profile(person)
-    response = render(request, "profile.html", {"person": person, "post_count": post_count, "topics": topics,
-                                                "indexable": indexable})
-    if not indexable:
-        response.headers["x-robots-tag"] = findable.NOINDEX
-    return response
+    return noindex_unless(indexable, render(request, "profile.html", {
+        "person": person, "post_count": post_count, "topics": topics, "indexable": indexable}))
 
 
 routes = [

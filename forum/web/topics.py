@@ -19,7 +19,7 @@ from forum.services.posts import create_reply
 from forum.services.similar import similar_before_posting
 from forum.services.topic_page import load_topic_page
 from forum.services.watching import set_category_watch, set_topic_watch
-from forum.web.common import field, path_for, read_form, render, require_viewer
+from forum.web.common import field, noindex_unless, path_for, read_form, render, require_viewer
 from forum.web.drafts import warnings_to_confirm
 from forum.web.page_cache import visitor_page
 from forum.web.uploads import problem_text, read_uploads
@@ -52,14 +52,7 @@ async def _category_page(request: Request) -> Response:
         "can_start": can_start_topic(viewer, category), "indexable": indexable}))
 
 
-def noindex_unless(indexable: bool, response: Response) -> Response:
-    """The header twin of the page's meta robots: also read for what is not HTML, and before the body."""
-    if not indexable:
-        response.headers["x-robots-tag"] = findable.NOINDEX
-    return response
-
-
-async def topic_seo(request: Request, context: dict) -> dict:
+def topic_seo(request: Request, context: dict) -> dict:
     """The <head> of a topic page for engines and link previews (forum.services.findable). Crawlers and preview
     bots read the visitors' page; a signed-in page (private, never indexed) carries only its noindex, which keeps
     its weight where issue 20 put it."""
@@ -91,7 +84,7 @@ async def _topic_page(request: Request) -> Response:
         query = {"page": page} if page > 1 else None
         return RedirectResponse(path_for(request, "topic", query, topic_id=topic_id, slug=slug), status_code=301)
     context.update(await composer_prefill(request, viewer))
-    context["seo"] = await topic_seo(request, context)
+    context["seo"] = topic_seo(request, context)
     return noindex_unless(context["seo"]["robots"] is None, render(request, "topic.html", context))
 
 
@@ -199,7 +192,7 @@ async def _composer_again(request: Request, viewer, topic_id: int, body: str, re
     last_page = topic_queries.page_count(row["last_number"]) if row else 1
     context = await load_topic_page(viewer, topic_id, last_page)
     context.update(reply_error=error, reply_body=body, reply_to=reply_to, reply_warnings=warnings or [])
-    context["seo"] = await topic_seo(request, context)
+    context["seo"] = topic_seo(request, context)
     return render(request, "topic.html", context, status=status if error else 200)
 
 
