@@ -6,8 +6,8 @@
   do not import the API layer (the API may use the pages' request helpers in forum/web/common.py);
 - no import cycle among forum/ and moderation/ modules, function-level imports counted: an import inside a
   function hides a cycle from Python, not from the reader;
-- forum's post card (templates and script) names none of moderation's routes or reasons for hiding a post: what
-  moderation adds to a card comes through its post-card hook (forum/hooks.py).
+- forum's pages (templates and scripts) name none of moderation's routes or reasons for hiding a post: what
+  moderation adds to a post card or to the main navigation comes through forum/hooks.py.
 """
 
 from __future__ import annotations
