@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import sys
 import tempfile
@@ -219,6 +220,7 @@ async def main_async(args) -> int:
         await worker.transport.close()
         await client.aclose()
     controller.stop()
+    shutil.rmtree(folder, ignore_errors=True)  # the SQLite file of this run
     print(f"database: {'sqlite' if url.startswith('sqlite') else 'postgres'}; {watchers} watchers per topic; "
           f"{replies} replies each (alternating)")
     for name in ("without", "with"):
