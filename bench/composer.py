@@ -43,11 +43,11 @@ async def _timed(calls) -> dict:
 async def _run(path: Path, meta: dict, n: int, corpus: Corpus) -> dict:
     from tortoise import Tortoise
 
-    from forum import db
+    from forum.db.config import tortoise_config
     from forum.services import composer_drafts, search, similar
     from forum.viewer import viewer_for_user
 
-    await Tortoise.init(config=db.tortoise_config(f"sqlite://{path}"))
+    await Tortoise.init(config=tortoise_config(f"sqlite://{path}"))
     try:
         member = await viewer_for_user(meta["members"][0])
         titles = [corpus.title() for _ in range(n)]
