@@ -1,7 +1,8 @@
 #!/bin/sh
 # What the browser suite needs beyond pip (run by `make test`; safe to run again, it only installs what is missing):
 # Debian's Chromium (Playwright drives it; never `playwright install`), Java for the Nu Html Checker, and the
-# pinned npm packages axe-core and vnu-jar (package.json / package-lock.json beside this script).
+# pinned npm packages axe-core and vnu-jar, and sitemap (its copy of the sitemaps.org urlset XML Schema, for
+# tests/test_findable.py) (package.json / package-lock.json beside this script).
 set -eu
 cd "$(dirname "$0")"
 
@@ -18,6 +19,7 @@ apt_install() {
 command -v java >/dev/null 2>&1 || apt_install default-jre-headless
 
 if [ ! -f node_modules/axe-core/axe.min.js ] || [ ! -f node_modules/vnu-jar/build/dist/vnu.jar ] \
+   || [ ! -f node_modules/sitemap/schema/sitemap.xsd ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
