@@ -26,6 +26,7 @@ def install(app: Starlette) -> None:
     """Subscribes moderation's handlers to forum events and lets the app's Jinja find moderation's templates."""
     from forum import events, hooks
     from forum.errors import N_
+    from forum.services import byte_purge
     from moderation import audit, config, drafts, permissions, pictures, writing
     from moderation.export import on_exporting
     from moderation.retention import on_purging
@@ -43,6 +44,7 @@ def install(app: Starlette) -> None:
     events.subscribe(events.CONSENT_WITHDRAWN, pictures.on_withdrawal)
     events.subscribe(events.ATTACHMENT_READ, pictures.on_attachment_read)
     events.subscribe(events.ACCOUNT_ERASING, on_withdrawal)
+    byte_purge.touches("mod_flag", "mod_case", "mod_sanction", "mod_audit")  # what on_withdrawal writes
     events.subscribe(events.EXPORTING, on_exporting)
     events.subscribe(events.SIGNING_IN, on_signing_in)
     events.subscribe(events.STAFF_ACTION, audit.on_staff_action)

@@ -190,3 +190,16 @@ def test_the_forums_pages_know_none_of_moderations_routes_or_reasons():
         path: "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("/*", "*", "//")))
         for path, text in pages.items() if path.endswith(".js")}
     assert [path for path, text in code.items() if "hidden_reason" in text or "'/mod" in text or '"/mod' in text] == []
+
+
+def test_the_forums_code_names_none_of_moderations_tables():
+    """forum/ (its migrations aside, which create every table) names no table of moderation's: what moderation's
+    withdrawal handler writes, it tells the byte purge itself (`byte_purge.touches`)."""
+    import re
+
+    tables = set(re.findall(r'table = "(\w+)"', (ROOT / "moderation" / "models.py").read_text()))
+    assert {"mod_flag", "mod_case", "mod_audit"} <= tables
+    code = {path.relative_to(ROOT).as_posix(): path.read_text() for path in (ROOT / "forum").rglob("*.py")
+            if "migrations" not in path.parts}
+    named = {path: sorted(t for t in tables if re.search(rf"\b{t}\b", text)) for path, text in code.items()}
+    assert {path: found for path, found in named.items() if found} == {}

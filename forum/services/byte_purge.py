@@ -45,13 +45,22 @@ MAX_GAP_PAGES = 2 ** 24
 RETRY_FOR = 600.0
 ANSWER_WAIT = 1.0  # seconds the withdrawal's answer waits for its purge before it says 'pending'
 PENDING, DONE = "pending", "done"
-# what a withdrawal rewrites or deletes (its event handlers included); vacuumed on PostgreSQL
-TOUCHED_TABLES = ("post", "post_revision", "topic", "profile", "name_history", "notification", "post_mention",
-                  "post_like", "topic_watch", "category_watch", "topic_read", "category", "search_index",
-                  "mod_flag", "mod_case", "mod_sanction", "mod_audit",
-                  "name_claim", "mail_outbox", "mail_preference",  # issue 18b's name claims, issue 21's queued mail
-                  "attachment",  # issue 22: the member's files (bytes, alt and OCR text)
-                  "composer_draft")  # issue 25: the member's drafts
+# what a withdrawal rewrites or deletes (its event handlers included); vacuumed on PostgreSQL. The forum's own
+# tables are named here; a package whose withdrawal handler writes tables of its own adds them (`touches`).
+_touched = ["post", "post_revision", "topic", "profile", "name_history", "notification", "post_mention",
+            "post_like", "topic_watch", "category_watch", "topic_read", "category", "search_index",
+            "name_claim", "mail_outbox", "mail_preference",  # issue 18b's name claims, issue 21's queued mail
+            "attachment",  # issue 22: the member's files (bytes, alt and OCR text)
+            "composer_draft"]  # issue 25: the member's drafts
+
+
+def touches(*tables: str) -> None:
+    """Tables a subscriber to the withdrawal writes (moderation's flags, cases, sanctions and audit)."""
+    _touched.extend(t for t in tables if t not in _touched)
+
+
+def touched_tables() -> tuple[str, ...]:
+    return tuple(_touched)
 
 _tasks: set[asyncio.Task] = set()
 log = logging.getLogger(__name__)
@@ -60,7 +69,7 @@ log = logging.getLogger(__name__)
 async def record(conn, tiers: list[str]) -> int:
     """Inside the withdrawal's transaction: the purge it owes, pending."""
     await db.execute("INSERT INTO byte_purge (created_at, state, tiers, tables_touched) VALUES (?, ?, ?, ?)",
-                     [db.time_param(datetime.now(UTC), conn), PENDING, ",".join(tiers), ",".join(TOUCHED_TABLES)],
+                     [db.time_param(datetime.now(UTC), conn), PENDING, ",".join(tiers), ",".join(touched_tables())],
                      conn)
     row = await db.fetch_one("SELECT max(id) AS id FROM byte_purge", [], conn)
     return row["id"]
