@@ -21,6 +21,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route, Router
 
 from forum import i18n
+from forum.settings import Settings
 from forum.templating import make_templates
 
 
@@ -30,7 +31,9 @@ def create_app() -> Starlette:
 
     pages = pickle.loads(Path(os.environ["BENCH_CEILING_PAGES"]).read_bytes())
     templates = make_templates()
-    templates.env.globals["registration_open"] = lambda request: True  # the app sets it (FORUM_OIDC_ONLY)
+    # the globals the app sets from its settings (forum/app.py), at their defaults, as the bench's server runs
+    templates.env.globals["registration_open"] = lambda request: True  # FORUM_OIDC_ONLY off
+    templates.env.globals["attachments_per_post"] = Settings.attachments_per_post  # FORUM_ATTACHMENTS_PER_POST
     router = Router(routes=forum_routes())  # only to build the same links, never to serve
 
     def path_for(name: str, query: dict | None = None, **params) -> str:

@@ -469,8 +469,8 @@ async def test_a_dead_workers_lease_puts_in_doubt_only_the_mail_it_was_sending(m
 
     async with write_transaction() as conn:
         for user in users:
-            await outbox.enqueue(conn, outbox.MailKind.RESET_REQUEST, to_address=user.user["email"], detail="nb")
-    ids = [(await MailOutbox.get(kind="reset_request", to_address=u.user["email"], status="pending")).id for u in users]
+            await outbox.enqueue(conn, outbox.MailKind.RESET_REQUEST, user_id=user.user["id"], detail="nb")
+    ids = [(await MailOutbox.get(kind="reset_request", user_id=u.user["id"], status="pending")).id for u in users]
     token, claimed = await outbox.claim(100)  # the worker that dies: it claims and never records anything
     dead = [row["id"] for row in claimed]
     assert dead == ids
@@ -528,8 +528,8 @@ async def test_a_send_cut_off_by_the_deadline_leaves_no_broken_connection_for_th
     smtp.handle_RCPT = handle_RCPT
     async with write_transaction() as conn:
         for user in (slow, quick):
-            await outbox.enqueue(conn, outbox.MailKind.RESET_REQUEST, to_address=user.user["email"], detail="nb")
-    first, second = [await MailOutbox.get(kind="reset_request", to_address=u.user["email"], status="pending")
+            await outbox.enqueue(conn, outbox.MailKind.RESET_REQUEST, user_id=user.user["id"], detail="nb")
+    first, second = [await MailOutbox.get(kind="reset_request", user_id=u.user["id"], status="pending")
                      for u in (slow, quick)]
     await deliver(smtp.app)
     first, second = await MailOutbox.get(id=first.id), await MailOutbox.get(id=second.id)

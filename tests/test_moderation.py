@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from forum.models import Notification, Post, Role
-from moderation.models import AuditEntry, Case, Flag, FlagStatus, UserRecord
+from moderation.models import AuditEntry, Case, CaseStatus, Flag, FlagStatus, UserRecord
 from moderation.standing import member_weight
 from tests.conftest import new_reply, new_topic
+
+
+@pytest.fixture(autouse=True)
+async def _queue_of_this_test(app):
+    """Files before this one leave cases open (posts held by the attachment, composer and detector tests); the
+    queue shows its first 50 by score, so each test here starts with no case of theirs in front of its own."""
+    await Case.filter(status=CaseStatus.OPEN).update(status=CaseStatus.CLOSED)
+
 
 FUTURE = (datetime.now(UTC) + timedelta(days=7)).isoformat()
 

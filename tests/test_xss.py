@@ -76,7 +76,7 @@ class Findings(HTMLParser):
             self.problems.append(f"foreign <{tag}>")
         if tag == "meta" and "http-equiv" in attributes:
             self.problems.append(f"meta {attrs}")
-        if tag == "link" and not (attributes.get("href") or "").startswith("/static/"):
+        if tag == "link" and not _own_link(attributes):
             self.problems.append(f"link {attrs}")
         if tag == "style":
             self.problems.append("style element")
@@ -192,6 +192,17 @@ async def _fill(base: str, forum: LiveForum, payloads: list[str], tally: Tally) 
     await asyncio.gather(*[titles(rest[n::WORKERS]) for n in range(WORKERS)])
     return {"admin": admin, "writer": writer, "flagger": flagger, "category": category, "topics": topics}
 
+
+
+def _own_link(attributes: dict) -> bool:
+    """A <link> the forum itself writes: its static files, or a feed or canonical address of its own (issue 26),
+    relative or under the test site's loopback base URL; never another origin, never a rel that loads code."""
+    href = attributes.get("href") or ""
+    rel = attributes.get("rel") or ""
+    if href.startswith("/static/"):
+        return True
+    own = (href.startswith("/") and not href.startswith("//")) or href.startswith("http://127.0.0.1:")
+    return own and rel in ("alternate", "canonical")
 
 async def test_xss_corpus_never_runs_script_and_stored_html_stays_in_the_allowlist(tmp_path, browser, capsys):  # noqa: F811
     payloads = corpus()
