@@ -26,6 +26,7 @@ from forum.passwords import Passwords
 from forum.security import SecurityHeadersMiddleware, set_hash_key
 from forum.services import (
     attachments,
+    background,
     byte_purge,
     live,
     mail_choices,
@@ -104,9 +105,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 yield
             finally:
                 if reader is not None:
-                    await ocr_worker.stop_worker(*reader)
+                    await background.stop_worker(*reader)
                 if worker is not None:
-                    await mail_worker.stop_worker(*worker)
+                    await background.stop_worker(*worker)
                 await byte_purge.stop()  # issue 16: a withdrawal's purge still running finishes or stays pending
                 cook_pool.stop()
                 await hub.stop()

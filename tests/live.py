@@ -43,6 +43,21 @@ async def fresh_postgres(base_url: str, suffix: str) -> str:
     return url
 
 
+async def live_database(kind: str, suffix: str) -> str | None:
+    """The database of a live test: None for SQLite (the forum's own file), or a fresh PostgreSQL database beside
+    the suite's. Without FORUM_TEST_DATABASE_URL the PostgreSQL case is skipped, except in CI, which always runs it."""
+    import pytest
+
+    if kind == "sqlite":
+        return None
+    base = os.environ.get("FORUM_TEST_DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        if os.environ.get("CI", "").lower() != "true":
+            pytest.skip("needs FORUM_TEST_DATABASE_URL=postgres://… (CI always runs it)")
+        base = "postgres://postgres@127.0.0.1:5432/forum_ci"
+    return await fresh_postgres(base, suffix)
+
+
 class LiveForum:
     """One database, any number of server processes, the CLI, and direct SQL for checking the outcome."""
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.live import PASSWORD, LiveForum, fresh_postgres
+from tests.live import PASSWORD, LiveForum, live_database
 
 pytestmark = pytest.mark.slow
 
@@ -43,17 +43,6 @@ class Counting:
         with self.lock:
             self.accepted.append((str(message["To"]), str(message["Message-ID"]).strip()))
         return "250 OK"
-
-
-async def _database(kind: str, tmp_path) -> str | None:
-    if kind == "sqlite":
-        return None
-    base = os.environ.get("FORUM_TEST_DATABASE_URL", "")
-    if not base.startswith(("postgres://", "postgresql://")):
-        if os.environ.get("CI", "").lower() != "true":
-            pytest.skip("needs FORUM_TEST_DATABASE_URL=postgres://… (CI always runs it)")
-        base = "postgres://postgres@127.0.0.1:5432/forum_ci"
-    return await fresh_postgres(base, "mail")
 
 
 async def _register(bases: list[str], count: int) -> list[str]:
@@ -93,7 +82,7 @@ async def test_two_serve_processes_send_each_mail_exactly_once(kind, tmp_path):
     inbox = Counting()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    forum = LiveForum(tmp_path, await _database(kind, tmp_path), **_env(controller.port))
+    forum = LiveForum(tmp_path, await live_database(kind, "mail"), **_env(controller.port))
     try:
         forum.prepare()
         _, a = forum.start()
@@ -121,7 +110,7 @@ async def test_a_process_killed_during_a_send_burst_loses_nothing_and_sends_agai
     inbox = Counting(pause=0.05)
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    forum = LiveForum(tmp_path, await _database(kind, tmp_path),
+    forum = LiveForum(tmp_path, await live_database(kind, "mail"),
                       **_env(controller.port, FORUM_MAIL_LEASE_SECONDS="5"))
     try:
         forum.prepare()

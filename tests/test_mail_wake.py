@@ -20,7 +20,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from forum.migrate import asyncpg_dsn
-from tests.live import PASSWORD, LiveForum, free_port, fresh_postgres
+from tests.live import PASSWORD, LiveForum, free_port, live_database
 
 pytestmark = pytest.mark.slow
 
@@ -35,17 +35,6 @@ class Arrivals:
             for to in envelope.rcpt_tos:
                 self.times[to] = time.monotonic()
         return "250 OK"
-
-
-async def _database(kind: str) -> str | None:
-    if kind == "sqlite":
-        return None
-    base = os.environ.get("FORUM_TEST_DATABASE_URL", "")
-    if not base.startswith(("postgres://", "postgresql://")):
-        if os.environ.get("CI", "").lower() != "true":
-            pytest.skip("needs FORUM_TEST_DATABASE_URL=postgres://… (CI always runs it)")
-        base = "postgres://postgres@127.0.0.1:5432/forum_ci"
-    return await fresh_postgres(base, "mailwake")
 
 
 async def _register(base: str) -> str:
@@ -84,9 +73,9 @@ async def test_mail_queued_in_one_process_wakes_the_worker_in_another(kind, tmp_
     inbox = Arrivals()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    forum = LiveForum(tmp_path, await _database(kind), FORUM_SMTP_URL=f"smtp://127.0.0.1:{controller.port}",
-                      FORUM_PUBLIC_URL="https://forum.example", FORUM_MAIL_DELAY_SECONDS="0",
-                      FORUM_MAIL_WORKER="off")
+    forum = LiveForum(tmp_path, await live_database(kind, "mailwake"),
+                      FORUM_SMTP_URL=f"smtp://127.0.0.1:{controller.port}", FORUM_PUBLIC_URL="https://forum.example",
+                      FORUM_MAIL_DELAY_SECONDS="0", FORUM_MAIL_WORKER="off")
     log = tmp_path / "worker.log"
     worker = None
     try:

@@ -20,6 +20,7 @@ from forum import db, i18n, mail
 from forum.i18n import gettext as _
 from forum.models import MailKind
 from forum.services import outbox
+from forum.services.background import first_of
 from forum.services.composed_mail import Composed, Drop, MailContext
 from forum.services.mail_compose import compose, recipient, text_of
 
@@ -174,7 +175,7 @@ class MailWorker:
                 wake.clear()
                 seconds = await self._idle_seconds(hub.listening, next_digest)
                 try:
-                    await asyncio.wait_for(_first(stop.wait(), wake.wait(), notified.wait(seconds)),
+                    await asyncio.wait_for(first_of(stop.wait(), wake.wait(), notified.wait(seconds)),
                                            timeout=seconds)
                 except TimeoutError:
                     pass
@@ -195,26 +196,7 @@ class MailWorker:
         return max(MIN_WAIT_SECONDS, seconds)
 
 
-async def _first(*waits) -> None:
-    tasks = [asyncio.ensure_future(w) for w in waits]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-
-
 def start(app) -> tuple[asyncio.Task, asyncio.Event]:
     stop = asyncio.Event()
     task = asyncio.get_running_loop().create_task(MailWorker(app).run(stop), name="mail-worker")
     return task, stop
-
-
-async def stop_worker(task: asyncio.Task, stop: asyncio.Event, *, grace: float = 20.0) -> None:
-    """A clean stop finishes the mail being sent, so nothing is left in doubt."""
-    stop.set()
-    try:
-        await asyncio.wait_for(asyncio.shield(task), timeout=grace)
-    except TimeoutError:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)

@@ -12,6 +12,7 @@ import logging
 import time
 
 from forum.services import ocr
+from forum.services.background import first_of
 
 log = logging.getLogger("forum.ocr")
 BATCH = 4
@@ -57,29 +58,11 @@ async def run(stop: asyncio.Event) -> None:
             continue
         wake.clear()
         try:
-            await asyncio.wait_for(_first(stop, wake), timeout=POLL_SECONDS)
+            await asyncio.wait_for(first_of(stop.wait(), wake.wait()), timeout=POLL_SECONDS)
         except TimeoutError:
             pass
-
-
-async def _first(*flags: asyncio.Event) -> None:
-    waits = [asyncio.ensure_future(f.wait()) for f in flags]
-    try:
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waits:
-            w.cancel()
 
 
 def start() -> tuple[asyncio.Task, asyncio.Event]:
     stop = asyncio.Event()
     return asyncio.get_running_loop().create_task(run(stop), name="ocr-worker"), stop
-
-
-async def stop_worker(task: asyncio.Task, stop: asyncio.Event, *, grace: float = 20.0) -> None:
-    stop.set()
-    try:
-        await asyncio.wait_for(asyncio.shield(task), timeout=grace)
-    except TimeoutError:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
