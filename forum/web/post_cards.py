@@ -41,15 +41,25 @@ class CardCache:
 cards = CardCache()
 
 
+def _frozen(value):
+    """`value` as a key: a dict as its sorted items, a list as a tuple (a post's files are a list of dicts), all
+    the way down; what is hashable already stays as it is."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
 @pass_context
 def post_card(context, post: dict) -> Markup:
     """`{{ post_card(post) }}`: `_post.html` for this post, rendered in the page's context, or the same bytes
     from the cache."""
     topic = context["topic"]
     try:
-        key = (i18n.get_locale(), topic["id"], topic["slug"], context["pages"], *sorted(post.items()))
+        key = (i18n.get_locale(), topic["id"], topic["slug"], context["pages"], *_frozen(post))
         hash(key)
-    except TypeError:  # a value that cannot be a key (a list): render it every time
+    except TypeError:  # a value that cannot be a key: render it every time
         key = None
     html = cards.get(key) if key is not None else None
     if html is None:
