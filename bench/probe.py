@@ -95,8 +95,10 @@ async def probe_pages(database_url: str, pages: dict[str, tuple[str, str]], *, r
     for noisy in ("httpx", "tortoise"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from forum.web.page_cache import PageCache
+    from forum.web.post_cards import CardCache
 
     app.state.page_cache = PageCache(0)  # every request renders: its context is captured, its queries counted
+    app.state.member_pages = CardCache(0)  # likewise for the signed-in pages kept by their context
     templates = app.state.templates
     original = templates.TemplateResponse
     captured: dict = {}

@@ -56,6 +56,7 @@ from forum.web import settings as web_settings
 from forum.web.assets import STATIC_DIR, HashedStaticFiles
 from forum.web.errors import EXCEPTION_HANDLERS
 from forum.web.page_cache import PageCache, build_id
+from forum.web.post_cards import CardCache
 
 
 def routes() -> list[Route | Mount]:
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.passwords = Passwords(settings.argon2_profile)
     app.state.openapi = None
     app.state.page_cache = PageCache(settings.page_cache_mb * 1024 * 1024)
+    app.state.member_pages = CardCache(settings.member_page_cache_mb * 1024 * 1024)  # forum/web/member_pages.py
     app.state.build_id = build_id()
     app.state.oidc = oidc.make_provider(settings.oidc)
     app.state.templates.env.globals["registration_open"] = web_oidc.registration_open  # off with FORUM_OIDC_ONLY

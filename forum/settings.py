@@ -194,6 +194,7 @@ class Settings:
     db_statement_timeout: float = 15.0   # seconds; 0 turns it off
     cook_processes: int = 2              # worker processes that cook Markdown, per app process; 0: threads
     page_cache_mb: int = 16              # visitors' rendered pages kept per process; 0 turns the cache off
+    member_page_cache_mb: int = 4        # signed-in pages kept per process by their whole context; 0: off
     retention: Retention = field(default_factory=Retention)
     oidc: OidcSettings | None = None     # OpenID Connect sign-in, off unless FORUM_OIDC_ISSUER is set
     controller_name: str = "Forum"
@@ -288,6 +289,7 @@ def load_settings(**overrides) -> Settings:
         db_statement_timeout=_seconds("FORUM_DB_STATEMENT_TIMEOUT", 15.0),
         cook_processes=_bounded_int("FORUM_COOK_PROCESSES", 2, 0, 32),
         page_cache_mb=_bounded_int("FORUM_PAGE_CACHE_MB", 16, 0, 4096),
+        member_page_cache_mb=_bounded_int("FORUM_MEMBER_PAGE_CACHE_MB", 4, 0, 4096),
         retention=Retention(
             rate_limit_days=_bounded_int("FORUM_RETENTION_RATE_LIMIT_DAYS", 2, 1, 36500),
             moderation_days=_bounded_int("FORUM_RETENTION_MODERATION_DAYS", 365, 1, 36500),

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from tortoise.backends.sqlite import client as _sqlite_client
 from tortoise.transactions import in_transaction
@@ -195,8 +196,6 @@ def time_param(value, conn=None):
 
 def as_datetime(value):
     """SQLite hands back ISO strings, PostgreSQL datetimes; callers want aware datetimes."""
-    from datetime import UTC, datetime
-
     if value is None or isinstance(value, datetime):
         return value
     parsed = datetime.fromisoformat(value)

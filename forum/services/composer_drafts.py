@@ -106,7 +106,7 @@ async def draft_for(viewer: Viewer | None, topic_id: int | None) -> Draft | None
     """The member's own draft for this composer, if any (None for visitors)."""
     if viewer is None:
         return None
-    row = await db.fetch_one(_SELECT + " AND d.slot = ?", [viewer.id, slot_for(topic_id)])
+    row = await db.fetch_point(_SELECT + " AND d.slot = ?", [viewer.id, slot_for(topic_id)])  # every page view
     return _draft(row) if row else None
 
 

@@ -40,7 +40,7 @@ async def _with_files(posts: list[dict]) -> None:
     """One more query, only when a post on the page has files (the posts query says which)."""
     files = await attachments.of_posts([p["id"] for p in posts if p.get("has_files")])
     for post in posts:
-        post["files"] = files.get(post["id"], [])
+        post["files"] = files.get(post["id"], ())  # a tuple: the post card keeps its key hashable
 
 
 async def readable_topic_row(viewer: Viewer | None, topic_id: int) -> tuple[dict, TopicFacts]:

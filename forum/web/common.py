@@ -16,6 +16,7 @@ from forum.services.findable import NOINDEX
 from forum.services.text import text_is_clean
 from forum.services.topic_queries import POSTS_PER_PAGE
 from forum.viewer import Viewer
+from forum.web.member_pages import member_page
 
 MAX_FORM_FIELDS = 50
 
@@ -189,9 +190,11 @@ def render(request: Request, template: str, context: dict | None = None, status:
         "current_url": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
     base.update(context or {})
-    response = request.app.state.templates.TemplateResponse(request, template, base, status_code=status)
     if viewer is not None:
+        response = member_page(request, template, base, status)
         response.headers["cache-control"] = "private, no-store"  # personal: no cache may keep it
+    else:
+        response = request.app.state.templates.TemplateResponse(request, template, base, status_code=status)
     new_anon = getattr(request.state, "new_anon", None)
     if new_anon:
         set_cookie(request, response, ANON_COOKIE, new_anon, max_age=60 * 60 * 24 * 30)

@@ -41,14 +41,25 @@ class CardCache:
 cards = CardCache()
 
 
-def _frozen(value):
+def frozen(value):
     """`value` as a key: a dict as its sorted items, a list as a tuple (a post's files are a list of dicts), all
     the way down; what is hashable already stays as it is."""
     if isinstance(value, dict):
-        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+        return tuple(sorted((k, frozen(v)) for k, v in value.items()))
     if isinstance(value, list | tuple):
-        return tuple(_frozen(v) for v in value)
+        return tuple(frozen(v) for v in value)
     return value
+
+
+def row_key(row: dict) -> tuple:
+    """A post row (with its flags) as a key: its names and values as they are, at C speed, for the common row
+    without files; a row with a list or dict in it (its files) frozen all the way down."""
+    key = (tuple(row), tuple(row.values()))
+    try:
+        hash(key)
+    except TypeError:
+        return frozen(row)
+    return key
 
 
 @pass_context
@@ -57,7 +68,7 @@ def post_card(context, post: dict) -> Markup:
     from the cache."""
     topic = context["topic"]
     try:
-        key = (i18n.get_locale(), topic["id"], topic["slug"], context["pages"], *_frozen(post))
+        key = (i18n.get_locale(), topic["id"], topic["slug"], context["pages"], row_key(post))
         hash(key)
     except TypeError:  # a value that cannot be a key: render it every time
         key = None
