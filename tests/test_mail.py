@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -251,6 +252,25 @@ async def test_each_kind_is_mailed_only_when_turned_on(kind, make_user, moderato
     await deliver(smtp.app, later=LATER)
     assert len(smtp.to(on.user["email"])) == 1
     assert smtp.to(off.user["email"]) == []
+
+
+async def test_a_reply_notifying_nobody_who_takes_mail_writes_no_outbox_row(make_user, category):
+    """The fan-out row names only the notified members who take that kind of mail: a reply to watchers who take
+    none writes no row at all (and gives the worker no write transaction to make per post)."""
+    author, watcher, taker = await make_user(), await make_user(), await make_user()
+    topic = await new_topic(author, category.slug)
+    for member in (watcher, taker):
+        token = await member.form_token("/settings")
+        await member.post(f"/t/{topic['id']}/watch", data={"csrf_token": token, "watch": "1"})
+    await new_reply(author, topic["id"], "Ingen her tar e-post om dette")
+    assert not await MailOutbox.filter(kind="fanout", topic_id=topic["id"]).exists()
+    await verification.mark_verified(taker.user["id"])
+    chosen = await taker.post_form("/settings/mail", {"mail_watched": "on", "digest": "off"}, token_from="/settings")
+    assert chosen.status_code == 303
+    await new_reply(watcher, topic["id"], "Men nå tar én av dem e-post")
+    rows = await MailOutbox.filter(kind="fanout", topic_id=topic["id"])
+    assert len(rows) == 1
+    assert {entry[0] for entry in json.loads(rows[0].body_text)} == {taker.user["id"]}  # not the others notified
 
 
 async def test_mail_is_off_until_turned_on_and_a_read_notification_is_not_mailed(make_user, category, smtp):
