@@ -63,7 +63,7 @@ async def _topic_with_category(topic_id: int) -> Topic | None:
     """Topic.filter(id=...).select_related("category").first() as plain SQL: every write to a topic starts
     here, and building the ORM's joined query cost more CPU than running it."""
     topic_id = _valid_id(topic_id)
-    row = await db.fetch_one(_topic_sql(), [topic_id]) if topic_id is not None else None
+    row = await db.fetch_point(_topic_sql(), [topic_id]) if topic_id is not None else None
     if row is None:
         return None
     fields = _split(row)
@@ -83,7 +83,7 @@ async def access_post_by_id(viewer: Viewer | None, post_id: int) -> Post:
     """The post with `topic` and `topic.category` loaded, and `author_role` (None for a former member): one
     query, like access_topic_by_id; the rules take PostFacts.of(post) and TopicFacts.of(post.topic)."""
     post_id = _valid_id(post_id)
-    row = await db.fetch_one(_post_sql(), [post_id]) if post_id is not None else None
+    row = await db.fetch_point(_post_sql(), [post_id]) if post_id is not None else None
     if row is None:
         raise NotFound()
     fields = _split(row)
