@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     set_hash_key(settings.secret_key)
     app.state.templates = make_templates()
-    app.state.passwords = Passwords(settings.argon2_profile)
+    app.state.passwords = Passwords(settings.argon2_profile, settings.password_hashes_at_once)
     app.state.openapi = None
     app.state.page_cache = PageCache(settings.page_cache_mb * 1024 * 1024)
     app.state.member_pages = CardCache(settings.member_page_cache_mb * 1024 * 1024)  # forum/web/member_pages.py

@@ -188,6 +188,7 @@ class Settings:
     search_recent_posts: int = 10_000
     withdrawal_ordinary_posts: int = 3
     argon2_profile: str = "rfc9106_low_memory"
+    password_hashes_at_once: int = 1     # argon2 hashes one process runs at a time (each takes 64 MiB while it runs)
     debug: bool = False
     db_pool_min: int = 1
     db_pool_max: int = 10
@@ -283,6 +284,7 @@ def load_settings(**overrides) -> Settings:
         flag_hide_threshold=_positive_float("FORUM_FLAG_HIDE_THRESHOLD", 3.0),
         search_recent_posts=_bounded_int("FORUM_SEARCH_RECENT_POSTS", 10_000, 100, 10_000_000),
         argon2_profile=profile,
+        password_hashes_at_once=_bounded_int("FORUM_PASSWORD_HASHES_AT_ONCE", 1, 1, 64),
         debug=_bool("FORUM_DEBUG", False),
         db_pool_min=_bounded_int("FORUM_DB_POOL_MIN", 1, 0, 100),
         db_pool_max=_bounded_int("FORUM_DB_POOL_MAX", 10, 1, 100),
