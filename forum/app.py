@@ -23,6 +23,7 @@ from forum.db.config import tortoise_config
 from forum.hub import hub
 from forum.limits import BodyLimitsMiddleware
 from forum.passwords import Passwords
+from forum.route_index import index_routes
 from forum.security import SecurityHeadersMiddleware, set_hash_key
 from forum.services import (
     attachments,
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+    index_routes(app.router)  # forum/route_index.py: the same route Starlette's loop finds, without trying 37 first
     app.state.settings = settings
     set_hash_key(settings.secret_key)
     app.state.templates = make_templates()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -22,6 +23,9 @@ from forum.web.page_cache import VARY, VISITOR_CACHE_CONTROL, PageCache, not_mod
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XML_TYPE = "application/xml; charset=utf-8"
+# what XML 1.0 cannot carry at all, even escaped: a title or post may hold U+FFFF (text_is_clean lets
+# noncharacters through), and one such character made the whole feed unreadable to every feed reader
+NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 SITEMAP_CLOCK_SECONDS = 300  # bounds how long a change stamped before a later one's commit may go unseen
 # what has no business in an index: searches, personal and staff pages, the API, live streams, composer links
@@ -126,9 +130,9 @@ def _render_feed(request: Request, entries: list[dict], context: dict) -> str:
         entry["summary"] = plain_excerpt(entry["cooked"], DESCRIPTION_CHARS)
     updated = max((e["updated"] for e in entries), default=datetime(2000, 1, 1, tzinfo=UTC))
     template = request.app.state.templates.get_template("feed.atom.xml")
-    return template.render(base=base, entries=entries, updated=updated, w3c=_w3c,
-                           content_language=request.app.state.settings.default_locale,
-                           locale=request.state.locale, **context)
+    return NOT_XML.sub("", template.render(base=base, entries=entries, updated=updated, w3c=_w3c,
+                                           content_language=request.app.state.settings.default_locale,
+                                           locale=request.state.locale, **context))
 
 
 async def latest_feed(request: Request) -> Response:
