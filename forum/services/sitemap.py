@@ -19,25 +19,39 @@ MAX_PAGE = 2**31 // URLS_PER_PAGE + 1  # topic ids are 32-bit
 
 
 async def _public_categories() -> list[int]:
-    return [r["id"] for r in await db.fetch_all("SELECT id FROM category WHERE read_access = 'public'")]
+    return [r["id"] for r in await db.fetch_all("SELECT id FROM category WHERE read_access = 'public' ORDER BY id")]
 
 
 def _in(ids: list[int]) -> str:
     return ",".join(str(int(i)) for i in ids)
 
 
+def _range(page: int) -> tuple[int, int]:
+    return (page - 1) * URLS_PER_PAGE, page * URLS_PER_PAGE
+
+
 async def pages() -> list[dict]:
-    """`[{page, lastmod}]`: the pages that hold a topic of a public category that is not deleted, with their
-    latest change: one scan of the topic table, no join (a page whose topics all have their first post held is
-    listed and answers 404, which crawlers take in their stride)."""
+    """`[{page, lastmod}]`: the pages that list at least one indexable topic, each with its latest change.
+
+    One grouped scan of the topic table (no join) gives each page's latest change among its topics of public
+    categories, the deleted and held ones included (their deletion or hiding changed the page: it lost a URL);
+    topics of restricted categories never count, so the index tells nothing of their activity. Then one
+    `EXISTS` per page (the first indexable topic ends it) drops the pages that list nothing and answer 404."""
     categories = await _public_categories()
     if not categories:
         return []
     rows = await db.fetch_all(
         f"SELECT t.id / {URLS_PER_PAGE} AS n, MAX({LASTMOD_SQL}) AS lastmod FROM topic t "
-        f"WHERE t.category_id IN ({_in(categories)}) AND t.deleted_at IS NULL GROUP BY t.id / {URLS_PER_PAGE} "
-        "ORDER BY n")
-    return [{"page": int(r["n"]) + 1, "lastmod": db.as_datetime(r["lastmod"])} for r in rows]
+        f"WHERE t.category_id IN ({_in(categories)}) GROUP BY t.id / {URLS_PER_PAGE} ORDER BY n")
+    listed = []
+    for row in rows:
+        low, high = _range(int(row["n"]) + 1)
+        if await db.fetch_one(
+                f"SELECT 1 AS listed FROM topic t JOIN category c ON c.id = t.category_id {FIRST_POST_JOIN} "
+                f"WHERE t.id >= ? AND t.id < ? AND t.category_id IN ({_in(categories)}) AND {INDEXABLE_SQL} "
+                "LIMIT 1", [low, high]):
+            listed.append({"page": int(row["n"]) + 1, "lastmod": db.as_datetime(row["lastmod"])})
+    return listed
 
 
 def _entry_sql(dialect: str) -> str:
@@ -57,7 +71,8 @@ async def page_entries(page: int, prefix: str) -> AsyncIterator[str]:
     categories = await _public_categories()
     if not categories or not 1 <= page <= MAX_PAGE:
         return
-    after, end = (page - 1) * URLS_PER_PAGE - 1, page * URLS_PER_PAGE
+    low, end = _range(page)
+    after = low - 1
     entry = _entry_sql(db.dialect())
     while True:
         rows = await db.fetch_all(
@@ -86,3 +101,29 @@ async def validator() -> tuple:
     change may leave the maximum where it was: the web layer adds a clock (SITEMAP_CLOCK_SECONDS) to bound that."""
     row = await db.fetch_one(VALIDATOR_SQL)
     return (str(row["changed"]), str(row["posted"]), row["shared"], URLS_PER_PAGE)
+
+
+# each topic's last change in milliseconds since 1970, as an integer, so that a sum of them is exact
+STAMP_MS = {
+    "sqlite": f"CAST((julianday({LASTMOD_SQL}) - 2440587.5) * 86400000 AS INTEGER)",
+    "postgres": f"CAST(EXTRACT(EPOCH FROM {LASTMOD_SQL}) * 1000 AS BIGINT)",
+}
+
+
+async def page_validator(page: int) -> tuple:
+    """Changes with every change to the page's own topics only, so a reply re-renders one page, not all: the
+    count, the sum of `version` and the sum of the change stamps of the topics of public categories in the page's
+    id range (the primary key's range, at most URLS_PER_PAGE rows), the public categories and the shared counter
+    (a category's access changed). Sums, not a maximum: a stamp that commits after a later one still changes
+    them, so the ETag does not depend on the order in which PostgreSQL transactions commit. Topics of
+    restricted categories never count: a page's ETag tells nothing of their activity."""
+    categories = await _public_categories()
+    shared = await db.fetch_one("SELECT version FROM page_version WHERE kind = 'g' AND id = 0")
+    if not categories or not 1 <= page <= MAX_PAGE:
+        return ("empty", shared["version"] if shared else None, URLS_PER_PAGE)
+    low, high = _range(page)
+    row = await db.fetch_one(
+        f"SELECT COUNT(*) AS n, SUM(t.version) AS versions, SUM({STAMP_MS[db.dialect()]}) AS stamps FROM topic t "
+        f"WHERE t.id >= ? AND t.id < ? AND t.category_id IN ({_in(categories)})", [low, high])
+    return (row["n"], str(row["versions"]), str(row["stamps"]), tuple(categories),
+            shared["version"] if shared else None, URLS_PER_PAGE)
