@@ -23,7 +23,9 @@ async def _public_categories() -> list[int]:
 
 
 def _in(ids: list[int]) -> str:
-    return ",".join(str(int(i)) for i in ids)
+    """The public categories as a filter that no index answers (`+ 0`): a page is a range of the primary key, and
+    SQLite would otherwise read it through the category index and sort it (a fresh 5,000-URL page: 28 ms CPU)."""
+    return "t.category_id + 0 IN (" + ",".join(str(int(i)) for i in ids) + ")"
 
 
 def _range(page: int) -> tuple[int, int]:
@@ -33,24 +35,27 @@ def _range(page: int) -> tuple[int, int]:
 async def pages() -> list[dict]:
     """`[{page, lastmod}]`: the pages that list at least one indexable topic, each with its latest change.
 
-    One grouped scan of the topic table (no join) gives each page's latest change among its topics of public
-    categories, the deleted and held ones included (their deletion or hiding changed the page: it lost a URL);
-    topics of restricted categories never count, so the index tells nothing of their activity. Then one
-    `EXISTS` per page (the first indexable topic ends it) drops the pages that list nothing and answer 404."""
+    Page by page, each a range of the primary key (empty ranges skipped by the next id): the latest change among
+    the page's topics of public categories, the deleted and held ones included (their deletion or hiding changed
+    the page: it lost a URL), and whether it lists any indexable topic (the first one ends that look). Topics of
+    restricted categories never count, so the index tells nothing of their activity."""
     categories = await _public_categories()
-    if not categories:
-        return []
-    rows = await db.fetch_all(
-        f"SELECT t.id / {URLS_PER_PAGE} AS n, MAX({LASTMOD_SQL}) AS lastmod FROM topic t "
-        f"WHERE t.category_id IN ({_in(categories)}) GROUP BY t.id / {URLS_PER_PAGE} ORDER BY n")
-    listed = []
-    for row in rows:
-        low, high = _range(int(row["n"]) + 1)
-        if await db.fetch_one(
-                f"SELECT 1 AS listed FROM topic t JOIN category c ON c.id = t.category_id {FIRST_POST_JOIN} "
-                f"WHERE t.id >= ? AND t.id < ? AND t.category_id IN ({_in(categories)}) AND {INDEXABLE_SQL} "
-                "LIMIT 1", [low, high]):
-            listed.append({"page": int(row["n"]) + 1, "lastmod": db.as_datetime(row["lastmod"])})
+    listed, low = [], 0
+    while categories:
+        first = await db.fetch_one("SELECT MIN(id) AS id FROM topic WHERE id >= ?", [low])
+        if first is None or first["id"] is None:
+            break
+        page = int(first["id"]) // URLS_PER_PAGE + 1
+        low, high = _range(page)
+        row = await db.fetch_one(
+            f"SELECT MAX({LASTMOD_SQL}) AS lastmod FROM topic t WHERE t.id >= ? AND t.id < ? AND {_in(categories)}",
+            [low, high])
+        if row["lastmod"] is not None and await db.fetch_one(
+                f"SELECT 1 AS listed FROM topic t CROSS JOIN post p JOIN category c ON c.id = t.category_id "
+                f"WHERE p.topic_id = t.id AND p.number = 1 AND t.id >= ? AND t.id < ? AND {_in(categories)} "
+                f"AND {INDEXABLE_SQL} LIMIT 1", [low, high]):
+            listed.append({"page": page, "lastmod": db.as_datetime(row["lastmod"])})
+        low = high
     return listed
 
 
@@ -77,7 +82,7 @@ async def page_entries(page: int, prefix: str) -> AsyncIterator[str]:
     while True:
         rows = await db.fetch_all(
             f"SELECT t.id, {entry} AS line FROM topic t JOIN category c ON c.id = t.category_id "
-            f"{FIRST_POST_JOIN} WHERE t.id > ? AND t.id < ? AND t.category_id IN ({_in(categories)}) "
+            f"{FIRST_POST_JOIN} WHERE t.id > ? AND t.id < ? AND {_in(categories)} "
             f"AND {INDEXABLE_SQL} ORDER BY t.id LIMIT {BATCH}", [prefix, after, end])
         if not rows:
             return
@@ -124,6 +129,6 @@ async def page_validator(page: int) -> tuple:
     low, high = _range(page)
     row = await db.fetch_one(
         f"SELECT COUNT(*) AS n, SUM(t.version) AS versions, SUM({STAMP_MS[db.dialect()]}) AS stamps FROM topic t "
-        f"WHERE t.id >= ? AND t.id < ? AND t.category_id IN ({_in(categories)})", [low, high])
+        f"WHERE t.id >= ? AND t.id < ? AND {_in(categories)}", [low, high])
     return (row["n"], str(row["versions"]), str(row["stamps"]), tuple(categories),
             shared["version"] if shared else None, URLS_PER_PAGE)
