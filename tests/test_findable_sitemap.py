@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
 from lxml import etree
 
+from forum.migrate import asyncpg_dsn
 from forum.services import sitemap
 from tests.conftest import new_category, new_reply, new_topic
 from tests.test_findable import ATOM, BASE, SM, _feed_topics, _hide, _sitemap, _url
@@ -140,3 +142,30 @@ async def test_robots_txt_stays_the_same_whoever_opts_in(anon, make_user):
     hidden = await make_user()
     response = await anon.get(f"/u/{hidden.user['username']}")
     assert response.status_code == 200 and response.headers["x-robots-tag"] == "noindex"
+
+
+async def test_a_change_that_commits_late_still_moves_lastmod_past_what_was_seen(anon, participant, category,
+                                                                                 settings):
+    """A crawler may keep the latest lastmod it saw as a watermark: a change that commits after it must carry a
+    later one, however long its transaction ran, and the index's ETag must move with it."""
+    if not settings.database_url.startswith("postgres"):
+        pytest.skip("SQLite has one writer: a transaction stamps only after the one before it committed")
+    slow, quick = await new_topic(participant, category.slug), await new_topic(participant, category.slug)
+    dsn = asyncpg_dsn(settings.database_url)
+    first, second = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    try:
+        late = first.transaction()
+        await late.start()  # a long transaction (a withdrawal's rewrite) changes a topic first ...
+        await first.execute("UPDATE topic SET version = version + 1 WHERE id = $1", slow["id"])
+        await asyncio.sleep(0.05)
+        async with second.transaction():  # ... and a quick one, started later, commits before it
+            await second.execute("UPDATE topic SET version = version + 1 WHERE id = $1", quick["id"])
+        seen = await anon.get("/sitemap.xml")
+        watermark = (await _sitemap(anon))[_url(quick)]
+        await asyncio.sleep(1.1)  # lastmod is to the second
+        await late.commit()
+    finally:
+        await first.close()
+        await second.close()
+    assert (await anon.get("/sitemap.xml", headers={"if-none-match": seen.headers["etag"]})).status_code == 200
+    assert (await _sitemap(anon))[_url(slow)] > watermark

@@ -2,8 +2,8 @@
 
 A page holds the topics with ids in [(n - 1) * URLS_PER_PAGE, n * URLS_PER_PAGE), so it never passes the protocol's
 50,000 URLs, stays the same page as topics come and go, and is read by primary key in batches (streamed, never
-OFFSET). The index costs one grouped scan of the topic table, the pages one range each; both are kept rendered
-in the visitors' page cache under `validator()`, which reads three index ends.
+OFFSET). Both are kept rendered in the visitors' page cache: the index under `validator()` (four index ends),
+each page under `page_validator()` (its own id range), so a change to one topic renders the index and one page.
 """
 
 from __future__ import annotations
@@ -93,19 +93,20 @@ async def page_entries(page: int, prefix: str) -> AsyncIterator[str]:
 
 VALIDATOR_SQL = """
 SELECT (SELECT MAX(changed_at) FROM topic) AS changed, (SELECT MAX(last_posted_at) FROM topic) AS posted,
-       (SELECT version FROM page_version WHERE kind = 'g' AND id = 0) AS shared
+       (SELECT MAX(id) FROM topic) AS newest, (SELECT version FROM page_version WHERE kind = 'g' AND id = 0) AS shared
 """
 
 
 async def validator() -> tuple:
-    """Changes with every change to any topic's page (`changed_at`, migration 0020, indexed), every new topic or
-    post (`last_posted_at`, for rows not changed since the migration) and every category access or name change
-    (the shared counter of migration 0014). Three index lookups, whatever the forum's size.
+    """The index's: changes with every change to any topic's page (`changed_at`, migration 0020, indexed), every
+    new topic (its id) or post (`last_posted_at`, for rows not changed since 0020) and every category access or
+    name change (the shared counter of migration 0014). Four index ends, whatever the forum's size.
 
-    A PostgreSQL transaction stamps `changed_at` before it commits, so one that commits after a later-stamped
-    change may leave the maximum where it was: the web layer adds a clock (SITEMAP_CLOCK_SECONDS) to bound that."""
+    A maximum is enough because stamps follow commit order: SQLite has one writer, and on PostgreSQL migration
+    0021 stamps `changed_at` again at commit, one transaction after the other, so a change that commits after
+    this was read always carries a later stamp."""
     row = await db.fetch_one(VALIDATOR_SQL)
-    return (str(row["changed"]), str(row["posted"]), row["shared"], URLS_PER_PAGE)
+    return (str(row["changed"]), str(row["posted"]), row["newest"], row["shared"], URLS_PER_PAGE)
 
 
 # each topic's last change in milliseconds since 1970, as an integer, so that a sum of them is exact

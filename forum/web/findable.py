@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
@@ -22,7 +21,6 @@ from forum.web.page_cache import VARY, VISITOR_CACHE_CONTROL, PageCache, not_mod
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XML_TYPE = "application/xml; charset=utf-8"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
-SITEMAP_CLOCK_SECONDS = 300  # bounds how long a change stamped before a later one's commit may go unseen
 # what has no business in an index: searches, personal and staff pages, the API, live streams, composer links.
 # Not profiles (/u/): each says noindex itself unless its member opted in, and a crawler must fetch a page to see
 # that (a disallowed address can still be indexed from links, without its content). One line per opted-in member
@@ -48,8 +46,7 @@ async def robots(request: Request) -> Response:
 
 
 async def sitemap_index(request: Request) -> Response:
-    version = (*await sitemap.validator(), int(time.time() // SITEMAP_CLOCK_SECONDS))
-    return await _sitemap(request, version, lambda base: _index_body(
+    return await _sitemap(request, await sitemap.validator(), lambda base: _index_body(
         lambda n: base + path_for(request, "sitemap_page", page=n)))
 
 
