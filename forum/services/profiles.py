@@ -47,10 +47,3 @@ async def update_profile(viewer: Viewer | None, *, display_name: str | None = No
             await Profile.filter(user_id=viewer.id).using_db(conn).update(**changes)
         return await Profile.get(user_id=viewer.id).using_db(conn)
 
-
-async def public_profile_handles() -> list[str]:
-    """The handles of members who chose an indexable profile (robots.txt lets crawlers reach only these)."""
-    from forum import db
-
-    return [r["username"] for r in await db.fetch_all(
-        "SELECT username FROM profile WHERE public_profile = ? ORDER BY username", [True])]

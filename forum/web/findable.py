@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from starlette.requests import Request
@@ -16,7 +14,7 @@ from starlette.routing import Route
 
 from forum import i18n
 from forum.errors import NotFound
-from forum.services import feeds, profiles, sitemap
+from forum.services import feeds, sitemap
 from forum.services.findable import DESCRIPTION_CHARS, plain_excerpt
 from forum.web.common import path_for
 from forum.web.page_cache import VARY, VISITOR_CACHE_CONTROL, PageCache, not_modified
@@ -27,11 +25,13 @@ XML_TYPE = "application/xml; charset=utf-8"
 # noncharacters through), and one such character made the whole feed unreadable to every feed reader
 NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
-SITEMAP_CLOCK_SECONDS = 300  # bounds how long a change stamped before a later one's commit may go unseen
-# what has no business in an index: searches, personal and staff pages, the API, live streams, composer links
+# what has no business in an index: searches, personal and staff pages, the API, live streams, composer links.
+# Not profiles (/u/): each says noindex itself unless its member opted in, and a crawler must fetch a page to see
+# that (a disallowed address can still be indexed from links, without its content). One line per opted-in member
+# would grow robots.txt with the membership, past the 500 KiB crawlers read; this list is the same for any forum.
 DISALLOW = ["/search", "/settings", "/consent", "/notifications", "/mod", "/admin", "/api/", "/auth/", "/login",
             "/register", "/password/", "/language", "/logout", "/email/", "/mail/", "/c/*/new", "/t/*/_events",
-            "/t/*/_posts", "/notifications/_events", "/*?*reply_to=", "/*?*quote=", "/u/"]
+            "/t/*/_posts", "/notifications/_events", "/*?*reply_to=", "/*?*quote="]
 
 
 def _base(request: Request) -> str:
@@ -43,27 +43,26 @@ def _w3c(value: datetime) -> str:
 
 
 async def robots(request: Request) -> Response:
-    """Profiles are kept out, except those whose members chose a public profile."""
-    allowed = await profiles.public_profile_handles()
-    lines = ["User-agent: *", *(f"Allow: /u/{quote(handle)}$" for handle in allowed),
-             *(f"Disallow: {path}" for path in DISALLOW), "", f"Sitemap: {_base(request)}/sitemap.xml", ""]
+    """The same few lines whatever the forum's size: no query, nothing per member."""
+    lines = ["User-agent: *", *(f"Disallow: {path}" for path in DISALLOW), "",
+             f"Sitemap: {_base(request)}/sitemap.xml", ""]
     return Response("\n".join(lines), media_type="text/plain; charset=utf-8")
 
 
 async def sitemap_index(request: Request) -> Response:
-    return await _sitemap(request, lambda base: _index_body(
+    return await _sitemap(request, await sitemap.validator(), lambda base: _index_body(
         lambda n: base + path_for(request, "sitemap_page", page=n)))
 
 
 async def sitemap_page(request: Request) -> Response:
-    return await _sitemap(request, lambda base: _page_body(base, request.path_params["page"]))
+    page = request.path_params["page"]
+    return await _sitemap(request, await sitemap.page_validator(page), lambda base: _page_body(base, page))
 
 
-async def _sitemap(request: Request, body: Callable[[str], AsyncIterator[bytes]]) -> Response:
-    """Kept rendered in the visitors' page cache while the validator (forum.services.sitemap) stands, so
+async def _sitemap(request: Request, version: tuple, body: Callable[[str], AsyncIterator[bytes]]) -> Response:
+    """Kept rendered in the visitors' page cache while its validator (forum.services.sitemap) stands, so
     crawlers get it from memory or a 304; a miss streams it from the database in batches and keeps the result."""
     key = (request.url.path, "", "sitemap")
-    version = (*await sitemap.validator(), int(time.time() // SITEMAP_CLOCK_SECONDS))
     etag = '"' + hashlib.sha256(f"{request.app.state.build_id}|{key}|{version}".encode()).hexdigest()[:32] + '"'
     headers = {"etag": etag, "cache-control": VISITOR_CACHE_CONTROL}
     if not_modified(request, etag):
