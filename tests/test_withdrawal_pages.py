@@ -66,7 +66,7 @@ async def test_the_withdrawal_page_says_what_it_left_out_after_withdrawing(clien
     assert "Samtykket ditt er trukket tilbake" in page
     assert word not in done.headers.get("location", "") and word not in str(done.url)  # not in any URL
     assert (await zed.get("/api/v1/consent")).json()["status"] == "withdrawn"
-    assert (await db.fetch_one("SELECT count(*) AS n FROM post WHERE source LIKE ?", [f"%{word}%"]))["n"] == 4
+    assert (await db.fetch_one("SELECT count(*) AS n FROM post WHERE lower(source) LIKE ?", [f"%{word}%"]))["n"] == 4
 
 
 async def test_the_withdrawal_page_in_english_says_what_it_left_out(client_factory, make_user, category):
