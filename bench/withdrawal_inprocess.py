@@ -1,8 +1,11 @@
-"""`python -m bench.withdrawal_inprocess [SIZE] [POSTS] [MENTIONS]`: one consent withdrawal timed in-process.
+"""`python -m bench.withdrawal_inprocess [SIZE] [POSTS] [MENTIONS] [--statements]`: one consent withdrawal timed
+in-process.
 
 The cached seed of SIZE (bench/seed.py), a working copy, a subject with POSTS posts and MENTIONS mentions by
 others (as `python -m bench` adds), then `withdraw_consent` called directly (no HTTP): the write transaction
-and, separately, the byte purge after it (search tiers merged, WAL truncated). Prints JSON.
+and, separately, the byte purge after it (search tiers merged, WAL truncated). Prints JSON. `--statements` adds
+the SQL statements that took longest (total seconds, count, the statement's start), the way issue 16 found
+where the time went.
 """
 
 from __future__ import annotations
@@ -13,10 +16,35 @@ import os
 import shutil
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
 from bench.corpus import Corpus
 from bench.seed import CACHE, SIZES, add_subject, cached_database
+
+
+def _time_statements() -> dict:
+    """Wraps the SQLite client's statement methods to add up the time each statement (by its text) takes."""
+    from tortoise.backends.sqlite import client
+
+    spent: dict = defaultdict(lambda: [0.0, 0])
+
+    def timed(method):
+        async def run(self, query, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return await method(self, query, *args, **kwargs)
+            finally:
+                entry = spent[" ".join(str(query).split())[:160]]
+                entry[0] += time.perf_counter() - started
+                entry[1] += 1
+        return run
+
+    for cls in (client.SqliteClient, client.SqliteTransactionWrapper):
+        for name in ("execute_query", "execute_query_dict", "execute_many", "execute_insert"):
+            if name in cls.__dict__:
+                setattr(cls, name, timed(cls.__dict__[name]))
+    return spent
 
 
 async def _withdraw(path: Path, user_id: int) -> dict:
@@ -44,6 +72,9 @@ async def _withdraw(path: Path, user_id: int) -> dict:
 
         async def timed_run(purge_id: int, **kwargs) -> str:
             timings["transaction_s"] = round(time.perf_counter() - started, 3)
+            # this process's CPU until the commit (the cooking pool's processes not counted): steadier than the
+            # wall time on a shared machine
+            timings["transaction_cpu_s"] = round(time.process_time() - cpu, 3)
             t = time.perf_counter()
             state = await real_run(purge_id, **kwargs)
             timings["answer_waited_for_purge_s"] = round(time.perf_counter() - t, 3)
@@ -64,9 +95,11 @@ async def _withdraw(path: Path, user_id: int) -> dict:
 
 
 def main() -> None:
-    size_name = sys.argv[1] if len(sys.argv) > 1 else "10k"
-    posts = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
-    mentions = int(sys.argv[3]) if len(sys.argv) > 3 else 1_000
+    statements = "--statements" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--statements"]
+    size_name = args[0] if args else "10k"
+    posts = int(args[1]) if len(args) > 1 else 10_000
+    mentions = int(args[2]) if len(args) > 2 else 1_000
     corpus = Corpus()
     cached, meta = cached_database(SIZES[size_name], lambda: corpus, log=lambda *a: print(*a, file=sys.stderr))
     work = CACHE / f"withdrawal-{size_name}-{os.getpid()}.sqlite3"
@@ -74,7 +107,11 @@ def main() -> None:
     try:
         info = add_subject(work, corpus, meta, username="trekker_tilbake", posts=posts, mentions=mentions,
                            seed_text=f"{size_name}-inprocess")
+        spent = _time_statements() if statements else None
         result = asyncio.run(_withdraw(work, info["user_id"]))
+        if spent is not None:  # the transaction's and the purge's statements alike
+            result["statements"] = [{"s": round(t, 3), "n": n, "sql": sql} for sql, (t, n) in
+                                    sorted(spent.items(), key=lambda kv: -kv[1][0])[:15]]
         print(json.dumps({"size": size_name, "posts": posts, "mentions": mentions, **result}, indent=1,
                          default=str))
     finally:

@@ -61,16 +61,22 @@ async def load_identity(conn, user_id: int) -> Identity | None:
     return Identity(user_id, list(dict.fromkeys(handles)), list(dict.fromkeys(d for d in displays if d)))
 
 
+RELATED_TOPICS = (
+    "SELECT topic_id AS id FROM post WHERE author_id = ? "
+    "UNION SELECT p.topic_id FROM post_mention m JOIN post p ON p.id = m.post_id WHERE m.user_id = ? "
+    "UNION SELECT p.topic_id FROM post_quote q JOIN post p ON p.id = q.post_id "
+    "JOIN post o ON o.id = q.quoted_post_id WHERE o.author_id = ?")
+
+
 async def related_topics(conn, user_id: int) -> set[int]:
     """The topics that are about the member: they wrote in them, or were mentioned, quoted or replied to there.
-    Read before their posts lose the author."""
-    rows = await db.fetch_all(
-        "SELECT topic_id AS id FROM post WHERE author_id = ? "
-        "UNION SELECT p.topic_id FROM post_mention m JOIN post p ON p.id = m.post_id WHERE m.user_id = ? "
-        "UNION SELECT p.topic_id FROM post_quote q JOIN post p ON p.id = q.post_id "
-        "JOIN post o ON o.id = q.quoted_post_id WHERE o.author_id = ? "
-        "UNION SELECT p.topic_id FROM post p JOIN post o ON o.id = p.reply_to_id WHERE o.author_id = ?",
-        [user_id] * 4, conn)
+    Read before their posts lose the author, by index only (RELATED_TOPICS).
+
+    Replies to them need no query of their own: a reply is always in the topic of the post it answers
+    (`create_reply` refuses any other, and nothing moves a post to another topic), so the topics they wrote in
+    hold every reply to them. Asking for them by `reply_to_id`, which has no index, scanned every post (0.7 s
+    of the withdrawal at 1,000,000 posts)."""
+    rows = await db.fetch_all(RELATED_TOPICS, [user_id] * 3, conn)
     return {r["id"] for r in rows}
 
 

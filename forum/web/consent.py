@@ -11,7 +11,8 @@ from starlette.routing import Route
 
 from forum import markup
 from forum.errors import N_, NotFound, ValidationFailed
-from forum.services import consent, receipts
+from forum.services import consent, receipts, withdrawal_scope
+from forum.services.consent import ConsentStatus
 from forum.services.purposes import PURPOSES, purpose_named
 from forum.settings import LOCALES
 from forum.web.common import field, path_for, read_form, render, require_viewer, safe_next
@@ -33,6 +34,7 @@ async def consent_page(request: Request, error: str | None = None, status_code: 
         "purposes": purposes, "receipts": await receipts.receipts_of(viewer.id) if viewer else [],
         "saved": request.query_params.get("saved", ""), "error": error, "error_purpose": error_purpose,
         "field_errors": field_errors or {}, "username": username,
+        "name_warnings": await withdrawal_scope.name_warnings(viewer.id) if status == ConsentStatus.GRANTED else [],
         "next": safe_next(request.query_params.get("next")) or ""}, status=status_code)
 
 
@@ -52,9 +54,13 @@ async def give_consent(request: Request) -> Response:
     except ValidationFailed as exc:
         return await consent_page(request, None if exc.fields else exc.message, 400, exc.fields,
                                   field(form, "username"), error_purpose=purpose)
-    if purpose != "forum":
-        return RedirectResponse(path_for(request, "consent", {"saved": f"{purpose}-granted"}), status_code=303)
-    return RedirectResponse(safe_next(field(form, "next")) or path_for(request, "home"), status_code=303)
+    following = safe_next(field(form, "next"))
+    if purpose != "forum" or await withdrawal_scope.name_warnings(viewer.id):
+        # the handle chosen now is an ordinary word: the consent page says so (as the API's answer does) before
+        # the member goes on
+        return RedirectResponse(path_for(request, "consent", {"saved": f"{purpose}-granted", "next": following}),
+                                status_code=303)
+    return RedirectResponse(following or path_for(request, "home"), status_code=303)
 
 
 async def consent_route(request: Request) -> Response:

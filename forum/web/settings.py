@@ -55,6 +55,11 @@ async def withdraw_page(request: Request) -> Response:
         await read_form(request)
         counts = await withdrawal.withdraw_consent(viewer, channel="page",
                                                    text_locale=request.app.state.settings.default_locale)
+        if counts.get("left_out"):
+            # what it left out names the member: shown in this answer, never put in a URL (logs, history) or
+            # stored for the page after a redirect
+            return render(request, "withdrawn.html", {"anonymised": counts.get("anonymised_posts", 0),
+                                                      "left_out": counts["left_out"]})
         target = request.app.url_path_for("settings") + f"?saved=withdrawn&posts={counts.get('anonymised_posts', 0)}"
         return RedirectResponse(target, status_code=303)
     status = await consent.consent_status(viewer.id)
