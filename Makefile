@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-fast browser-deps oidc-deps ocr-deps lint migrate demo bench bench-cook-stall bench-postgres messages clean detector-corpus bench-detectors bench-attachments
+.PHONY: run test test-fast browser-deps oidc-deps ocr-deps lint migrate demo bench bench-cook-stall bench-postgres messages clean detector-corpus bench-detectors bench-attachments bench-nginx
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,10 @@ bench-detectors: $(TEST_STAMP)
 # bytes' storage (SQLite BLOB, a file, PostgreSQL bytea with BENCH_ARGS="--database-url ...").
 bench-attachments: $(TEST_STAMP) ocr-deps
 	$(BIN)/python -m bench.attachments $(BENCH_ARGS)
+
+# Issue 20: the deployment guide's nginx microcache in front of the forum (apt-get installs nginx when missing)
+bench-nginx: $(TEST_STAMP)
+	$(BIN)/python -m bench.nginx $(BENCH_ARGS)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check forum moderation tests bench

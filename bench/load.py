@@ -24,20 +24,25 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def ensure_wrk(log=print) -> str:
     """Debian's wrk package (4.1), installed with apt-get when it is missing."""
-    found = shutil.which("wrk")
+    return ensure_apt("wrk", "wrk", log)
+
+
+def ensure_apt(binary: str, package: str, log=print) -> str:
+    """A Debian package's program, installed with apt-get (updating the lists once if needed) when missing."""
+    found = shutil.which(binary) or (shutil.which(binary, path="/usr/sbin:/sbin") if binary == "nginx" else None)
     if found:
         return found
-    log("wrk is missing: installing Debian's package (apt-get install wrk)")
+    log(f"{binary} is missing: installing Debian's package (apt-get install {package})")
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    install = [*sudo, "apt-get", "-o", "DPkg::Lock::Timeout=900", "install", "-y", "-q", "wrk"]
+    install = [*sudo, "apt-get", "-o", "DPkg::Lock::Timeout=900", "install", "-y", "-q", package]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     if subprocess.run(install, env=env, timeout=1200).returncode != 0:
         subprocess.run([*sudo, "apt-get", "-o", "DPkg::Lock::Timeout=900", "update", "-q"], env=env, timeout=1200,
                        check=True)
         subprocess.run(install, env=env, timeout=1200, check=True)
-    found = shutil.which("wrk")
+    found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin")
     if not found:
-        raise RuntimeError("wrk could not be installed; install it with: apt-get install wrk")
+        raise RuntimeError(f"{binary} could not be installed; install it with: apt-get install {package}")
     return found
 
 
