@@ -681,3 +681,25 @@ async def test_purge_deletes_finished_mail_records_after_the_retry_window(make_u
     counts = await retention.purge(Retention(), later)
     assert counts["mail_records"] >= 1 and not await MailOutbox.exists(id=row.id)
     assert (await retention.purge(Retention(), later))["mail_records"] == 0
+
+
+async def test_a_batch_of_notification_mails_costs_about_one_statement_per_mail(make_user, smtp):
+    """Issue 21: each mail took about ten statements (recipient, consent twice, choices, notification, post,
+    actor, its outcome); a claim now reads the facts of all its mails at once and records each outcome in the
+    statement before the next send."""
+    await MailOutbox.filter(status="pending").delete()
+    category = await new_category()
+    watchers = [await mail_user(make_user, "watched") for _ in range(12)]
+    for member in watchers:
+        token = await member.form_token(f"/c/{category.slug}")
+        await member.post(f"/c/{category.slug}/watch", data={"csrf_token": token, "watch": "1"})
+    await new_topic(await make_user(), category.slug, title=unique("Watched by twelve "))
+    await deliver(smtp.app)  # the fan-out row becomes twelve mails, due later
+    with QueryCounter() as queries:
+        done = await deliver(smtp.app, later=LATER)
+    assert done == {"sent": 12}
+    assert all(len(smtp.to(m.user["email"])) == 1 for m in watchers)
+    writes = [q for q in queries.queries if q.lstrip().upper().startswith(("SELECT", "UPDATE", "INSERT", "DELETE"))]
+    assert len(writes) <= 12 + 14, "\n".join(writes)
+    assert await MailOutbox.filter(kind="notification", status="sent",
+                                   user_id__in=[m.user["id"] for m in watchers]).count() == 12
