@@ -703,3 +703,31 @@ async def test_a_batch_of_notification_mails_costs_about_one_statement_per_mail(
     assert len(writes) <= 12 + 14, "\n".join(writes)
     assert await MailOutbox.filter(kind="notification", status="sent",
                                    user_id__in=[m.user["id"] for m in watchers]).count() == 12
+
+
+async def test_a_digest_lists_an_old_answer_by_the_asker_accepted_after_the_last_digest(make_user, category, smtp):
+    """Issue 21: the digest looked at when the answer was written (or an "accepted" notification, which an asker
+    accepting their own answer does not make), so an answer older than the last digest, accepted since, was
+    missed. It reads `topic.accepted_at`, set when accepting and cleared when taking it back."""
+    from forum.models import Topic
+    from forum.services.digests import schedule_digests
+
+    reader = await mail_user(make_user, digest="daily")
+    asker = await make_user()
+    token = await reader.form_token(f"/c/{category.slug}")
+    await reader.post(f"/c/{category.slug}/watch", data={"csrf_token": token, "watch": "1"})
+    question = await new_topic(asker, category.slug, kind="question", title=unique("Gammelt svar "))
+    answer = await new_reply(asker, question["id"], "Det var innstillingen for språk")
+    long_ago = datetime.now(UTC) - timedelta(days=3)
+    await Post.filter(topic_id=question["id"]).update(created_at=long_ago)
+    await MailPreference.filter(user_id=reader.user["id"]).update(digest_sent_at=datetime.now(UTC) - timedelta(days=2))
+    assert (await asker.api("POST", f"/api/v1/posts/{answer['id']}/accept")).status_code == 200
+    accepted = (await Topic.get(id=question["id"])).accepted_at
+    assert accepted is not None and accepted > datetime.now(UTC) - timedelta(minutes=1)
+    await reader.api("POST", "/api/v1/notifications", {})
+    assert await schedule_digests() >= 1
+    await deliver(smtp.app)
+    [digest] = [m for m in smtp.to(reader.user["email"]) if "digest" in (m["List-Unsubscribe"] or "")]
+    assert "Gammelt svar" in text(digest) and f"/t/{question['id']}" in text(digest)
+    assert (await asker.api("DELETE", f"/api/v1/posts/{answer['id']}/accept")).status_code == 200
+    assert (await Topic.get(id=question["id"])).accepted_at is None
