@@ -15,9 +15,11 @@ failure with that reason, recorded without the address.
 from __future__ import annotations
 
 import asyncio
+import copy
 import email.policy
 import logging
 import mailbox
+import quopri
 from datetime import UTC, datetime
 from email.charset import Charset
 from email.header import Header
@@ -102,6 +104,20 @@ def build_message(*, sender: str, to: str, subject: str, text: str, html: str | 
     return message
 
 
+def seven_bit(message: Message) -> Message:
+    """A copy of the message whose 8-bit text parts are quoted-printable (RFC 2045), for a server that does not
+    offer 8BITMIME (RFC 6152): such a server may strip the eighth bit, and æøå would arrive broken."""
+    seven = copy.deepcopy(message)
+    for part in seven.walk():
+        if part.is_multipart() or (part["Content-Transfer-Encoding"] or "7bit").lower() != "8bit":
+            continue
+        data = part.get_payload(decode=True)
+        del part["Content-Transfer-Encoding"]
+        part.set_payload(quopri.encodestring(data).decode("ascii"))
+        part["Content-Transfer-Encoding"] = "quoted-printable"
+    return seven
+
+
 class SmtpTransport:
     """One connection per batch of mails (so a worker sends many per second), reopened when it drops."""
 
@@ -129,13 +145,15 @@ class SmtpTransport:
         envelope = Envelope(message["To"])
         try:
             client = await self._connected()
-            options = ["BODY=8BITMIME"] if client.supports_extension("8bitmime") else []  # the bodies are 8-bit
+            eight_bit = client.supports_extension("8bitmime")
+            options = ["BODY=8BITMIME"] if eight_bit else []  # the bodies are 8-bit; without it, re-encoded
             if envelope.utf8:
                 if not client.supports_extension("smtputf8"):
                     raise PermanentFailure("the recipient's address has non-ASCII characters before the @ and the "
                                            "mail server does not offer SMTPUTF8 (RFC 6531)")
                 options.append("SMTPUTF8")
-            await client.sendmail(self.sender, [envelope.address], message_bytes(message, envelope),
+            await client.sendmail(self.sender, [envelope.address],
+                                  message_bytes(message if eight_bit else seven_bit(message), envelope),
                                   mail_options=options)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
