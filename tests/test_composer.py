@@ -315,6 +315,43 @@ async def test_mention_suggestions_only_name_members_a_mention_reaches(make_user
     assert response.status_code == 404  # a topic the member cannot read
 
 
+async def test_mention_suggestions_check_consent_in_one_query_however_many_candidates(make_user, participant,
+                                                                                   category):
+    """Issue 25: consent was read once per candidate (up to 40 queries); now once for all of them."""
+    from tests.conftest import QueryCounter
+
+    prefix = "Qc" + unique("")[-6:].replace("-", "")
+    topic = await new_topic(participant, category.slug)
+    counts = []
+    for many in (2, 12):
+        while len(await suggest(participant, prefix, topic_id=topic["id"])) < min(many, 8):
+            await make_user(username=f"{prefix}{unique('')[-5:]}")
+        with QueryCounter() as queries:
+            found = await suggest(participant, prefix, topic_id=topic["id"])
+        counts.append(len([q for q in queries.queries if q.lstrip().upper().startswith("SELECT")]))
+        assert len(found) == min(many, 8)
+    assert counts[0] == counts[1], counts
+    consent = [q for q in queries.queries if "consent_event" in q]
+    assert len(consent) == 1, consent
+
+
+async def test_mention_suggestions_match_display_names_of_members_a_mention_reaches(make_user, participant,
+                                                                                  category):
+    prefix = "Dn" + unique("")[-6:].replace("-", "")
+    shown = await make_user(username=unique("h"))
+    assert (await shown.api("PATCH", "/api/v1/me/profile", {"display_name": f"{prefix} Solberg"})).status_code == 200
+    hidden = await make_user(username=unique("h"))
+    assert (await hidden.api("PATCH", "/api/v1/me/profile", {"display_name": f"{prefix}a Lie"})).status_code == 200
+    assert (await withdraw(hidden)).status_code == 200  # no profile, no display name: not suggested
+    topic = await new_topic(participant, category.slug)
+    response = await participant.get("/api/v1/mention-suggestions", params={"q": prefix.lower(),
+                                                                            "topic_id": topic["id"]})
+    assert response.status_code == 200
+    assert response.json()["users"] == [{"username": shown.user["username"], "display_name": f"{prefix} Solberg"}]
+    assert await suggest(participant, f"{prefix}Sol") == [shown.user["username"]]  # spaces are not letters
+    assert await suggest(participant, "Solberg" + prefix) == []
+
+
 async def test_the_confirmation_step_is_only_for_members_who_may_post(member, participant, category):
     w = word("gate")
     await new_topic(participant, category.slug, title=f"Hvordan sletter jeg {w}?")
