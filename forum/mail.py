@@ -20,6 +20,7 @@ import email.policy
 import logging
 import mailbox
 import quopri
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.charset import Charset
 from email.header import Header
@@ -44,6 +45,14 @@ class PermanentFailure(Exception):
 
 class TransientFailure(Exception):
     """The server was unreachable, slow or said "try later" (4xx)."""
+
+
+class NotReady(Exception):
+    """The caller's `ready` said no before the message's data went: nothing was sent."""
+
+
+class _ReadyFailed(Exception):
+    """`ready` itself raised (the caller's database, not the mail server): re-raised as it was."""
 
 
 class Envelope:
@@ -141,7 +150,10 @@ class SmtpTransport:
             await self._client.ehlo()
         return self._client
 
-    async def send(self, message: Message) -> str:
+    async def send(self, message: Message, ready: Callable[[], Awaitable[bool]] | None = None) -> str:
+        """Sends one message. `ready` (if given) is awaited after the envelope (MAIL, RCPT) and before the data,
+        the moment the server can first accept the mail: the worker commits the previous mail's outcome there,
+        while the server answers the envelope. False: the envelope is reset and NotReady raised."""
         envelope = Envelope(message["To"])
         try:
             client = await self._connected()
@@ -152,9 +164,13 @@ class SmtpTransport:
                     raise PermanentFailure("the recipient's address has non-ASCII characters before the @ and the "
                                            "mail server does not offer SMTPUTF8 (RFC 6531)")
                 options.append("SMTPUTF8")
-            await client.sendmail(self.sender, [envelope.address],
-                                  message_bytes(message if eight_bit else seven_bit(message), envelope),
-                                  mail_options=options)
+            data = message_bytes(message if eight_bit else seven_bit(message), envelope)
+            if ready is None:
+                await client.sendmail(self.sender, [envelope.address], data, mail_options=options)
+            else:
+                await self._transaction(client, envelope, data, options, ready)
+        except _ReadyFailed as exc:
+            raise exc.__cause__ from None
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             await self._reset()
@@ -172,6 +188,31 @@ class SmtpTransport:
             await self._reset()
             raise
         return "smtp"
+
+    async def _transaction(self, client: aiosmtplib.SMTP, envelope: Envelope, data: bytes, options: list[str],
+                           ready: Callable[[], Awaitable[bool]]) -> None:
+        """sendmail's steps, with `ready` between the envelope and the data."""
+        encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
+        try:
+            await client.mail(self.sender, options=options, encoding=encoding)
+            await client.rcpt(envelope.address, encoding=encoding)
+            try:
+                go = await ready()
+            except BaseException as exc:  # noqa: BLE001 (not the server's: the envelope is dropped with the link)
+                await self._reset()
+                if isinstance(exc, Exception):
+                    raise _ReadyFailed() from exc
+                raise
+            if not go:
+                await client.rset()
+                raise NotReady()
+            await client.data(data)
+        except aiosmtplib.SMTPResponseException:
+            try:
+                await client.rset()
+            except (ConnectionError, aiosmtplib.SMTPResponseException):
+                pass
+            raise
 
     async def _reset(self) -> None:
         client, self._client = self._client, None
@@ -197,7 +238,9 @@ class MaildirTransport:
         self.path = path
         self.sender = sender
 
-    async def send(self, message: Message) -> str:
+    async def send(self, message: Message, ready: Callable[[], Awaitable[bool]] | None = None) -> str:
+        if ready is not None and not await ready():
+            raise NotReady()
         data = message_bytes(message, Envelope(message["To"]))
 
         def write() -> str:

@@ -154,7 +154,7 @@ async def test_an_unexpected_error_sending_one_mail_is_a_recorded_retry_not_a_st
 
     user_id = await _reset_for(anon, make_user, f"{unique('per').lower()}@example.test")
 
-    async def broken(self, message):
+    async def broken(self, message, ready=None):
         raise ValueError("a bug")
 
     monkeypatch.setattr(mail.SmtpTransport, "send", broken)

@@ -135,15 +135,16 @@ class MailWorker:
             message = self._message(row, composed, to, text, html)
         finally:
             i18n.set_locale(previous)
-        # what the earlier mails of the claim ended as is durable before this one goes: only this one can be in
-        # doubt if the worker dies now
-        if not await outcomes.record():
-            return "lost"
         remaining = deadline - time.monotonic()
         if remaining <= 1:
             return "late"  # the lease is nearly over: leave it to the next claim rather than risk two senders
         try:
-            await asyncio.wait_for(self.transport.send(message), timeout=remaining - 1)
+            # what the earlier mails of the claim ended as is durable before this one's data goes (the transport
+            # awaits `outcomes.record` between the envelope and the data): only this one can be in doubt if the
+            # worker dies now, and the commit overlaps the server's answers to the envelope
+            await asyncio.wait_for(self.transport.send(message, ready=outcomes.record), timeout=remaining - 1)
+        except mail.NotReady:
+            return "lost"
         except mail.PermanentFailure as exc:
             log.warning("mail %s refused: %s", row["id"], exc)
             return await outbox.record_failure(row, token, str(exc), permanent=True, now=now)

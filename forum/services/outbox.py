@@ -256,8 +256,9 @@ class Outcomes:
     """A claim's outcomes not yet recorded. Each is durable before the worker's next send (and at the end of the
     claim), so a killed worker still leaves exactly one row unfinished among those it had reached, the one it was
     sending (`in_flight` relies on that). A sent mail's record starts at once (`start`) and commits while the next
-    mail is composed; rows dropped meanwhile go in one statement with the next send's wait (`record`). So a mail
-    costs one statement besides the send, where it cost about ten."""
+    mail is composed, and the next send waits for it between its envelope and its data (`record`, the transport's
+    `ready`); rows dropped meanwhile go in one statement there. So a mail costs one statement besides the send,
+    where it cost about ten, and its commit overlaps the mail server's answers."""
 
     def __init__(self, token: str) -> None:
         self.token = token
@@ -286,9 +287,12 @@ class Outcomes:
         """Everything so far, durable; False when the lease no longer held it all (another worker has the claim
         now: stop sending)."""
         self.start()
-        writing, self._writing = self._writing, None
+        writing = self._writing
         if writing is not None:
-            self.held = await writing and self.held
+            held = await asyncio.shield(writing)  # a send cut off here leaves the write running: the claim's end
+            if self._writing is writing:          # awaits it
+                self._writing = None
+            self.held = held and self.held
         return self.held
 
 
