@@ -82,7 +82,10 @@ async def _candidates(viewer_id: int, prefix: str) -> list[dict]:
         _CANDIDATE + "name_claim n JOIN profile p ON p.id = n.profile_id JOIN account a ON a.id = p.user_id "
         "WHERE n.kind = ? AND n.skeleton >= ? AND n.skeleton < ? AND p.user_id <> ? AND p.display_name <> '' "
         f"ORDER BY n.skeleton LIMIT {SCAN}", [DISPLAY, shape, shape + "\U0010ffff", viewer_id])
-    return handles + [r for r in displays if r["user_id"] not in seen]
+    # the claim must still be the name shown: a withdrawal rewrites names inside others' display names but not
+    # their claims, and a suggestion must not link a withdrawn name to anyone
+    return handles + [r for r in displays if r["user_id"] not in seen
+                      and name_skeleton(r["display_name"]).startswith(shape)]
 
 
 def _value(level) -> str:
