@@ -29,6 +29,7 @@ from forum.services import (
     attachments,
     background,
     byte_purge,
+    composer_drafts,
     live,
     mail_choices,
     mail_worker,
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     live.install()
     oidc.install()
     outbox.configure(settings)
+    composer_drafts.configure(settings)
     outbox.install()
     mail_choices.install()
     attachments.configure(settings)

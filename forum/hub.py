@@ -5,8 +5,10 @@ whoever wakes re-reads the database, which stays the only source of truth. So a 
 costs at most one cheap query, never a wrong page.
 
 - PostgreSQL: `publish` runs `pg_notify` inside the write's transaction, so the event leaves only on commit
-  and never for a rolled-back write. Each app process holds ONE dedicated asyncpg connection that LISTENs
-  (started and stopped in the app's lifespan) and fans the events out to the streams waiting in that process.
+  and never for a rolled-back write. `publish_many` packs many keys into one payload (under PostgreSQL's 8000
+  bytes; more keys, more payloads), so a reply that notifies 1,000 members sends one or two, not 1,000.
+  Each app process holds ONE dedicated asyncpg connection that LISTENs (started and stopped in the app's
+  lifespan) and fans the events out to the streams waiting in that process.
   When that connection drops, every waiter is woken (so it re-reads) and the hub reconnects with back-off;
   until it is back, waiters fall back to polling.
 - SQLite: `publish` queues the event on the transaction and `forum.db.write_transaction` delivers it in this
@@ -172,17 +174,65 @@ class Hub:
             delay = min(delay * 2, RECONNECT_MAX_SECONDS)
 
     def _on_notify(self, _conn, _pid, _channel, payload: str) -> None:
-        self.deliver(payload)
+        for key in keys_of(payload):
+            self.deliver(key)
 
 
 hub = Hub()
 
 
+PAYLOAD_BYTES = 7900  # PostgreSQL refuses a NOTIFY payload of 8000 bytes or more
+
+
+def payloads(keys, limit: int = PAYLOAD_BYTES) -> list[str]:
+    """Keys in as few NOTIFY payloads as fit under `limit`: space-separated, and keys of one kind with numeric
+    ids folded into one (`u:3,17,42`), so a reply that notifies 1,000 members sends one payload, not 1,000."""
+    out: list[str] = []
+    current, open_prefix = "", None
+    for key in dict.fromkeys(keys):  # once each, in order
+        prefix, sep, rest = key.rpartition(":")
+        folds = bool(sep) and rest.isdigit()
+        if folds and open_prefix == prefix:
+            piece = "," + rest
+        else:
+            piece = (" " if current else "") + key
+        if current and len((current + piece).encode()) > limit:
+            out.append(current)
+            current, piece = "", key
+        current += piece
+        open_prefix = prefix if folds else None
+    if current:
+        out.append(current)
+    return out
+
+
+def keys_of(payload: str) -> list[str]:
+    """The keys a payload of `payloads` names (a single key, as older processes send, is one)."""
+    keys = []
+    for token in payload.split():
+        prefix, sep, rest = token.rpartition(":")
+        if sep and rest and all(part.isdigit() for part in rest.split(",")):
+            keys += [f"{prefix}:{part}" for part in rest.split(",")]
+        else:
+            keys.append(token)
+    return keys
+
+
 async def publish(key: str, conn=None) -> None:
     """Announce that `key` changed. Call it inside the write's transaction (pass its connection): the event
     is delivered only if and when that transaction commits. Outside a transaction it goes at once."""
+    await publish_many([key], conn)
+
+
+async def publish_many(keys, conn=None) -> None:
+    """Announce many keys at once: on PostgreSQL one `pg_notify` per payload of about 8 KB (`payloads`), however
+    many keys; every process's listener fans them out to its waiters."""
+    keys = list(keys)
+    if not keys:
+        return
     conn = conn or db.connection()
     if db.dialect(conn) == "postgres":
-        await conn.execute_query("SELECT pg_notify($1, $2)", [CHANNEL, key])
+        for payload in payloads(keys):
+            await conn.execute_query("SELECT pg_notify($1, $2)", [CHANNEL, payload])
     else:
-        db.after_commit(conn, lambda: hub.deliver(key))
+        db.after_commit(conn, lambda: [hub.deliver(key) for key in dict.fromkeys(keys)])

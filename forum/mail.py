@@ -15,9 +15,12 @@ failure with that reason, recorded without the address.
 from __future__ import annotations
 
 import asyncio
+import copy
 import email.policy
 import logging
 import mailbox
+import quopri
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.charset import Charset
 from email.header import Header
@@ -42,6 +45,14 @@ class PermanentFailure(Exception):
 
 class TransientFailure(Exception):
     """The server was unreachable, slow or said "try later" (4xx)."""
+
+
+class NotReady(Exception):
+    """The caller's `ready` said no before the message's data went: nothing was sent."""
+
+
+class _ReadyFailed(Exception):
+    """`ready` itself raised (the caller's database, not the mail server): re-raised as it was."""
 
 
 class Envelope:
@@ -102,6 +113,20 @@ def build_message(*, sender: str, to: str, subject: str, text: str, html: str | 
     return message
 
 
+def seven_bit(message: Message) -> Message:
+    """A copy of the message whose 8-bit text parts are quoted-printable (RFC 2045), for a server that does not
+    offer 8BITMIME (RFC 6152): such a server may strip the eighth bit, and æøå would arrive broken."""
+    seven = copy.deepcopy(message)
+    for part in seven.walk():
+        if part.is_multipart() or (part["Content-Transfer-Encoding"] or "7bit").lower() != "8bit":
+            continue
+        data = part.get_payload(decode=True)
+        del part["Content-Transfer-Encoding"]
+        part.set_payload(quopri.encodestring(data).decode("ascii"))
+        part["Content-Transfer-Encoding"] = "quoted-printable"
+    return seven
+
+
 class SmtpTransport:
     """One connection per batch of mails (so a worker sends many per second), reopened when it drops."""
 
@@ -125,18 +150,27 @@ class SmtpTransport:
             await self._client.ehlo()
         return self._client
 
-    async def send(self, message: Message) -> str:
+    async def send(self, message: Message, ready: Callable[[], Awaitable[bool]] | None = None) -> str:
+        """Sends one message. `ready` (if given) is awaited after the envelope (MAIL, RCPT) and before the data,
+        the moment the server can first accept the mail: the worker commits the previous mail's outcome there,
+        while the server answers the envelope. False: the envelope is reset and NotReady raised."""
         envelope = Envelope(message["To"])
         try:
             client = await self._connected()
-            options = ["BODY=8BITMIME"] if client.supports_extension("8bitmime") else []  # the bodies are 8-bit
+            eight_bit = client.supports_extension("8bitmime")
+            options = ["BODY=8BITMIME"] if eight_bit else []  # the bodies are 8-bit; without it, re-encoded
             if envelope.utf8:
                 if not client.supports_extension("smtputf8"):
                     raise PermanentFailure("the recipient's address has non-ASCII characters before the @ and the "
                                            "mail server does not offer SMTPUTF8 (RFC 6531)")
                 options.append("SMTPUTF8")
-            await client.sendmail(self.sender, [envelope.address], message_bytes(message, envelope),
-                                  mail_options=options)
+            data = message_bytes(message if eight_bit else seven_bit(message), envelope)
+            if ready is None:
+                await client.sendmail(self.sender, [envelope.address], data, mail_options=options)
+            else:
+                await self._transaction(client, envelope, data, options, ready)
+        except _ReadyFailed as exc:
+            raise exc.__cause__ from None
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             await self._reset()
@@ -154,6 +188,31 @@ class SmtpTransport:
             await self._reset()
             raise
         return "smtp"
+
+    async def _transaction(self, client: aiosmtplib.SMTP, envelope: Envelope, data: bytes, options: list[str],
+                           ready: Callable[[], Awaitable[bool]]) -> None:
+        """sendmail's steps, with `ready` between the envelope and the data."""
+        encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
+        try:
+            await client.mail(self.sender, options=options, encoding=encoding)
+            await client.rcpt(envelope.address, encoding=encoding)
+            try:
+                go = await ready()
+            except BaseException as exc:  # noqa: BLE001 (not the server's: the envelope is dropped with the link)
+                await self._reset()
+                if isinstance(exc, Exception):
+                    raise _ReadyFailed() from exc
+                raise
+            if not go:
+                await client.rset()
+                raise NotReady()
+            await client.data(data)
+        except aiosmtplib.SMTPResponseException:
+            try:
+                await client.rset()
+            except (ConnectionError, aiosmtplib.SMTPResponseException):
+                pass
+            raise
 
     async def _reset(self) -> None:
         client, self._client = self._client, None
@@ -179,7 +238,9 @@ class MaildirTransport:
         self.path = path
         self.sender = sender
 
-    async def send(self, message: Message) -> str:
+    async def send(self, message: Message, ready: Callable[[], Awaitable[bool]] | None = None) -> str:
+        if ready is not None and not await ready():
+            raise NotReady()
         data = message_bytes(message, Envelope(message["To"]))
 
         def write() -> str:

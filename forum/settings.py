@@ -194,6 +194,7 @@ class Settings:
     db_pool_max: int = 10
     db_statement_timeout: float = 15.0   # seconds; 0 turns it off
     cook_processes: int = 2              # worker processes that cook Markdown, per app process; 0: threads
+    draft_max: int = 100                 # composer drafts one member may keep at once (issue 25)
     page_cache_mb: int = 16              # visitors' rendered pages kept per process; 0 turns the cache off
     member_page_cache_mb: int = 4        # signed-in pages kept per process by their whole context; 0: off
     retention: Retention = field(default_factory=Retention)
@@ -290,6 +291,7 @@ def load_settings(**overrides) -> Settings:
         db_pool_max=_bounded_int("FORUM_DB_POOL_MAX", 10, 1, 100),
         db_statement_timeout=_seconds("FORUM_DB_STATEMENT_TIMEOUT", 15.0),
         cook_processes=_bounded_int("FORUM_COOK_PROCESSES", 2, 0, 32),
+        draft_max=_bounded_int("FORUM_DRAFT_MAX", 100, 1, 10_000),
         page_cache_mb=_bounded_int("FORUM_PAGE_CACHE_MB", 16, 0, 4096),
         member_page_cache_mb=_bounded_int("FORUM_MEMBER_PAGE_CACHE_MB", 4, 0, 4096),
         retention=Retention(

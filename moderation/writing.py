@@ -82,9 +82,10 @@ def check_title(title: str, hits: dict) -> None:
 
 
 async def on_participating(participation: events.Participation) -> None:
-    """A silenced member may read, take their own like back and keep drafts (nobody else reads them), but adds
-    nothing others see: no post, edit, like or profile text. (A suspended member has no session.)"""
-    if participation.action not in ("unlike", "draft"):
+    """A silenced member may read and take their own like back, but adds nothing: no post, edit, like, profile
+    text, and no draft either (a draft is written to be posted, and saved drafts would be storage the silence
+    leaves open; issue 25). (A suspended member has no session.)"""
+    if participation.action != "unlike":
         await check_not_sanctioned(participation.user_id, participation.conn)
 
 

@@ -185,6 +185,68 @@ async def test_saving_a_draft_needs_consent_and_a_readable_topic(member, partici
                               [member.user["id"], participant.user["id"]]) == []
 
 
+async def test_a_silenced_or_suspended_member_cannot_save_drafts(make_user, moderator, category):
+    """Issue 25: drafts pass the posting gate as posts do (consent, and no sanction): 403 `silenced`."""
+    from tests.test_moderation_rules import _sanction
+
+    topic = await new_topic(await make_user(), category.slug)
+    for kind in ("silence", "suspend"):
+        member = await make_user()
+        assert (await save(member, topic_id=topic["id"], body="Før straffen")).status_code == 200
+        assert (await _sanction(moderator, member.user["id"], kind)).status_code == 201
+        refused = await save(member, topic_id=topic["id"], body="Etter straffen")
+        if kind == "silence":
+            assert refused.status_code == 403 and refused.json()["error"]["code"] == "silenced"
+        else:  # a suspension ends the member's sessions: nothing signed in to save with
+            assert refused.status_code in (401, 403)
+        row = await db.fetch_one("SELECT body FROM composer_draft WHERE user_id = ?", [member.user["id"]])
+        assert row["body"] == "Før straffen"
+
+
+async def test_a_member_keeps_at_most_draft_max_drafts(app, make_user, category):
+    from forum.services import composer_drafts
+
+    member = await make_user()
+    topics = [await new_topic(member, category.slug) for _ in range(3)]
+    before = composer_drafts.CONFIG.most
+    composer_drafts.CONFIG.most = 2
+    try:
+        for topic in topics[:2]:
+            assert (await save(member, topic_id=topic["id"], body="Et utkast")).status_code == 200
+        refused = await save(member, topic_id=topics[2]["id"], body="Ett for mye")
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "too_many_drafts"
+        assert (await save(member, topic_id=topics[0]["id"], body="Erstattet")).status_code == 200  # a slot kept
+        assert (await save(member, topic_id=topics[1]["id"], body="")).status_code == 200  # emptied: deleted
+        assert (await save(member, topic_id=topics[2]["id"], body="Nå er det plass")).status_code == 200
+    finally:
+        composer_drafts.CONFIG.most = before
+    rows = await db.fetch_all("SELECT slot, body FROM composer_draft WHERE user_id = ? ORDER BY slot",
+                              [member.user["id"]])
+    assert sorted(r["body"] for r in rows) == ["Erstattet", "Nå er det plass"]
+    assert app.state.settings.draft_max == 100
+
+
+async def test_saving_drafts_is_rate_limited(app, make_user, category, monkeypatch):
+    import dataclasses
+
+    from forum.services import composer_drafts
+
+    monkeypatch.setattr(composer_drafts, "SAVES_PER_MINUTE", 3)
+    original = app.state.settings
+    app.state.settings = dataclasses.replace(original, rate_limits=True)
+    try:
+        member = await make_user()
+        topic = await new_topic(member, category.slug)
+        codes = [(await save(member, topic_id=topic["id"], body=f"Versjon {n}")).status_code for n in range(5)]
+    finally:
+        app.state.settings = original
+    if codes[3] == 200:  # the minute's window turned over between the saves: the next ones count anew
+        codes = codes[1:]
+    assert codes[:3] == [200, 200, 200] and 429 in codes[3:], codes
+    row = await db.fetch_one("SELECT body FROM composer_draft WHERE user_id = ?", [member.user["id"]])
+    assert row["body"] in ("Versjon 2", "Versjon 3")
+
+
 async def test_drafts_expire_after_the_retention_period(participant, category):
     topic = await new_topic(participant, category.slug)
     await save(participant, topic_id=topic["id"], body="Gammelt utkast")
@@ -251,6 +313,43 @@ async def test_mention_suggestions_only_name_members_a_mention_reaches(make_user
     response = await participant.get("/api/v1/mention-suggestions", params={"q": prefix,
                                                                             "topic_id": internal["id"]})
     assert response.status_code == 404  # a topic the member cannot read
+
+
+async def test_mention_suggestions_check_consent_in_one_query_however_many_candidates(make_user, participant,
+                                                                                   category):
+    """Issue 25: consent was read once per candidate (up to 40 queries); now once for all of them."""
+    from tests.conftest import QueryCounter
+
+    prefix = "Qc" + unique("")[-6:].replace("-", "")
+    topic = await new_topic(participant, category.slug)
+    counts = []
+    for many in (2, 12):
+        while len(await suggest(participant, prefix, topic_id=topic["id"])) < min(many, 8):
+            await make_user(username=f"{prefix}{unique('')[-5:]}")
+        with QueryCounter() as queries:
+            found = await suggest(participant, prefix, topic_id=topic["id"])
+        counts.append(len([q for q in queries.queries if q.lstrip().upper().startswith("SELECT")]))
+        assert len(found) == min(many, 8)
+    assert counts[0] == counts[1], counts
+    consent = [q for q in queries.queries if "consent_event" in q]
+    assert len(consent) == 1, consent
+
+
+async def test_mention_suggestions_match_display_names_of_members_a_mention_reaches(make_user, participant,
+                                                                                  category):
+    prefix = "Dn" + unique("")[-6:].replace("-", "")
+    shown = await make_user(username=unique("h"))
+    assert (await shown.api("PATCH", "/api/v1/me/profile", {"display_name": f"{prefix} Solberg"})).status_code == 200
+    hidden = await make_user(username=unique("h"))
+    assert (await hidden.api("PATCH", "/api/v1/me/profile", {"display_name": f"{prefix}a Lie"})).status_code == 200
+    assert (await withdraw(hidden)).status_code == 200  # no profile, no display name: not suggested
+    topic = await new_topic(participant, category.slug)
+    response = await participant.get("/api/v1/mention-suggestions", params={"q": prefix.lower(),
+                                                                            "topic_id": topic["id"]})
+    assert response.status_code == 200
+    assert response.json()["users"] == [{"username": shown.user["username"], "display_name": f"{prefix} Solberg"}]
+    assert await suggest(participant, f"{prefix}Sol") == [shown.user["username"]]  # spaces are not letters
+    assert await suggest(participant, "Solberg" + prefix) == []
 
 
 async def test_the_confirmation_step_is_only_for_members_who_may_post(member, participant, category):

@@ -196,3 +196,56 @@ async def test_an_unreachable_listener_database_falls_back_to_polling():
     with other.subscribe("t:1") as subscription:
         await other.stop()
         assert await subscription.wait(0.1) is True  # stopping wakes every waiter
+
+
+def test_many_keys_go_in_few_payloads_under_postgresqls_limit():
+    from forum.hub import PAYLOAD_BYTES, keys_of, payloads
+
+    keys = [user_key(9_000_000 + n) for n in range(3000)] + [topic_key(5), "mail:queued", "c:review_queue"]
+    sent = payloads(keys)
+    assert all(len(p.encode()) <= PAYLOAD_BYTES < 8000 for p in sent)
+    assert 2 <= len(sent) <= 4  # 3,000 seven-digit ids folded, not one NOTIFY each
+    assert [k for p in sent for k in keys_of(p)] == keys
+    assert payloads([user_key(3)]) == ["u:3"] and keys_of("u:3") == ["u:3"]  # one key reads as before
+
+
+async def test_a_reply_to_many_watchers_sends_one_notify_and_every_badge_wakes_in_another_process(
+        app, settings, make_user, participant, category, no_polling):
+    """Issue 21: a reply sent one pg_notify per notified member. Now one per payload of keys, which another
+    process's listener (here a second hub on its own LISTEN connection) fans out to every recipient's badge."""
+    if not postgres(settings):
+        pytest.skip("LISTEN/NOTIFY is the PostgreSQL path; SQLite wakes this process after the commit")
+    from forum.hub import Hub, publish_many
+    from tests.conftest import QueryCounter
+
+    topic = await new_topic(participant, category.slug)
+    watchers = [await make_user() for _ in range(25)]
+    for member in watchers:
+        token = await member.form_token(f"/c/{category.slug}")
+        assert (await member.post(f"/t/{topic['id']}/watch", data={"csrf_token": token, "watch": "1"})
+                ).status_code in (200, 303)
+    elsewhere = Hub()
+    await elsewhere.start(settings.database_url)
+    try:
+        assert elsewhere.listening
+        subscriptions = [elsewhere.subscribe(user_key(m.user["id"])) for m in watchers]
+        badges = [s.__enter__() for s in subscriptions]
+        replier = await make_user()
+        with QueryCounter() as queries:
+            await new_reply(replier, topic["id"], "Et svar til alle som følger")
+        notifies = [q for q in queries.queries if "pg_notify" in q]
+        assert len(notifies) <= 3, notifies  # the topic, the members (one payload), the mail workers
+        woken = await asyncio.wait_for(asyncio.gather(*[b.wait(5) for b in badges]), 10)
+        assert all(woken)
+        # more members than one payload holds: several NOTIFYs, each under the limit, and all of them arrive
+        many = [9_100_000 + n for n in range(2500)]
+        with elsewhere.subscribe(*[user_key(u) for u in many]) as anyone:
+            async with db.write_transaction() as conn:
+                await publish_many([user_key(u) for u in many], conn)
+            assert await anyone.wait(5)
+        delivered = elsewhere.delivered
+        assert delivered >= 2500 + 25
+        for sub in subscriptions:
+            sub.__exit__(None, None, None)
+    finally:
+        await elsewhere.stop()

@@ -154,7 +154,7 @@ async def test_an_unexpected_error_sending_one_mail_is_a_recorded_retry_not_a_st
 
     user_id = await _reset_for(anon, make_user, f"{unique('per').lower()}@example.test")
 
-    async def broken(self, message):
+    async def broken(self, message, ready=None):
         raise ValueError("a bug")
 
     monkeypatch.setattr(mail.SmtpTransport, "send", broken)
@@ -164,3 +164,46 @@ async def test_an_unexpected_error_sending_one_mail_is_a_recorded_retry_not_a_st
     row = await MailOutbox.filter(kind="reset_request", user_id=user_id).first()
     assert row.status == "pending" and row.last_error == "send: ValueError" and row.lease_token is None
     assert row.not_before > row.created_at  # it waits for its next attempt
+
+
+class SevenBitOnly(Envelopes):
+    """A server that does not offer 8BITMIME (RFC 6152) in its EHLO answer; keeps the bytes as they came."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raw: list[bytes] = []
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        session.host_name = hostname
+        return [r for r in responses if "8BITMIME" not in r.upper()]
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.raw.append(bytes(envelope.original_content or envelope.content))
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_a_server_without_8bitmime_gets_the_body_quoted_printable(app, anon, make_user):
+    """Issue 21: the bodies are 8-bit UTF-8; to a server that does not offer 8BITMIME they went unchanged (it
+    may strip the eighth bit). They go re-encoded as quoted-printable, and read the same."""
+    address = f"{unique('sju').lower()}@example.test"
+    await _reset_for(anon, make_user, address)
+    await User.filter(email=address).update(locale="nb")
+    inbox = SevenBitOnly()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    original = app.state.settings
+    app.state.settings = dataclasses.replace(original, smtp_url=f"smtp://127.0.0.1:{controller.port}",
+                                             public_url="https://forum.example")
+    try:
+        done = await deliver(app)
+    finally:
+        app.state.settings = original
+        controller.stop()
+    assert done.get("sent") == 1, done
+    [(rcpt, options, message)] = inbox.accepted
+    [raw] = inbox.raw
+    assert "BODY=8BITMIME" not in [o.upper() for o in options]
+    assert max(raw) < 0x80, "an 8-bit byte went to a 7-bit server"
+    assert b"quoted-printable" in raw.lower()
+    body = message.get_body(("plain",)).get_content()
+    assert "/password/reset/" in body and any(ord(c) > 127 for c in body)  # æøå arrive as written

@@ -56,6 +56,8 @@ class Topic(Model):
     # the highest post number handed out so far; numbers are never reused
     last_number = fields.IntField(default=0)
     accepted_post_id = fields.IntField(null=True)
+    # when that answer was accepted (the digest's "solved since"); NULL while none is
+    accepted_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_posted_at = fields.DatetimeField()
     # bumped in the same transaction as every change that shows on the topic page (page cache key)

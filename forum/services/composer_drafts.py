@@ -4,8 +4,11 @@ Saved as they type (forum.js, debounced) or with the composer's "save draft" but
 back, listed on their drafts page, deleted when the post is made (in its transaction, forum/services/posting.py),
 after `Retention.draft_days` without a save (`forum purge`), and at withdrawal and erasure
 (forum/services/withdrawal.py). A draft is the member's alone: every read here is by the owner's id, and a draft
-id that is not theirs is "not found", for staff and moderators too. Saving is a write, so it needs consent
-(`check_can_participate`, inside the write's transaction) and a topic or category the member may read.
+id that is not theirs is "not found", for staff and moderators too. Saving is a write, so it passes the posting
+gate (`check_can_participate`, inside the write's transaction: consent, and no silence or suspension, 403) and
+needs a topic or category the member may read. A member keeps at most FORUM_DRAFT_MAX drafts (409 for one more;
+replacing one always works), and saves are counted like previews (60 a minute, 1,000 an hour: 429), so drafts
+cannot be used as free storage or hammered.
 """
 
 from __future__ import annotations
@@ -16,13 +19,33 @@ from datetime import UTC, datetime
 
 from forum import db
 from forum.db import write_transaction
-from forum.errors import N_, NotAuthenticated, NotFound, ValidationFailed
+from forum.errors import N_, Conflict, NotAuthenticated, NotFound, ValidationFailed
 from forum.markup import MAX_SOURCE_CHARS
+from forum.services import rate_limits
 from forum.services.access import access_category_by_slug, access_topic_by_id
 from forum.services.participation import check_can_participate
 from forum.viewer import Viewer
 
 NEW = "new"
+SAVES_PER_MINUTE = 60    # the composer saves a second after typing stops: about one a second at most
+SAVES_PER_HOUR = 1000
+
+
+@dataclass
+class Config:
+    most: int = 100      # FORUM_DRAFT_MAX
+
+
+CONFIG = Config()
+
+
+def configure(settings) -> None:
+    CONFIG.most = settings.draft_max
+
+
+class TooManyDrafts(Conflict):
+    code = "too_many_drafts"
+    default_message = N_("You have too many drafts. Post or delete some on your drafts page first.")
 MAX_TITLE_CHARS = 200
 KINDS = ("", "question", "discussion", "training")
 _INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
@@ -77,9 +100,15 @@ async def save_draft(viewer: Viewer | None, *, topic_id: int | None = None, cate
     now = datetime.now(UTC)
     async with write_transaction() as conn:
         await check_can_participate(viewer, conn, action="draft")
+        if rate_limits.enabled() and not viewer.is_staff:
+            await rate_limits.count_hit(
+                conn, f"draft:{viewer.id}", [(60, SAVES_PER_MINUTE), (3600, SAVES_PER_HOUR)],
+                message=N_("Your drafts are being saved very often. Please wait a little."),
+                code="draft_rate_limited")
         if not title.strip() and not body.strip():
             await delete_slot_in(conn, viewer.id, slot)
             return None
+        await _check_room(conn, viewer.id, slot)
         await db.execute(
             "INSERT INTO composer_draft (user_id, slot, topic_id, category_id, title, body, kind, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, slot) DO UPDATE SET "
@@ -87,6 +116,16 @@ async def save_draft(viewer: Viewer | None, *, topic_id: int | None = None, cate
             "kind = EXCLUDED.kind, updated_at = EXCLUDED.updated_at",
             [viewer.id, slot, topic_id, category_id, title, body, kind, db.time_param(now, conn)], conn)
     return await draft_for(viewer, topic_id)
+
+
+async def _check_room(conn, user_id: int, slot: str) -> None:
+    """One more draft only while the member has fewer than CONFIG.most; on PostgreSQL the count runs under the
+    an advisory lock per account, so parallel saves of new slots cannot pass it together."""
+    await rate_limits.serialise(conn, "draft", user_id)
+    row = await db.fetch_one("SELECT COUNT(*) AS n, SUM(CASE WHEN slot = ? THEN 1 ELSE 0 END) AS this "
+                             "FROM composer_draft WHERE user_id = ?", [slot, user_id], conn)
+    if not row["this"] and int(row["n"]) >= CONFIG.most:
+        raise TooManyDrafts()
 
 
 _SELECT = """

@@ -58,17 +58,15 @@ async def compose_digest(row: dict, account: dict, ctx, conn):
         "AND p.deleted_at IS NULL AND p.hidden_at IS NULL "
         "GROUP BY t.id, t.title ORDER BY MAX(n.created_at) DESC LIMIT ?",
         [account["id"], db.time_param(since, conn), *levels, MAX_TOPICS], conn)
-    # solved since: the answerer was told since then, or the accepted answer itself is newer (an asker accepting
-    # their own answer, or an answer whose author has left, notifies no one)
+    # solved since: the answer was accepted since then (whoever wrote it, however old: an asker accepting their
+    # own answer, or one whose author has left, notifies no one)
     solved = await db.fetch_all(
         "SELECT t.id, t.title FROM topic t JOIN category_watch w ON w.category_id = t.category_id "
         "JOIN category c ON c.id = t.category_id JOIN post ap ON ap.id = t.accepted_post_id "
         f"WHERE w.user_id = ? AND {SOLVED_SQL} AND t.deleted_at IS NULL AND c.read_access IN ({marks}) "
         "AND ap.topic_id = t.id AND ap.deleted_at IS NULL AND ap.hidden_at IS NULL "
-        "AND (ap.created_at >= ? OR EXISTS (SELECT 1 FROM notification a WHERE a.topic_id = t.id "
-        "AND a.kind = 'accepted' AND a.post_id = t.accepted_post_id AND a.created_at >= ?)) "
-        "ORDER BY t.id DESC LIMIT ?",
-        [account["id"], *levels, db.time_param(since, conn), db.time_param(since, conn), MAX_TOPICS], conn)
+        "AND t.accepted_at >= ? ORDER BY t.id DESC LIMIT ?",
+        [account["id"], *levels, db.time_param(since, conn), MAX_TOPICS], conn)
     if not unread and not solved:
         raise Drop("nothing new")
     lines = []

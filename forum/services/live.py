@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 from forum import db, events
 from forum.errors import N_, DomainError, NotFound, RateLimited
-from forum.hub import counter_key, hub, publish, topic_key, user_key
+from forum.hub import counter_key, hub, publish, publish_many, topic_key, user_key
 from forum.services import unread_notifications
 
 POLL_SECONDS = 2.0            # between re-reads when no event can reach us (SQLite across processes)
@@ -57,8 +57,7 @@ async def topic_changed(topic_id: int, conn=None) -> None:
 
 async def notifications_changed(user_ids: Iterable[int | None], conn=None) -> None:
     """These users' unread notifications changed (new ones, or read)."""
-    for user_id in sorted({u for u in user_ids if u is not None}):
-        await publish(user_key(user_id), conn)
+    await publish_many([user_key(u) for u in sorted({u for u in user_ids if u is not None})], conn)
 
 
 async def counter_changed(name: str, conn=None) -> None:

@@ -22,7 +22,7 @@ from forum.models import MailKind
 from forum.services import outbox
 from forum.services.background import first_of
 from forum.services.composed_mail import Composed, Drop, MailContext
-from forum.services.mail_compose import compose, recipient, text_of
+from forum.services.mail_compose import Facts, compose, read_facts, recipient, text_of
 
 log = logging.getLogger("forum.mail")
 TOKEN_KINDS = (MailKind.VERIFY.value, MailKind.REGISTER_EXISTS.value, MailKind.RESET_REQUEST.value,
@@ -81,7 +81,7 @@ class MailWorker:
                                      "unsubscribe_label": _("Unsubscribe with one click")})
         return text, html
 
-    async def _compose(self, row: dict, token: str) -> tuple[Composed, str, str]:
+    async def _compose(self, row: dict, token: str, facts: Facts | None) -> tuple[Composed, str, str]:
         if row["body_text"] is not None:  # a token mail composed at an earlier attempt
             composed = Composed(subject=row["subject"] or "", paragraphs=[], user_id=row["user_id"])
             return composed, row["body_text"], row["body_html"] or ""
@@ -92,20 +92,33 @@ class MailWorker:
                 await outbox.store_composed(conn, row["id"], token, user_id=composed.user_id,
                                             subject=composed.subject, text=text, html=html)
             return composed, text, html
-        composed = await compose(row, self.ctx, None)
+        composed = await compose(row, self.ctx, None, facts)
         text, html = self._render(composed)
         return composed, text, html
 
-    async def deliver(self, row: dict, token: str, deadline: float, now: datetime | None = None) -> str:
+    async def deliver(self, row: dict, token: str, deadline: float, now: datetime | None = None, *,
+                      facts: Facts | None = None, outcomes: outbox.Outcomes | None = None) -> str:
+        """One mail of a claim. Drops and sends are recorded in `outcomes` (together with the next send, or at the
+        end of the claim); without it (a single mail), at once."""
+        alone = outcomes is None
+        outcomes = outcomes or outbox.Outcomes(token)
+        try:
+            return await self._deliver(row, token, deadline, now, facts, outcomes)
+        finally:
+            if alone:
+                await outcomes.record()
+
+    async def _deliver(self, row: dict, token: str, deadline: float, now: datetime | None, facts: Facts | None,
+                       outcomes: outbox.Outcomes) -> str:
         if row["kind"] == MailKind.FANOUT.value:
             await outbox.expand_fanout(row, token)
             return "expanded"
         previous = i18n.get_locale()
         try:
             try:
-                composed, text, html = await self._compose(row, token)
+                composed, text, html = await self._compose(row, token, facts)
             except Drop as exc:
-                await outbox.record_dropped(row["id"], token, str(exc))
+                outcomes.dropped(row["id"], str(exc))
                 return "dropped"
             except Exception as exc:  # a bug composing one mail must not stop the others
                 log.exception("composing mail %s failed", row["id"])
@@ -113,9 +126,10 @@ class MailWorker:
                                                   now=now)
             to = row["to_address"]
             if not to:
-                account = await recipient(composed.user_id or row["user_id"])
+                account = (facts.accounts.get(composed.user_id or row["user_id"]) if facts else None) \
+                    or await recipient(composed.user_id or row["user_id"])
                 if account is None:
-                    await outbox.record_dropped(row["id"], token, "no account")
+                    outcomes.dropped(row["id"], "no account")
                     return "dropped"
                 to = account["email"]
             message = self._message(row, composed, to, text, html)
@@ -125,7 +139,12 @@ class MailWorker:
         if remaining <= 1:
             return "late"  # the lease is nearly over: leave it to the next claim rather than risk two senders
         try:
-            await asyncio.wait_for(self.transport.send(message), timeout=remaining - 1)
+            # what the earlier mails of the claim ended as is durable before this one's data goes (the transport
+            # awaits `outcomes.record` between the envelope and the data): only this one can be in doubt if the
+            # worker dies now, and the commit overlaps the server's answers to the envelope
+            await asyncio.wait_for(self.transport.send(message, ready=outcomes.record), timeout=remaining - 1)
+        except mail.NotReady:
+            return "lost"
         except mail.PermanentFailure as exc:
             log.warning("mail %s refused: %s", row["id"], exc)
             return await outbox.record_failure(row, token, str(exc), permanent=True, now=now)
@@ -135,21 +154,31 @@ class MailWorker:
         except Exception as exc:  # a bug sending one mail must not stop the others (nor retry it in a tight loop)
             log.exception("sending mail %s failed", row["id"])
             return await outbox.record_failure(row, token, f"send: {type(exc).__name__}", permanent=False, now=now)
-        await outbox.record_sent(row["id"], token, in_doubt=row["last_error"] == outbox.IN_DOUBT)
+        outcomes.sent(row["id"], in_doubt=row["last_error"] == outbox.IN_DOUBT)
         return "sent"
 
     async def deliver_due(self, limit: int = BATCH, now: datetime | None = None) -> dict[str, int]:
-        """One claim and its mails; returns how many ended how. `now` lets tests look ahead."""
+        """One claim and its mails; returns how many ended how. `now` lets tests look ahead. The notification
+        mails of the claim are composed from facts read for all of them at once (`read_facts`), and each mail's
+        outcome is recorded in the statement before the next send: about one statement per mail besides the
+        send, where each took about ten."""
         token, rows = await outbox.claim(limit, now)
         deadline = time.monotonic() + outbox.CONFIG.lease
         done: dict[str, int] = {}
+        outcomes = outbox.Outcomes(token)
         try:
+            facts = await read_facts(rows) if rows else None
             for row in rows:
-                outcome = await self.deliver(row, token, deadline, now)
+                outcome = await self.deliver(row, token, deadline, now, facts=facts, outcomes=outcomes)
                 done[outcome] = done.get(outcome, 0) + 1
+                if outcome == "lost":
+                    break  # the lease ran out and another worker claimed the rest: it sends them
         finally:
             if rows:
-                await outbox.release(token)  # what was not reached (a stop, an error) goes back at once
+                try:
+                    await outcomes.record()
+                finally:
+                    await outbox.release(token)  # what was not reached (a stop, an error) goes back at once
         return done
 
     async def run(self, stop: asyncio.Event) -> None:

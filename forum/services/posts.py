@@ -101,6 +101,7 @@ async def delete_post(viewer: Viewer | None, post_id: int) -> Post:
         topic_changes: dict = {"version": F("version") + 1, "post_count": F("post_count") - 1}
         if post.topic.accepted_post_id == post.id:
             topic_changes["accepted_post_id"] = None
+            topic_changes["accepted_at"] = None
         if post.number == 1:
             topic_changes["deleted_at"] = now
         await Topic.filter(id=post.topic_id).using_db(conn).update(**topic_changes)

@@ -21,7 +21,7 @@ from forum import db
 from forum.errors import RateLimited
 
 # advisory lock classes (the first key of pg_advisory_xact_lock(int, int)); the second key is the account id
-_SCOPES = {"post": 1801, "flag": 1802}
+_SCOPES = {"post": 1801, "flag": 1802, "draft": 1803}
 _settings_of = None  # the app's settings as they are now (tests swap them)
 
 
