@@ -216,11 +216,16 @@ async def _on_erasing(payload: events.Withdrawal) -> None:
     await _remove_own(payload.conn, payload.user_id)
 
 
-async def exported_files(user_id: int) -> list[dict]:
-    """The member's own files with their bytes, for the export's ZIP (one at a time would be kinder to memory
-    for a member with hundreds; the per-hour limit keeps the count modest)."""
-    return await db.fetch_all("SELECT id, post_id, kind, media_type, alt, created_at, data FROM attachment "
-                              "WHERE author_id = ? AND data IS NOT NULL ORDER BY id", [user_id])
+async def exported_file_ids(user_id: int) -> list[int]:
+    """The member's own files that still have their bytes, for the export's ZIP (read one at a time)."""
+    rows = await db.fetch_all("SELECT id FROM attachment WHERE author_id = ? AND data IS NOT NULL ORDER BY id",
+                              [user_id])
+    return [row["id"] for row in rows]
+
+
+async def exported_file(user_id: int, file_id: int) -> dict | None:
+    return await db.fetch_one("SELECT id, post_id, kind, media_type, alt, created_at, data FROM attachment "
+                              "WHERE id = ? AND author_id = ? AND data IS NOT NULL", [file_id, user_id])
 
 
 async def _on_exporting(export: events.Export) -> None:
