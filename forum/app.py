@@ -51,6 +51,7 @@ from forum.web import mail as web_mail
 from forum.web import notifications as web_notifications
 from forum.web import oidc as web_oidc
 from forum.web import password as web_password
+from forum.web import picture_replacing as web_picture_replacing
 from forum.web import search as web_search
 from forum.web import settings as web_settings
 from forum.web.assets import STATIC_DIR, HashedStaticFiles
@@ -72,6 +73,7 @@ def routes() -> list[Route | Mount]:
         *composer.routes,
         *posts.routes,
         *files.routes,
+        *web_picture_replacing.routes,
         *profiles.routes,
         *web_notifications.routes,
         *web_search.routes,

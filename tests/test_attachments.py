@@ -427,3 +427,59 @@ async def test_export_zip_is_streamed_from_a_spooled_file_and_holds_every_file(p
     for attachment_id in ids:
         [row] = await db.fetch_all("SELECT data FROM attachment WHERE id = ?", [attachment_id])
         assert archive.read(listed[attachment_id]["file"]) == bytes(row["data"])
+
+
+async def replace_form(client, post_id: int, file_id: int, *, files=None, data=None):
+    page = await client.get(f"/p/{post_id}/files/{file_id}/replace")
+    assert page.status_code == 200, page.status_code
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    return await client.post(f"/p/{post_id}/files/{file_id}/replace", data={"csrf_token": token, **(data or {})},
+                             files=files)
+
+
+async def held_payslip_post(client, topic) -> tuple[int, dict]:
+    post_id = post_id_of(await compose(client, topic["id"], "Hvorfor er trekket feil?",
+                                       [("lonn.png", imgs.payslip(), PNG)], ["Lønnsslippen min"]))
+    await read_all_pictures()
+    [row] = await files_of(post_id)
+    assert row["hidden_at"] is not None and row["ocr_text"]
+    return post_id, row
+
+
+async def test_the_author_replaces_a_picture_ocr_hid_and_the_new_one_is_read_again(participant, topic, anon,
+                                                                                    make_user, moderator):
+    post_id, old = await held_payslip_post(participant, topic)
+    page = await participant.get(f"/p/{post_id}", follow_redirects=True)
+    assert f"/p/{post_id}/files/{old['id']}/replace" in page.text  # offered on the post's own card
+    others = await make_user()
+    for client, status in ((others, 404), (anon, 401)):
+        answer = await client.get(f"/p/{post_id}/files/{old['id']}/replace")
+        assert answer.status_code in ((status, 303) if client is anon else (status,)), answer.status_code
+    assert (await moderator.get(f"/p/{post_id}/files/{old['id']}/replace")).status_code == 200
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"></svg>'
+    refused = await replace_form(participant, post_id, old["id"], data={"attachment_alt": "x"},
+                                 files=[("attachment", ("a.svg", svg, "image/svg+xml"))])
+    assert refused.status_code == 415 and [r["id"] for r in await files_of(post_id)] == [old["id"]]
+
+    response = await replace_form(participant, post_id, old["id"], data={"attachment_alt": "Fakturaen"},
+                                  files=[("attachment", ("faktura.png", imgs.invoice(), PNG))])
+    assert response.status_code == 303, response.text[:300]
+    [new] = await files_of(post_id)
+    assert new["id"] != old["id"] and new["ocr_state"] == "pending" and new["alt"] == "Fakturaen"
+    assert not await db.fetch_one("SELECT id FROM attachment WHERE id = ?", [old["id"]])  # bytes, OCR text gone
+    assert not await db.fetch_one("SELECT id FROM attachment WHERE ocr_text LIKE ?", [f"%{imgs.FNR[:6]}%"])
+    assert (await moderator.get(f"/files/{old['token']}")).status_code == 404
+    await read_all_pictures()
+    [new] = await files_of(post_id)
+    assert new["ocr_state"] == "done" and new["hidden_at"] is None  # read again: nothing found this time
+    post = await db.fetch_one("SELECT hidden_at FROM post WHERE id = ?", [post_id])
+    assert post["hidden_at"] is not None  # the post still waits for a moderator's look
+    assert (await moderator.get(f"/p/{post_id}/files/{new['id']}/replace")).status_code == 403  # a shown one
+
+
+async def test_the_author_removes_a_picture_ocr_hid(participant, topic):
+    post_id, old = await held_payslip_post(participant, topic)
+    response = await replace_form(participant, post_id, old["id"], data={"remove": "1"})
+    assert response.status_code == 303
+    assert await files_of(post_id) == []
+    assert (await participant.get(f"/p/{post_id}/files/{old['id']}/replace")).status_code == 404

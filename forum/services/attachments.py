@@ -64,8 +64,9 @@ class Prepared:
     alt: str
 
 
-async def prepare(uploads: Sequence[Upload], viewer=None) -> list[Prepared]:
-    """Checks the count, the sizes and the alt texts, and processes each file (in a thread: it is CPU work).
+async def prepare(uploads: Sequence[Upload], viewer=None, *, already: int = 0) -> list[Prepared]:
+    """Checks the count (with the `already` files the post has or will have), the sizes and the alt texts, and
+    processes each file (in a thread: it is CPU work).
     Raises FileProblem (400, 413 or 415) naming the problem; nothing is stored here. A viewer who may not take
     part is refused before any CPU is spent on their files (the post's own gate decides again, in its write)."""
     uploads = [u for u in uploads if u.data or u.filename]
@@ -74,7 +75,7 @@ async def prepare(uploads: Sequence[Upload], viewer=None) -> list[Prepared]:
 
         if await participation_status(viewer) not in (ConsentStatus.GRANTED,):
             raise ConsentRequired()
-    if len(uploads) > LIMITS.per_post:
+    if len(uploads) + already > LIMITS.per_post:
         raise FileProblem(N_("At most %(num)s files per post."), code="too_many_files", num=LIMITS.per_post)
     if sum(len(u.data) for u in uploads) > LIMITS.post_bytes:
         raise FileTooLarge(N_("The files are too large together: at most %(mb)s MB per post."),
