@@ -19,6 +19,7 @@ from forum.api import content as api_content
 from forum.api import openapi
 from forum.api import password as api_password
 from forum.api import preview as api_preview
+from forum.api import uploads as api_uploads
 from forum.db.config import tortoise_config
 from forum.hub import hub
 from forum.limits import BodyLimitsMiddleware
@@ -35,6 +36,7 @@ from forum.services import (
     ocr_worker,
     oidc,
     outbox,
+    pending_uploads,
     rate_limits,
     search,
     verification,
@@ -83,6 +85,7 @@ def routes() -> list[Route | Mount]:
         *moderation.routes(),
         *api_accounts.routes,
         *api_content.routes,
+        *api_uploads.routes,
         *api_consent.routes,
         *api_preview.routes,
         *api_composer.routes,
@@ -147,6 +150,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     mail_choices.install()
     attachments.configure(settings)
     attachments.install()
+    pending_uploads.install()
     ocr.configure(settings)
     app.state.templates.env.globals["attachments_per_post"] = settings.attachments_per_post
     verification.install(settings)

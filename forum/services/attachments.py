@@ -62,6 +62,7 @@ class Upload:
 class Prepared:
     processed: Processed
     alt: str
+    token: str | None = None  # a pending upload's (forum.services.pending_uploads): counted when it was kept
 
 
 async def prepare(uploads: Sequence[Upload], viewer=None, *, already: int = 0) -> list[Prepared]:
@@ -97,21 +98,37 @@ def detector_texts(files: Sequence[Prepared]) -> list[str]:
     return [f.processed.text for f in files if f.processed.text]
 
 
-async def store(conn, *, post_id: int, author_id: int, files: Sequence[Prepared], now: datetime) -> None:
-    """Inside the post's write transaction: the member's hourly count, then one row per file (pictures wait for
-    OCR, forum/services/ocr.py)."""
-    if not files:
+def check_post_limits(files: Sequence[Prepared]) -> None:
+    """The files of one post, however they came (sent with the form, or kept pending): count and total size."""
+    if len(files) > LIMITS.per_post:
+        raise FileProblem(N_("At most %(num)s files per post."), code="too_many_files", num=LIMITS.per_post)
+    if sum(len(f.processed.data) for f in files) > LIMITS.post_bytes:
+        raise FileTooLarge(N_("The files are too large together: at most %(mb)s MB per post."),
+                           mb=f"{LIMITS.post_bytes / 1_000_000:g}")
+
+
+async def check_hourly(conn, user_id: int, adding: int, now: datetime) -> None:
+    """Inside a write transaction: the member's files of the last hour, attached or kept pending, and `adding`
+    more, within FORUM_UPLOADS_PER_HOUR (429). Off with FORUM_RATE_LIMITS=off (imports, benchmarks, tests)."""
+    if not adding or not rate_limits.enabled():
         return
-    if not rate_limits.enabled():  # FORUM_RATE_LIMITS=off: imports, benchmarks, tests
-        await _insert(conn, post_id=post_id, author_id=author_id, files=files, now=now)
-        return
-    await rate_limits.serialise(conn, "post", author_id)
+    await rate_limits.serialise(conn, "post", user_id)
     since = db.time_param(now - timedelta(hours=1), conn)
-    recent = (await db.fetch_one("SELECT count(*) AS n FROM attachment WHERE author_id = ? AND created_at >= ?",
-                                 [author_id, since], conn))["n"]
-    if recent + len(files) > LIMITS.per_hour:
+    recent = (await db.fetch_one(
+        "SELECT (SELECT count(*) FROM attachment WHERE author_id = ? AND created_at >= ?) + "
+        "(SELECT count(*) FROM pending_upload WHERE user_id = ? AND created_at >= ?) AS n",
+        [user_id, since, user_id, since], conn))["n"]
+    if recent + adding > LIMITS.per_hour:
         raise RateLimited(N_("You have attached many files in the last hour. Please wait a little."),
                           code="upload_rate_limited")
+
+
+async def store(conn, *, post_id: int, author_id: int, files: Sequence[Prepared], now: datetime) -> None:
+    """Inside the post's write transaction: the member's hourly count (pending uploads were counted when kept),
+    then one row per file (pictures wait for OCR, forum/services/ocr.py)."""
+    if not files:
+        return
+    await check_hourly(conn, author_id, sum(1 for f in files if f.token is None), now)
     await _insert(conn, post_id=post_id, author_id=author_id, files=files, now=now)
 
 
@@ -120,7 +137,7 @@ async def _insert(conn, *, post_id: int, author_id: int, files: Sequence[Prepare
     rows = []
     for f in files:
         p = f.processed
-        rows.append([secrets.token_hex(16), post_id, author_id, p.kind, p.media_type, len(p.data), p.width,
+        rows.append([f.token or secrets.token_hex(16), post_id, author_id, p.kind, p.media_type, len(p.data), p.width,
                      p.height, f.alt, p.data, at, "pending" if p.kind == IMAGE else "none", at])
     await db.execute_many(
         "INSERT INTO attachment (token, post_id, author_id, kind, media_type, size, width, height, alt, data, "
@@ -150,9 +167,13 @@ async def of_posts(post_ids: Sequence[int]) -> dict[int, list[dict]]:
 
 async def by_token(token: str) -> dict | None:
     """The file and its bytes, for the file route (which checks the post's access before answering)."""
-    if not isinstance(token, str) or len(token) != 32 or not all(c in "0123456789abcdef" for c in token):
+    if not valid_token(token):
         return None
     return await db.fetch_one(f"SELECT {CARD_COLUMNS}, data FROM attachment WHERE token = ?", [token])
+
+
+def valid_token(token) -> bool:
+    return isinstance(token, str) and len(token) == 32 and all(c in "0123456789abcdef" for c in token)
 
 
 async def access_file(viewer, token: str) -> tuple[dict, bool]:
@@ -164,11 +185,21 @@ async def access_file(viewer, token: str) -> tuple[dict, bool]:
 
     row = await by_token(token)
     if row is None:
-        raise NotFound()
+        return await _own_pending(viewer, token), False
     post = await access_post_by_id(viewer, row["post_id"])
     topic, facts, file = TopicFacts.of(post.topic), PostFacts.of(post), FileFacts.of_row(row)
     check_can_see_file(viewer, topic, facts, file)
     return row, is_public_file(topic, facts, file)
+
+
+async def _own_pending(viewer, token: str) -> dict:
+    """A file uploaded for a post not yet written: its uploader's alone (never cached)."""
+    from forum.services import pending_uploads
+
+    row = await pending_uploads.by_token(viewer.id, token) if viewer is not None and valid_token(token) else None
+    if row is None:
+        raise NotFound()
+    return row
 
 
 # -- hiding (OCR found personal data), withdrawal, erasure, export ---------------------------------------------------
