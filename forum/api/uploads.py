@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from forum.api.endpoint import Doc, api_route, check_csrf_header, json_response, read_json, require_viewer
 from forum.api.schema import Int, Obj, Str
-from forum.errors import N_, BadRequest
+from forum.errors import N_, BadRequest, NotFound
 from forum.services import attachments, pending_uploads
 from forum.services.text import text_is_clean
 from forum.web.common import path_for
@@ -66,8 +66,9 @@ async def upload(request: Request) -> Response:
 async def remove_upload(request: Request) -> Response:
     viewer = require_viewer(request)
     await read_json(request)
-    removed = await pending_uploads.remove(viewer, [request.path_params["upload_id"]])
-    return json_response({"removed": removed})
+    if not await pending_uploads.remove(viewer, [request.path_params["upload_id"]]):
+        raise NotFound()  # not one of the viewer's, whether it exists or not
+    return json_response({"removed": 1})
 
 
 routes = [
@@ -77,6 +78,6 @@ routes = [
                       body=UPLOAD_FORM, media="multipart/form-data", response=UPLOADED, status=201, auth=True,
                       errors=(400, 401, 403, 413, 415, 429))),
     api_route("/api/v1/uploads/{upload_id:int}", remove_upload, methods=["DELETE"], name="api_upload",
-              doc=Doc("Remove an upload you have not attached", auth=True, errors=(401,),
+              doc=Doc("Remove an upload you have not attached", auth=True, errors=(401, 404),
                       response=Obj({"removed": Int()}))),
 ]
