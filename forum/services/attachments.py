@@ -193,10 +193,13 @@ async def access_file(viewer, token: str) -> tuple[dict, bool]:
 
 
 async def _own_pending(viewer, token: str) -> dict:
-    """A file uploaded for a post not yet written: its uploader's alone (never cached)."""
-    from forum.services import pending_uploads
-
-    row = await pending_uploads.by_token(viewer.id, token) if viewer is not None and valid_token(token) else None
+    """A file uploaded for a post not yet written (forum.services.pending_uploads): its uploader's alone, until
+    it expires (never cached)."""
+    row = None
+    if viewer is not None and valid_token(token):
+        row = await db.fetch_one(
+            "SELECT id, token, kind, media_type, size, width, height, alt, data FROM pending_upload "
+            "WHERE token = ? AND user_id = ? AND expires_at > ?", [token, viewer.id, db.time_param(datetime.now(UTC))])
     if row is None:
         raise NotFound()
     return row

@@ -109,12 +109,6 @@ async def remove(viewer: Viewer, ids: Sequence[int]) -> int:
                                 [viewer.id, *ids], conn)
 
 
-async def by_token(user_id: int, token: str) -> dict | None:
-    """The member's own pending file with its bytes, for the file route (only its uploader sees it)."""
-    return await db.fetch_one(f"SELECT {COLUMNS}, data FROM pending_upload WHERE token = ? AND user_id = ? "
-                              "AND expires_at > ?", [token, user_id, db.time_param(datetime.now(UTC))])
-
-
 async def _on_purging(purge: events.Purge) -> None:
     purge.counts["pending_uploads"] = await purge.delete_batches("pending_upload", "expires_at <= ?",
                                                                  [db.time_param(purge.now)])
