@@ -39,6 +39,7 @@ async def test_an_uploaded_photo_loses_its_metadata_and_is_attached_to_a_reply_o
     assert answer.status_code == 201, answer.text
     kept = answer.json()
     assert set(kept) >= {"id", "url", "markdown"} and kept["markdown"] == f"![Skjermen]({kept['url']})"
+    assert datetime.fromisoformat(kept["expires_at"]) > datetime.now(UTC) + timedelta(hours=23)
     [row] = await pending_rows(participant.user["id"])
     stored = bytes(row["data"])
     for secret in (struct.pack("<II", *imgs.GPS_LAT[2]), imgs.MAKER_NOTE, imgs.THUMB_MARK, b"COMMENT-SECRET"):
@@ -90,6 +91,7 @@ async def test_uploads_are_refused_like_the_composers_files(participant, member,
     assert (await upload(participant, "shot.png", b"<!doctype html><script>x</script>")).status_code == 415
     assert (await upload(participant, "bomb.png", imgs.png_bomb())).status_code == 413
     assert (await upload(participant, "a.png", imgs.text_image(["Hei"]), alt="")).status_code == 400  # no alt
+    assert (await upload(participant, "a.png", imgs.text_image(["Hei"]), alt="x" * 501)).status_code == 400
     # consent first: a bomb from a member without consent is refused 403, before any of it is decoded
     refused = await upload(member, "bomb.png", imgs.png_bomb())
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "consent_required"

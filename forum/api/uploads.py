@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from forum.api.endpoint import Doc, api_route, check_csrf_header, json_response, read_json, require_viewer
 from forum.api.schema import Int, Obj, Str
-from forum.errors import N_, BadRequest, NotFound
+from forum.errors import N_, BadRequest, NotFound, ValidationFailed
 from forum.services import attachments, pending_uploads
 from forum.services.text import text_is_clean
 from forum.web.common import path_for
@@ -45,6 +45,10 @@ async def read_upload(request: Request) -> attachments.Upload:
         raise BadRequest(N_("Send the file in the field `file`."), code="file_missing")
     if not isinstance(alt, str) or not text_is_clean(alt):
         raise BadRequest(N_("The form contains characters that are not allowed."), code="invalid_characters")
+    try:
+        UPLOAD_FORM.properties["alt"].check(alt)  # as documented: not cut short silently
+    except ValueError as exc:
+        raise ValidationFailed(fields={"alt": str(exc)}) from None
     return attachments.Upload(await upload.read(), upload.filename or "", alt)
 
 
@@ -53,8 +57,7 @@ def _uploaded_json(request: Request, row: dict) -> dict:
     label = row["alt"] or "file"
     return {"id": row["id"], "url": url, "markdown": f"![{label}]({url})" if row["kind"] == attachments.IMAGE
             else f"[{label}]({url})", "kind": row["kind"], "alt": row["alt"], "size": row["size"],
-            "expires_at": row["expires_at"].isoformat() if hasattr(row["expires_at"], "isoformat")
-            else str(row["expires_at"])}
+            "expires_at": row["expires_at"].isoformat()}
 
 
 async def upload(request: Request) -> Response:

@@ -63,6 +63,8 @@ async def keep_prepared(viewer: Viewer, prepared: Sequence[attachments.Prepared]
             "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows, conn)
         rows = await db.fetch_in(f"SELECT {COLUMNS} FROM pending_upload WHERE token IN ({{in}}) ORDER BY id",
                                  tokens, conn)
+    for row in rows:
+        row["created_at"], row["expires_at"] = db.as_datetime(row["created_at"]), db.as_datetime(row["expires_at"])
     return rows
 
 
