@@ -447,7 +447,7 @@ async def held_payslip_post(client, topic) -> tuple[int, dict]:
 
 
 async def test_the_author_replaces_a_picture_ocr_hid_and_the_new_one_is_read_again(participant, topic, anon,
-                                                                                    make_user, moderator):
+                                                                                    make_user, moderator, settings):
     post_id, old = await held_payslip_post(participant, topic)
     page = await participant.get(f"/p/{post_id}", follow_redirects=True)
     assert f"/p/{post_id}/files/{old['id']}/replace" in page.text  # offered on the post's own card
@@ -471,6 +471,15 @@ async def test_the_author_replaces_a_picture_ocr_hid_and_the_new_one_is_read_aga
     assert not await db.fetch_one("SELECT id FROM attachment WHERE id = ?", [old["id"]])  # bytes, OCR text gone
     assert (await db.fetch_one(naming, [f"%{imgs.FNR[:6]}%"]))["n"] == before - 1
     assert (await moderator.get(f"/files/{old['token']}")).status_code == 404
+    if settings.sqlite:  # the old bytes are gone from the file and its WAL too (secure_delete, the byte purge)
+        from forum.services import byte_purge
+        from forum.settings import sqlite_path
+
+        await byte_purge.wait_for_background()
+        path = sqlite_path(settings.database_url)
+        wal = path.with_name(path.name + "-wal")
+        raw = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+        assert bytes(old["data"])[100:164] not in raw
     await read_all_pictures()
     [new] = await files_of(post_id)
     assert new["ocr_state"] == "done" and new["hidden_at"] is None  # read again: nothing found this time

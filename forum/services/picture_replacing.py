@@ -3,8 +3,9 @@
 OCR found personal data in a picture, so the picture is hidden and its post held for review. The author cannot
 edit a held post, but they can take that picture out or put a corrected one in its place: the new picture goes
 through the same pipeline as any upload (sniffed, drawn anew, counted in the limits, read by OCR again), and the
-old row goes with its bytes and its OCR text in the same transaction. The post stays held: a moderator restores
-it after a look (moderation's queue shows it as before).
+old row goes with its bytes and its OCR text in the same transaction (and, after it, a byte purge takes them out
+of SQLite's WAL and pages' gaps, or has PostgreSQL vacuum `attachment`, as a withdrawal does). The post stays
+held: a moderator restores it after a look (moderation's queue shows it as before).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from forum.errors import N_, NotFound, UnsupportedFile
 from forum.models import Topic
 from forum.permissions.attachments import FileFacts, check_can_replace_file
 from forum.permissions.facts import PostFacts, TopicFacts
-from forum.services import attachments
+from forum.services import attachments, byte_purge
 from forum.services.access import access_post_by_id
 from forum.services.participation import check_can_participate
 from forum.viewer import Viewer
@@ -60,4 +61,6 @@ async def replace_picture(viewer: Viewer | None, post_id: int, file_id: int,
             new_id = (await db.fetch_one("SELECT max(id) AS id FROM attachment WHERE post_id = ?", [post.id],
                                          conn))["id"]
         await Topic.filter(id=post.topic_id).using_db(conn).update(version=F("version") + 1)
+        purge_id = await byte_purge.record(conn, [], ("attachment",))
+    await byte_purge.run(purge_id, wait=0)  # the old bytes out of the WAL and the pages' gaps, in the background
     return new_id
