@@ -129,6 +129,9 @@ async def _on_exporting(export: events.Export) -> None:
 
 
 def install() -> None:
+    from forum.services import byte_purge
+
+    byte_purge.touches("pending_upload")  # withdrawal's byte purge vacuums it on PostgreSQL
     events.subscribe(events.CONSENT_WITHDRAWN, _on_leaving)
     events.subscribe(events.ACCOUNT_ERASING, _on_leaving)
     events.subscribe(events.EXPORTING, _on_exporting)
