@@ -25,7 +25,9 @@ async def upload(client, name: str, data: bytes, media_type: str = PNG, alt: str
 
 
 async def pending_rows(user_id: int) -> list[dict]:
-    return await db.fetch_all("SELECT * FROM pending_upload WHERE user_id = ? ORDER BY id", [user_id])
+    """The member's live pending uploads (a removed one stays, expired and without its bytes, until the purge)."""
+    return await db.fetch_all("SELECT * FROM pending_upload WHERE user_id = ? AND expires_at > ? ORDER BY id",
+                              [user_id, db.time_param(datetime.now(UTC))])
 
 
 @pytest.fixture
@@ -113,19 +115,25 @@ async def test_uploads_count_in_the_per_post_and_hourly_limits(participant, topi
     ids = [(await upload(participant, "a.png", photo)).json()["id"] for _ in range(2)]
     third = await upload(participant, "a.png", photo)
     assert third.status_code == 400 and third.json()["error"]["code"] == "too_many_files"
-    await participant.api("DELETE", f"/api/v1/uploads/{ids[1]}")
+    assert (await participant.api("DELETE", f"/api/v1/uploads/{ids[1]}")).status_code == 200
     assert [r["id"] for r in await pending_rows(participant.user["id"])] == [ids[0]]
+    [removed] = await db.fetch_all("SELECT data, alt FROM pending_upload WHERE id = ?", [ids[1]])
+    assert bytes(removed["data"]) == b"" and removed["alt"] == ""
+    assert (await participant.api("DELETE", f"/api/v1/uploads/{ids[1]}")).status_code == 404
     monkeypatch.setattr(attachments.LIMITS, "per_post", per_post)
 
     mine = (await db.fetch_one("SELECT count(*) AS n FROM attachment WHERE author_id = ?",
                                [participant.user["id"]]))["n"]
-    monkeypatch.setattr(attachments.LIMITS, "per_hour", mine + 2)  # the pending one and one more
+    monkeypatch.setattr(attachments.LIMITS, "per_hour", mine + 4)  # the two kept (one removed since) and two more
     saved = app.state.settings
     app.state.settings = replace(saved, rate_limits=True)
     try:
+        again = await upload(participant, "a.png", photo)
+        assert again.status_code == 201
+        assert (await participant.api("DELETE", f"/api/v1/uploads/{again.json()['id']}")).status_code == 200
         assert (await upload(participant, "a.png", photo)).status_code == 201
         limited = await upload(participant, "a.png", photo)
-        assert limited.status_code == 429
+        assert limited.status_code == 429  # removing an upload does not give its place back
         # attaching what was counted when it was kept is not counted again
         reply = await participant.api("POST", f"/api/v1/topics/{topic['id']}/posts",
                                       {"body": "Innenfor", "attachments": [r["id"] for r in

@@ -5,6 +5,7 @@ the composer (alt text, a remove box) and attached when it is sent again. Real a
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -35,7 +36,9 @@ def kept_ids(page: str) -> list[int]:
 
 
 async def pending_of(user_id: int) -> list[dict]:
-    return await db.fetch_all("SELECT id, alt, data FROM pending_upload WHERE user_id = ? ORDER BY id", [user_id])
+    """The member's live pending uploads (a removed one stays, expired and without its bytes, until the purge)."""
+    return await db.fetch_all("SELECT id, alt, data FROM pending_upload WHERE user_id = ? AND expires_at > ? "
+                              "ORDER BY id", [user_id, db.time_param(datetime.now(UTC))])
 
 
 async def test_an_empty_reply_keeps_its_picture_for_the_next_try(participant, topic, anon):

@@ -28,7 +28,10 @@ UNKNOWN = N_("A file you chose is no longer kept (it expired, was attached or re
 
 
 async def pending_count(user_id: int, conn=None) -> int:
-    return (await db.fetch_one("SELECT count(*) AS n FROM pending_upload WHERE user_id = ?", [user_id], conn))["n"]
+    """The member's live pending uploads (not expired, attached or removed)."""
+    now = db.time_param(datetime.now(UTC), conn)
+    return (await db.fetch_one("SELECT count(*) AS n FROM pending_upload WHERE user_id = ? AND expires_at > ?",
+                               [user_id, now], conn))["n"]
 
 
 async def keep(viewer: Viewer | None, uploads: Sequence[attachments.Upload]) -> list[dict]:
@@ -102,13 +105,18 @@ async def claim(conn, user_id: int, ids: Sequence[int], now: datetime) -> list[a
 
 
 async def remove(viewer: Viewer, ids: Sequence[int]) -> int:
-    """The member takes files out of a composer before posting."""
+    """The member takes files out of a composer before posting: the bytes and the alt text go now; the row stays,
+    expired, until `forum purge`, so a removed upload still counts in the hourly limit (uploading and removing
+    over and over would otherwise re-encode pictures without limit)."""
     ids = sorted({i for i in ids if isinstance(i, int)})
     if not ids:
         return 0
     async with write_transaction() as conn:
-        return await db.execute(f"DELETE FROM pending_upload WHERE user_id = ? AND id IN ({db.marks(len(ids))})",
-                                [viewer.id, *ids], conn)
+        now = db.time_param(datetime.now(UTC), conn)
+        return await db.execute(
+            f"UPDATE pending_upload SET data = ?, size = 0, alt = '', width = NULL, height = NULL, expires_at = ? "
+            f"WHERE user_id = ? AND expires_at > ? AND id IN ({db.marks(len(ids))})",
+            [b"", now, viewer.id, now, *ids], conn)
 
 
 async def _on_purging(purge: events.Purge) -> None:
@@ -122,7 +130,8 @@ async def _on_leaving(payload: events.Withdrawal) -> None:
 
 async def _on_exporting(export: events.Export) -> None:
     rows = await db.fetch_all("SELECT id, kind, media_type, size, alt, created_at, expires_at FROM pending_upload "
-                              "WHERE user_id = ? ORDER BY id", [export.user_id])
+                              "WHERE user_id = ? AND expires_at > ? ORDER BY id",
+                              [export.user_id, db.time_param(datetime.now(UTC))])
     for row in rows:
         row["created_at"], row["expires_at"] = db.as_datetime(row["created_at"]), db.as_datetime(row["expires_at"])
     export.sections["pending_uploads"] = rows
