@@ -6,7 +6,9 @@
   screenshot; off the request path, so no goal, but it sizes the workers;
 - storage: writing and reading the re-encoded photo's bytes as a BLOB in the SQLite database (WAL,
   synchronous=NORMAL, as the forum runs) against a file beside it (write, fsync, rename), and, with
-  --database-url, as bytea in PostgreSQL. The README's "Attachments: where the bytes are" cites these numbers.
+  --database-url, as bytea in PostgreSQL. The README's "Attachments: where the bytes are" cites these numbers;
+- the topic page with pictures (`--topic-page N` requests per case, bench/attachments_page.py): 20 posts with 5
+  pictures against the same page without files, anonymous and signed in, CPU per request and SQL statements.
 Each timing is the best (and the median) of `--repeat` runs; wall and CPU time are both printed, since the
 machine may be shared.
 """
@@ -108,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--ocr", type=int, default=5, help="pictures to read for the OCR throughput (0: skip)")
     parser.add_argument("--database-url", default="", help="a scratch PostgreSQL database for the bytea case")
+    parser.add_argument("--topic-page", type=int, default=200,
+                        help="requests per case for the topic page with and without pictures (0: skip)")
     args = parser.parse_args(argv)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores, best and median of {args.repeat}\n")
     photo = imgs.photo_8mp()
@@ -140,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     for name, (write, read) in cases:
         print(f"| {name} | {write[0] * 1000:.1f} | {write[1] * 1000:.1f} | {read[0] * 1000:.1f} | "
               f"{read[1] * 1000:.1f} |")
+    if args.topic_page:
+        from bench import attachments_page
+
+        results = asyncio.run(attachments_page.run(args.topic_page))
+        print(f"\ntopic page with and without pictures, in process, {args.topic_page} requests each\n")
+        print(attachments_page.report(results))
     return 0 if met else 1
 
 

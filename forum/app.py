@@ -19,6 +19,7 @@ from forum.api import content as api_content
 from forum.api import openapi
 from forum.api import password as api_password
 from forum.api import preview as api_preview
+from forum.api import uploads as api_uploads
 from forum.db.config import tortoise_config
 from forum.hub import hub
 from forum.limits import BodyLimitsMiddleware
@@ -37,6 +38,7 @@ from forum.services import (
     ocr_worker,
     oidc,
     outbox,
+    pending_uploads,
     rate_limits,
     search,
     verification,
@@ -53,6 +55,7 @@ from forum.web import mail as web_mail
 from forum.web import notifications as web_notifications
 from forum.web import oidc as web_oidc
 from forum.web import password as web_password
+from forum.web import picture_replacing as web_picture_replacing
 from forum.web import search as web_search
 from forum.web import settings as web_settings
 from forum.web.assets import STATIC_DIR, HashedStaticFiles
@@ -75,6 +78,7 @@ def routes() -> list[Route | Mount]:
         *composer.routes,
         *posts.routes,
         *files.routes,
+        *web_picture_replacing.routes,
         *profiles.routes,
         *web_notifications.routes,
         *web_search.routes,
@@ -84,6 +88,7 @@ def routes() -> list[Route | Mount]:
         *moderation.routes(),
         *api_accounts.routes,
         *api_content.routes,
+        *api_uploads.routes,
         *api_consent.routes,
         *api_preview.routes,
         *api_composer.routes,
@@ -151,6 +156,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     mail_choices.install()
     attachments.configure(settings)
     attachments.install()
+    pending_uploads.install()
     ocr.configure(settings)
     app.state.templates.env.globals["attachments_per_post"] = settings.attachments_per_post
     verification.install(settings)

@@ -20,7 +20,9 @@ MAX_BODY_BYTES = 1_000_000
 BODY_TIMEOUT_SECONDS = 15.0
 # The composer's forms carry files (issue 22): their limit is the files of one post and the form around them
 # (forum.services.attachments.request_body_limit), with time for 25 MB at about 300 KB/s.
-UPLOAD_PATHS = re.compile(r"^/(t/[0-9]{1,10}/reply|c/[^/]{1,64}/new)$")
+# So do the held post's picture replacement and the API's upload route.
+UPLOAD_PATHS = re.compile(r"^/(t/[0-9]{1,10}/reply|c/[^/]{1,64}/new|p/[0-9]{1,10}/files/[0-9]{1,10}/replace"
+                          r"|api/v1/uploads)$")
 UPLOAD_TIMEOUT_SECONDS = 90.0
 
 

@@ -405,3 +405,95 @@ async def test_forum_backup_holds_the_files(participant, topic, settings, tmp_pa
     finally:
         copy.close()
     assert bytes(data) == bytes(row["data"])
+
+
+async def test_export_zip_is_streamed_from_a_spooled_file_and_holds_every_file(participant, topic, monkeypatch):
+    """A member with many files: the archive is spooled to a temporary file one file at a time and streamed, not
+    built in memory and answered whole (no Content-Length); it is a valid ZIP with every file."""
+    from forum.services import export
+
+    monkeypatch.setattr(export, "SPOOL_IN_MEMORY", 1_000)  # beyond this the spool is on disk
+    pictures = [imgs.text_image([f"Bilde {n}"]) for n in range(3)]
+    ids = []
+    for n, photo in enumerate(pictures):
+        post_id = post_id_of(await compose(participant, topic["id"], f"Fil {n}", [("a.png", photo, PNG)], [f"B{n}"]))
+        ids.extend(row["id"] for row in await files_of(post_id))
+    response = await participant.get("/settings/export.zip")
+    assert response.status_code == 200 and "content-length" not in response.headers
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert archive.testzip() is None
+    document = json.loads(archive.read("forum-export.json"))
+    listed = {a["id"]: a for a in document["attachments"]}
+    for attachment_id in ids:
+        [row] = await db.fetch_all("SELECT data FROM attachment WHERE id = ?", [attachment_id])
+        assert archive.read(listed[attachment_id]["file"]) == bytes(row["data"])
+
+
+async def replace_form(client, post_id: int, file_id: int, *, files=None, data=None):
+    page = await client.get(f"/p/{post_id}/files/{file_id}/replace")
+    assert page.status_code == 200, page.status_code
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    return await client.post(f"/p/{post_id}/files/{file_id}/replace", data={"csrf_token": token, **(data or {})},
+                             files=files)
+
+
+async def held_payslip_post(client, topic) -> tuple[int, dict]:
+    """A payslip of its own (a unique first line: its bytes are in no other row), held by OCR."""
+    payslip = imgs.text_image([unique("Slipp "), "Ansatt: Kari Nordmann", f"Fødselsnummer: {imgs.FNR}"])
+    post_id = post_id_of(await compose(client, topic["id"], "Hvorfor er trekket feil?",
+                                       [("lonn.png", payslip, PNG)], ["Lønnsslippen min"]))
+    await read_all_pictures()
+    [row] = await files_of(post_id)
+    assert row["hidden_at"] is not None and row["ocr_text"]
+    return post_id, row
+
+
+async def test_the_author_replaces_a_picture_ocr_hid_and_the_new_one_is_read_again(participant, topic, anon,
+                                                                                    make_user, moderator, settings):
+    post_id, old = await held_payslip_post(participant, topic)
+    page = await participant.get(f"/p/{post_id}", follow_redirects=True)
+    assert f"/p/{post_id}/files/{old['id']}/replace" in page.text  # offered on the post's own card
+    others = await make_user()
+    for client, status in ((others, 404), (anon, 401)):
+        answer = await client.get(f"/p/{post_id}/files/{old['id']}/replace")
+        assert answer.status_code in ((status, 303) if client is anon else (status,)), answer.status_code
+    assert (await moderator.get(f"/p/{post_id}/files/{old['id']}/replace")).status_code == 200
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"></svg>'
+    refused = await replace_form(participant, post_id, old["id"], data={"attachment_alt": "x"},
+                                 files=[("attachment", ("a.svg", svg, "image/svg+xml"))])
+    assert refused.status_code == 415 and [r["id"] for r in await files_of(post_id)] == [old["id"]]
+
+    naming = "SELECT count(*) AS n FROM attachment WHERE ocr_text LIKE ?"
+    before = (await db.fetch_one(naming, [f"%{imgs.FNR[:6]}%"]))["n"]
+    response = await replace_form(participant, post_id, old["id"], data={"attachment_alt": "Fakturaen"},
+                                  files=[("attachment", ("faktura.png", imgs.invoice(), PNG))])
+    assert response.status_code == 303, response.text[:300]
+    [new] = await files_of(post_id)
+    assert new["id"] != old["id"] and new["ocr_state"] == "pending" and new["alt"] == "Fakturaen"
+    assert not await db.fetch_one("SELECT id FROM attachment WHERE id = ?", [old["id"]])  # bytes, OCR text gone
+    assert (await db.fetch_one(naming, [f"%{imgs.FNR[:6]}%"]))["n"] == before - 1
+    assert (await moderator.get(f"/files/{old['token']}")).status_code == 404
+    if settings.sqlite:  # the old bytes are gone from the file and its WAL too (secure_delete, the byte purge)
+        from forum.services import byte_purge
+        from forum.settings import sqlite_path
+
+        await byte_purge.wait_for_background()
+        path = sqlite_path(settings.database_url)
+        wal = path.with_name(path.name + "-wal")
+        raw = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+        middle = len(old["data"]) // 2
+        assert bytes(old["data"])[middle:middle + 64] not in raw
+    await read_all_pictures()
+    [new] = await files_of(post_id)
+    assert new["ocr_state"] == "done" and new["hidden_at"] is None  # read again: nothing found this time
+    post = await db.fetch_one("SELECT hidden_at FROM post WHERE id = ?", [post_id])
+    assert post["hidden_at"] is not None  # the post still waits for a moderator's look
+    assert (await moderator.get(f"/p/{post_id}/files/{new['id']}/replace")).status_code == 403  # a shown one
+
+
+async def test_the_author_removes_a_picture_ocr_hid(participant, topic):
+    post_id, old = await held_payslip_post(participant, topic)
+    response = await replace_form(participant, post_id, old["id"], data={"remove": "1"})
+    assert response.status_code == 303
+    assert await files_of(post_id) == []
+    assert (await participant.get(f"/p/{post_id}/files/{old['id']}/replace")).status_code == 404

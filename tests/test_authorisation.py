@@ -158,13 +158,18 @@ SPEC: dict[tuple[str, str], tuple[str, dict | None]] = {
     ("PUT", "/api/v1/drafts"): ("category", {"category": "SLUG", "title": "Et utkast her", "body": "Tekst"}),
     ("GET", "/api/v1/similar-topics"): ("-", None),
     ("GET", "/api/v1/mention-suggestions"): ("-", None),
+    # issue 22's rest (2026-12-02): uploads through the API; replacing a picture OCR hid in a held post
+    ("POST", "/api/v1/uploads"): ("-", {}), ("DELETE", "/api/v1/uploads/{upload_id:int}"): ("upload", None),
+    ("GET", "/p/{post_id:int}/files/{file_id:int}/replace"): ("held file", None),
+    ("POST", "/p/{post_id:int}/files/{file_id:int}/replace"): ("held file", {"remove": "1"}),
 }
 STATES = {"post": ["own", "other", "hidden", "deleted", "staff-only"], "topic": ["own", "other", "staff-only"],
           "category": ["public", "staff-only"], "user": ["other"], "word": ["any"], "username": ["other"],
           "token": ["unknown"], "receipt": ["other"], "draft": ["other"], "-": ["-"],
           # issue 22 (2026-12-02)
           "file": ["public", "members-only", "staff-only", "post hidden", "post deleted", "held by OCR",
-                   "author withdrew", "names a withdrawn member"]}
+                   "author withdrew", "names a withdrawn member"],
+          "upload": ["other"], "held file": ["own", "other"]}
 FILE_HIDDEN = {"post hidden", "post deleted", "held by OCR", "author withdrew", "names a withdrawn member"}
 # states that matter to a few routes only: a post by an admin (whom a moderator does not outrank), one's own post
 # in a locked topic, a reply to a question the role asked (its answer to mark)
@@ -268,6 +273,23 @@ class World:
                 assert (await leaver.api("DELETE", "/api/v1/consent")).status_code == 200
         return row["token"]
 
+    async def held_file(self, by) -> dict:
+        """A picture OCR found a fødselsnummer in (as the worker records it): its post is held."""
+        from forum import db, events
+        from tests import attachment_images as imgs
+
+        topic = await self.topic(self.author, self.public)
+        post_id = imgs.post_id_of(await imgs.compose(by, topic["id"], "Bilde", [("a.png", imgs.text_image(["M"]),
+                                                                                  "image/png")], ["Matrise"]))
+        [row] = await imgs.files_of(post_id)
+        text = f"Fødselsnummer: {imgs.FNR}"
+        async with db.write_transaction() as conn:
+            await db.execute("UPDATE attachment SET ocr_state = 'done', ocr_text = ? WHERE id = ?", [text, row["id"]],
+                             conn)
+            await events.emit(events.ATTACHMENT_READ, events.AttachmentRead(row["id"], post_id, topic["id"],
+                                                                            by.user["id"], text, conn))
+        return {"id": post_id, "file_id": row["id"]}
+
     async def topic(self, by, category) -> dict:
         response = await by.api("POST", "/api/v1/topics", {"category": category.slug, "title": unique("Emne "),
                                                            "body": "Hvordan gjør jeg dette?", "kind": "question"})
@@ -325,6 +347,17 @@ class World:
             return "x" * 43
         if kind == "file":
             return await self.file(state)
+        if kind == "held file":  # a picture OCR hid, in a post of the role's own or another's
+            return await self.held_file(own or self.author)
+        if kind == "upload":  # another member's pending upload (issue 22): nobody else may touch it
+            from tests import attachment_images as imgs
+
+            uploader = await self.make_user()  # one post's worth of pending uploads per member
+            headers = {"X-CSRF-Token": uploader.csrf}
+            kept = await uploader.post("/api/v1/uploads", headers=headers, data={"alt": "Matrise"},
+                                          files={"file": ("a.png", imgs.text_image(["U"]), "image/png")})
+            assert kept.status_code == 201, kept.text
+            return kept.json()["id"]
         if kind == "receipt":  # another member's: nobody but its member may read it
             from forum.services.receipts import receipts_of
 
@@ -414,7 +447,10 @@ def _fill(body: dict | None, world: World, obj) -> dict | None:
 
 def _path(route_path: str, obj) -> str:
     path = route_path.replace("{topic_id:int}/{slug}", f"{obj['id'] if isinstance(obj, dict) else obj}/x")
-    for name in ("{topic_id:int}", "{post_id:int}", "{user_id:int}", "{word_id:int}", "{draft_id:int}"):
+    if isinstance(obj, dict) and "file_id" in obj:
+        path = path.replace("{file_id:int}", str(obj["file_id"]))
+    for name in ("{topic_id:int}", "{post_id:int}", "{user_id:int}", "{word_id:int}", "{draft_id:int}",
+                 "{upload_id:int}"):
         path = path.replace(name, str(obj["id"] if isinstance(obj, dict) else obj))
     path = path.replace("{purpose}/{version}", "forum/test-1").replace("{purpose}", "mail")
     path = path.replace("{page:int}", "1")
@@ -525,11 +561,13 @@ def check_rules(results: dict) -> list[str]:
             bad.append(f"{role} saw staff-only: {route} -> {got}")
         if path == "/files/{token}" and state in FILE_HIDDEN and role not in ("moderator", "admin") and _ok(got):
             bad.append(f"{role} saw a file of a post they may not see: [{state}] -> {got}")
+        if path.startswith("/api/v1/uploads/") and _ok(got):
+            bad.append(f"{role} removed another's upload -> {got}")
         if path == "/files/{token}" and state in ("author withdrew",) and _ok(got):
             bad.append(f"{role} saw a withdrawn member's file -> {got}")
         if got.endswith("*") and role not in ("moderator", "admin"):
             bad.append(f"{role} saw the text of a {state} post: {route} -> {got}")
-        edits = "edit" in path or path == "/api/v1/posts/{post_id:int}"
+        edits = "edit" in path or path == "/api/v1/posts/{post_id:int}" or path.endswith("/replace")
         if state == "other" and method in ("PATCH", "POST") and edits and role not in ("moderator", "admin") \
                 and _ok(got):
             bad.append(f"{role} edited another's post: {route} -> {got}")

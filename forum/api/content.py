@@ -33,11 +33,14 @@ NEW_CATEGORY = Obj({"slug": Str(min_length=2, max_length=64), "name": Str(min_le
 CATEGORY_PATCH = Obj({"name": Str(min_length=2, max_length=100), "description": Str(max_length=2000),
                       "read": Str(enum=("public", "members", "staff")),
                       "start_topics": Str(enum=("participants", "staff")), "position": Int(minimum=0, maximum=10_000)})
+ATTACH = Arr(Int(minimum=1), max_items=20, description="ids of your uploads (POST /api/v1/uploads) to attach")
 NEW_TOPIC = Obj({"category": Str(max_length=64), "title": Str(max_length=300), "body": Str(max_length=60_000),
-                 "kind": Str(enum=("question", "discussion", "training"))}, required=("category", "title", "body"))
+                 "kind": Str(enum=("question", "discussion", "training")), "attachments": ATTACH},
+                required=("category", "title", "body"))
 TOPIC_PATCH = Obj({"pinned": Bool(), "pinned_globally": Bool(), "locked": Bool(), "title": Str(max_length=300),
                    "category": Str(max_length=64)})
-NEW_POST = Obj({"body": Str(max_length=60_000), "reply_to": Int(minimum=1, nullable=True)}, required=("body",))
+NEW_POST = Obj({"body": Str(max_length=60_000), "reply_to": Int(minimum=1, nullable=True), "attachments": ATTACH},
+               required=("body",))
 EDIT_POST = Obj({"body": Str(max_length=60_000)}, required=("body",))
 MARK_READ = Obj({"ids": Arr(Int(), max_items=500, nullable=True)})
 TOPIC_ROW = Obj({"id": Int(), "title": Str(), "slug": Str(), "kind": Str(), "pinned": Bool(), "locked": Bool(),
@@ -107,7 +110,8 @@ async def category_topics(request: Request) -> Response:
 
 async def create_topic(request: Request) -> Response:
     data = await read_json(request, NEW_TOPIC)
-    topic, post = await topics.create_topic(require_viewer(request), **data)
+    pending = data.pop("attachments", None) or ()
+    topic, post = await topics.create_topic(require_viewer(request), **data, pending=pending)
     return json_response({"id": topic.id, "slug": topic.slug, "first_post_id": post.id,
                           "held": post.hidden_at is not None}, 201)
 
@@ -135,7 +139,7 @@ async def topic_endpoint(request: Request) -> Response:
 async def create_post(request: Request) -> Response:
     data = await read_json(request, NEW_POST)
     post = await posts.create_reply(require_viewer(request), request.path_params["topic_id"], body=data["body"],
-                                    reply_to=data.get("reply_to"))
+                                    reply_to=data.get("reply_to"), pending=data.get("attachments") or ())
     return json_response({"id": post.id, "number": post.number, "held": post.hidden_at is not None}, 201)
 
 
@@ -220,7 +224,7 @@ routes = [
                       params=(*PAGE, ("before", "query", Str(max_length=80))),
                       response=Obj({"category": CATEGORY, "topics": Arr(TOPIC_ROW), "next": Str(nullable=True)}))),
     api_route("/api/v1/topics", create_topic, methods=["POST"], name="api_create_topic",
-              doc=Doc("Start a topic", body=NEW_TOPIC, status=201, auth=True, errors=(400, 401, 403, 404),
+              doc=Doc("Start a topic", body=NEW_TOPIC, status=201, auth=True, errors=(400, 401, 403, 404, 413, 429),
                       response=Obj({"id": Int(), "slug": Str(), "first_post_id": Int(),
                                     "held": Bool(description="hidden for moderator review; a notice says why")}))),
     api_route("/api/v1/topics/{topic_id:int}", topic_endpoint, methods=["GET", "PATCH"], name="api_topic", doc={
@@ -230,7 +234,7 @@ routes = [
                      response=Obj({"topic": Any_(), "posts": Arr(POST_ROW), "page": Int(), "pages": Int()})),
     }),
     api_route("/api/v1/topics/{topic_id:int}/posts", create_post, methods=["POST"], name="api_create_post",
-              doc=Doc("Reply to a topic", body=NEW_POST, status=201, auth=True, errors=(400, 401, 403, 404),
+              doc=Doc("Reply to a topic", body=NEW_POST, status=201, auth=True, errors=(400, 401, 403, 404, 413, 429),
                       response=Obj({"id": Int(), "number": Int(),
                                     "held": Bool(description="hidden for moderator review; a notice says why")}))),
     api_route("/api/v1/posts/{post_id:int}", post_endpoint, methods=["PATCH", "DELETE"], name="api_post", doc={

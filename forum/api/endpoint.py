@@ -28,6 +28,7 @@ class Doc:
     params: tuple[tuple[str, str, object], ...] = ()  # (name, "query"|"path", schema)
     errors: tuple[int, ...] = (400,)
     tag: str = "forum"
+    media: str = "application/json"  # the body's type (an upload's is multipart/form-data)
 
 
 # ids are 32-bit integers on PostgreSQL; a larger one in a path names nothing (404), it must not overflow (500)

@@ -13,7 +13,8 @@ from forum.api.schema import ERROR
 
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 ERROR_TEXT = {400: "invalid input", 401: "not signed in", 403: "forbidden (incl. csrf_failed, consent_required)",
-              404: "not found, or not visible to you", 409: "conflict", 413: "too large", 429: "rate limited",
+              404: "not found, or not visible to you", 409: "conflict", 413: "too large",
+              415: "not a kind of file the forum takes (sniffed from the bytes)", 429: "rate limited",
               503: "the database stayed busy; nothing was changed, try again (Retry-After)"}
 
 
@@ -30,7 +31,7 @@ def _operation(route: Route, method: str, doc) -> dict:
     if doc.body is not None:
         # a body whose fields are all optional may be left out altogether (it then changes nothing, or "all")
         op["requestBody"] = {"required": bool(getattr(doc.body, "required", True)),
-                             "content": {"application/json": {"schema": doc.body.json_schema()}}}
+                             "content": {doc.media: {"schema": doc.body.json_schema()}}}
     responses: dict = {str(doc.status): {"description": "success"}}
     if doc.response is not None:
         responses[str(doc.status)]["content"] = {"application/json": {"schema": doc.response.json_schema()}}

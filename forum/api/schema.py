@@ -143,7 +143,13 @@ class Arr:
         return _describe({"type": "array", "items": self.items.json_schema(), "maxItems": self.max_items}, self)
 
     def check(self, value: Any) -> Any:
-        raise TypeError(N_("Arrays are not accepted here."))
+        if value is None and self.nullable:
+            return None
+        if not isinstance(value, list):
+            raise TypeError(N_("Must be a list."))
+        if len(value) > self.max_items:
+            raise ValueError(N_("Too many items."))
+        return [self.items.check(item) for item in value]
 
 
 @dataclass(frozen=True)

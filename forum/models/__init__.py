@@ -1,7 +1,7 @@
 """All forum models; Tortoise discovers them through this module."""
 
 from forum.models.accounts import NameClaim, Profile, Role, Session, User
-from forum.models.attachments import Attachment
+from forum.models.attachments import Attachment, PendingUpload
 from forum.models.composer import ComposerDraft
 from forum.models.consent import (
     ConsentAction,
@@ -35,6 +35,7 @@ from forum.models.security import PasswordResetToken, RateCount, SignInThrottle
 
 __all__ = [
     "Attachment",
+    "PendingUpload",
     "ComposerDraft",
     "NameClaim",
     "ConsentAction", "ConsentEvent", "ConsentReceipt", "ConsentSubject", "LegalBasis", "PolicyVersion", "ReceiptKey",

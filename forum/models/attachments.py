@@ -36,3 +36,26 @@ class Attachment(Model):
 
     class Meta:
         table = "attachment"
+
+
+class PendingUpload(Model):
+    # A file processed for a post not yet written (issue 22): uploaded through the API before the topic or reply
+    # that attaches it, or kept from a composer the forum sent back (an empty text, a warning to confirm), since a
+    # browser without JavaScript cannot send its files again. Owned by its uploader, attached once (the row moves
+    # to `attachment` with the same token), purged when it expires, deleted at withdrawal and erasure.
+
+    id = fields.IntField(primary_key=True)
+    token = fields.CharField(max_length=32, unique=True)
+    user_id = fields.IntField(db_index=True)
+    kind = fields.CharField(max_length=8)
+    media_type = fields.CharField(max_length=32)
+    size = fields.IntField()
+    width = fields.IntField(null=True)
+    height = fields.IntField(null=True)
+    alt = fields.TextField(default="")
+    data = fields.BinaryField()
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "pending_upload"

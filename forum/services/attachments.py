@@ -62,10 +62,12 @@ class Upload:
 class Prepared:
     processed: Processed
     alt: str
+    token: str | None = None  # a pending upload's (forum.services.pending_uploads): counted when it was kept
 
 
-async def prepare(uploads: Sequence[Upload], viewer=None) -> list[Prepared]:
-    """Checks the count, the sizes and the alt texts, and processes each file (in a thread: it is CPU work).
+async def prepare(uploads: Sequence[Upload], viewer=None, *, already: int = 0) -> list[Prepared]:
+    """Checks the count (with the `already` files the post has or will have), the sizes and the alt texts, and
+    processes each file (in a thread: it is CPU work).
     Raises FileProblem (400, 413 or 415) naming the problem; nothing is stored here. A viewer who may not take
     part is refused before any CPU is spent on their files (the post's own gate decides again, in its write)."""
     uploads = [u for u in uploads if u.data or u.filename]
@@ -74,7 +76,7 @@ async def prepare(uploads: Sequence[Upload], viewer=None) -> list[Prepared]:
 
         if await participation_status(viewer) not in (ConsentStatus.GRANTED,):
             raise ConsentRequired()
-    if len(uploads) > LIMITS.per_post:
+    if len(uploads) + already > LIMITS.per_post:
         raise FileProblem(N_("At most %(num)s files per post."), code="too_many_files", num=LIMITS.per_post)
     if sum(len(u.data) for u in uploads) > LIMITS.post_bytes:
         raise FileTooLarge(N_("The files are too large together: at most %(mb)s MB per post."),
@@ -96,21 +98,37 @@ def detector_texts(files: Sequence[Prepared]) -> list[str]:
     return [f.processed.text for f in files if f.processed.text]
 
 
-async def store(conn, *, post_id: int, author_id: int, files: Sequence[Prepared], now: datetime) -> None:
-    """Inside the post's write transaction: the member's hourly count, then one row per file (pictures wait for
-    OCR, forum/services/ocr.py)."""
-    if not files:
+def check_post_limits(files: Sequence[Prepared]) -> None:
+    """The files of one post, however they came (sent with the form, or kept pending): count and total size."""
+    if len(files) > LIMITS.per_post:
+        raise FileProblem(N_("At most %(num)s files per post."), code="too_many_files", num=LIMITS.per_post)
+    if sum(len(f.processed.data) for f in files) > LIMITS.post_bytes:
+        raise FileTooLarge(N_("The files are too large together: at most %(mb)s MB per post."),
+                           mb=f"{LIMITS.post_bytes / 1_000_000:g}")
+
+
+async def check_hourly(conn, user_id: int, adding: int, now: datetime) -> None:
+    """Inside a write transaction: the member's files of the last hour, attached or kept pending, and `adding`
+    more, within FORUM_UPLOADS_PER_HOUR (429). Off with FORUM_RATE_LIMITS=off (imports, benchmarks, tests)."""
+    if not adding or not rate_limits.enabled():
         return
-    if not rate_limits.enabled():  # FORUM_RATE_LIMITS=off: imports, benchmarks, tests
-        await _insert(conn, post_id=post_id, author_id=author_id, files=files, now=now)
-        return
-    await rate_limits.serialise(conn, "post", author_id)
+    await rate_limits.serialise(conn, "post", user_id)
     since = db.time_param(now - timedelta(hours=1), conn)
-    recent = (await db.fetch_one("SELECT count(*) AS n FROM attachment WHERE author_id = ? AND created_at >= ?",
-                                 [author_id, since], conn))["n"]
-    if recent + len(files) > LIMITS.per_hour:
+    recent = (await db.fetch_one(
+        "SELECT (SELECT count(*) FROM attachment WHERE author_id = ? AND created_at >= ?) + "
+        "(SELECT count(*) FROM pending_upload WHERE user_id = ? AND created_at >= ?) AS n",
+        [user_id, since, user_id, since], conn))["n"]
+    if recent + adding > LIMITS.per_hour:
         raise RateLimited(N_("You have attached many files in the last hour. Please wait a little."),
                           code="upload_rate_limited")
+
+
+async def store(conn, *, post_id: int, author_id: int, files: Sequence[Prepared], now: datetime) -> None:
+    """Inside the post's write transaction: the member's hourly count (pending uploads were counted when kept),
+    then one row per file (pictures wait for OCR, forum/services/ocr.py)."""
+    if not files:
+        return
+    await check_hourly(conn, author_id, sum(1 for f in files if f.token is None), now)
     await _insert(conn, post_id=post_id, author_id=author_id, files=files, now=now)
 
 
@@ -119,7 +137,7 @@ async def _insert(conn, *, post_id: int, author_id: int, files: Sequence[Prepare
     rows = []
     for f in files:
         p = f.processed
-        rows.append([secrets.token_hex(16), post_id, author_id, p.kind, p.media_type, len(p.data), p.width,
+        rows.append([f.token or secrets.token_hex(16), post_id, author_id, p.kind, p.media_type, len(p.data), p.width,
                      p.height, f.alt, p.data, at, "pending" if p.kind == IMAGE else "none", at])
     await db.execute_many(
         "INSERT INTO attachment (token, post_id, author_id, kind, media_type, size, width, height, alt, data, "
@@ -149,9 +167,13 @@ async def of_posts(post_ids: Sequence[int]) -> dict[int, list[dict]]:
 
 async def by_token(token: str) -> dict | None:
     """The file and its bytes, for the file route (which checks the post's access before answering)."""
-    if not isinstance(token, str) or len(token) != 32 or not all(c in "0123456789abcdef" for c in token):
+    if not valid_token(token):
         return None
     return await db.fetch_one(f"SELECT {CARD_COLUMNS}, data FROM attachment WHERE token = ?", [token])
+
+
+def valid_token(token) -> bool:
+    return isinstance(token, str) and len(token) == 32 and all(c in "0123456789abcdef" for c in token)
 
 
 async def access_file(viewer, token: str) -> tuple[dict, bool]:
@@ -163,11 +185,24 @@ async def access_file(viewer, token: str) -> tuple[dict, bool]:
 
     row = await by_token(token)
     if row is None:
-        raise NotFound()
+        return await _own_pending(viewer, token), False
     post = await access_post_by_id(viewer, row["post_id"])
     topic, facts, file = TopicFacts.of(post.topic), PostFacts.of(post), FileFacts.of_row(row)
     check_can_see_file(viewer, topic, facts, file)
     return row, is_public_file(topic, facts, file)
+
+
+async def _own_pending(viewer, token: str) -> dict:
+    """A file uploaded for a post not yet written (forum.services.pending_uploads): its uploader's alone, until
+    it expires (never cached)."""
+    row = None
+    if viewer is not None and valid_token(token):
+        row = await db.fetch_one(
+            "SELECT id, token, kind, media_type, size, width, height, alt, data FROM pending_upload "
+            "WHERE token = ? AND user_id = ? AND expires_at > ?", [token, viewer.id, db.time_param(datetime.now(UTC))])
+    if row is None:
+        raise NotFound()
+    return row
 
 
 # -- hiding (OCR found personal data), withdrawal, erasure, export ---------------------------------------------------
@@ -216,11 +251,16 @@ async def _on_erasing(payload: events.Withdrawal) -> None:
     await _remove_own(payload.conn, payload.user_id)
 
 
-async def exported_files(user_id: int) -> list[dict]:
-    """The member's own files with their bytes, for the export's ZIP (one at a time would be kinder to memory
-    for a member with hundreds; the per-hour limit keeps the count modest)."""
-    return await db.fetch_all("SELECT id, post_id, kind, media_type, alt, created_at, data FROM attachment "
-                              "WHERE author_id = ? AND data IS NOT NULL ORDER BY id", [user_id])
+async def exported_file_ids(user_id: int) -> list[int]:
+    """The member's own files that still have their bytes, for the export's ZIP (read one at a time)."""
+    rows = await db.fetch_all("SELECT id FROM attachment WHERE author_id = ? AND data IS NOT NULL ORDER BY id",
+                              [user_id])
+    return [row["id"] for row in rows]
+
+
+async def exported_file(user_id: int, file_id: int) -> dict | None:
+    return await db.fetch_one("SELECT id, post_id, kind, media_type, alt, created_at, data FROM attachment "
+                              "WHERE id = ? AND author_id = ? AND data IS NOT NULL", [file_id, user_id])
 
 
 async def _on_exporting(export: events.Export) -> None:

@@ -68,10 +68,12 @@ _tasks: set[asyncio.Task] = set()
 log = logging.getLogger(__name__)
 
 
-async def record(conn, tiers: list[str]) -> int:
-    """Inside the withdrawal's transaction: the purge it owes, pending."""
+async def record(conn, tiers: list[str], tables: tuple[str, ...] | None = None) -> int:
+    """Inside the withdrawal's transaction (or another that deletes personal data: a held picture replaced): the
+    purge it owes, pending. `tables`: what PostgreSQL vacuums (the withdrawal's touched tables by default)."""
+    touched = touched_tables() if tables is None else tables
     await db.execute("INSERT INTO byte_purge (created_at, state, tiers, tables_touched) VALUES (?, ?, ?, ?)",
-                     [db.time_param(datetime.now(UTC), conn), PENDING, ",".join(tiers), ",".join(touched_tables())],
+                     [db.time_param(datetime.now(UTC), conn), PENDING, ",".join(tiers), ",".join(touched)],
                      conn)
     row = await db.fetch_one("SELECT max(id) AS id FROM byte_purge", [], conn)
     return row["id"]

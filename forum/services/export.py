@@ -6,8 +6,8 @@ Posts are read in pages by id, so a user with tens of thousands of posts costs b
 
 from __future__ import annotations
 
-import io
 import json
+import tempfile
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -111,19 +111,46 @@ async def export_user(viewer: Viewer | None) -> AsyncIterator[str]:
     return chunks()
 
 
-async def export_zip(viewer: Viewer | None) -> bytes:
+SPOOL_IN_MEMORY = 1_000_000  # a small archive stays in memory; a larger one goes to a temporary file
+STREAM_CHUNK = 256 * 1024
+
+
+async def export_zip(viewer: Viewer | None) -> AsyncIterator[bytes]:
     """The export with the member's files (issue 22): `forum-export.json` (as `export_user` gives it) and
     `files/attachment-ID.EXT`, which the JSON's `attachments` section names. Pictures are stored as the forum
-    keeps them (re-encoded, without metadata)."""
-    chunks = await export_user(viewer)
-    document = "".join([chunk async for chunk in chunks])
-    from forum.services.attachments import exported_files, zip_name
+    keeps them (re-encoded, without metadata).
 
-    files = await exported_files(viewer.id)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("forum-export.json", document)
-        for row in files:  # pictures are compressed already: stored as they are
-            archive.writestr(f"files/{zip_name(row)}", bytes(row["data"]),
-                             compress_type=zipfile.ZIP_STORED if row["kind"] == "image" else zipfile.ZIP_DEFLATED)
-    return buffer.getvalue()
+    Why spooled and streamed: a member with hundreds of files would otherwise have the whole archive, and
+    every file's bytes at once, in the worker's memory. The archive is written to a temporary file (in memory
+    while small), one file read from the database at a time, then sent in chunks; the file goes when sent."""
+    from starlette.concurrency import run_in_threadpool
+
+    from forum.services.attachments import exported_file, exported_file_ids, zip_name
+
+    chunks = await export_user(viewer)  # checks the viewer before anything is written
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+    try:
+        with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            with archive.open("forum-export.json", "w", force_zip64=True) as document:
+                async for chunk in chunks:
+                    await run_in_threadpool(document.write, chunk.encode("utf-8"))
+            for file_id in await exported_file_ids(viewer.id):
+                row = await exported_file(viewer.id, file_id)
+                if row is None:  # removed since the list was read
+                    continue
+                # pictures are compressed already: stored as they are
+                await run_in_threadpool(archive.writestr, f"files/{zip_name(row)}", bytes(row["data"]),
+                                        zipfile.ZIP_STORED if row["kind"] == "image" else zipfile.ZIP_DEFLATED)
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            while chunk := await run_in_threadpool(spool.read, STREAM_CHUNK):
+                yield chunk
+        finally:
+            spool.close()
+
+    return stream()

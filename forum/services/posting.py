@@ -19,7 +19,7 @@ from forum.errors import NotFound
 from forum.models import NotificationKind, Post, Topic, TopicKind
 from forum.permissions.facts import TopicFacts
 from forum.permissions.topics import check_topic_open
-from forum.services import attachments, composer_drafts, notifications, search
+from forum.services import attachments, composer_drafts, notifications, pending_uploads, search
 from forum.services.cooking import Cooked, cook_source
 from forum.services.participation import check_can_participate
 from forum.services.references import record_references
@@ -120,14 +120,18 @@ async def _recipients(conn, place: NewTopic | Reply, cooked: Cooked) -> dict[int
 
 
 async def publish_post(viewer: Viewer, cooked: Cooked, place: NewTopic | Reply,
-                       files: Sequence[attachments.Prepared] = ()) -> Post:
-    """Stores a new post where `place` puts it, with its files. Preconditions: the caller checked that the viewer
-    may start the topic or reply (the lock is checked again on the row inside the transaction), cooked the text
-    and prepared the files (attachments.prepare)."""
+                       files: Sequence[attachments.Prepared] = (), pending: Sequence[int] = ()) -> Post:
+    """Stores a new post where `place` puts it, with its files: those sent with it and the member's `pending`
+    uploads (ids; taken out of the pending table here, so each is attached once). Preconditions: the caller
+    checked that the viewer may start the topic or reply (the lock is checked again on the row inside the
+    transaction), cooked the text and prepared the files (attachments.prepare)."""
     text = search.body_text(cooked.html)  # parsed before the write lock is taken
     now = datetime.now(UTC)
     async with write_transaction() as conn:
         await check_can_participate(viewer, conn, action="post")
+        if pending:
+            files = [*await pending_uploads.claim(conn, viewer.id, pending, now), *files]
+            attachments.check_post_limits(files)
         draft = events.PostDraft(viewer.id, place.topic_id, cooked.source, False, title=place.title,
                                  attached_texts=attachments.detector_texts(files))
         await events.emit(events.POST_WRITING, draft)

@@ -26,7 +26,8 @@ from forum.viewer import Viewer
 
 
 async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply_to: int | None = None,
-                       files: Sequence[Upload] = ()) -> Post:
+                       files: Sequence[Upload] = (), pending: Sequence[int] = ()) -> Post:
+    """`files`: sent with the reply; `pending`: ids of the member's kept uploads (forum.services.pending_uploads)."""
     topic = await access_topic_by_id(viewer, topic_id)
     check_can_reply(viewer, TopicFacts.of(topic))
     parent = None
@@ -36,8 +37,8 @@ async def create_reply(viewer: Viewer | None, topic_id: int, *, body: str, reply
             raise ValidationFailed(fields={"reply_to": N_("You can only reply to a post in this topic.")})
         check_visible_post(PostFacts.of(parent))
     cooked = await cook_source(viewer, body)
-    prepared = await prepare_files(files, viewer)
-    return await publish_post(viewer, cooked, Reply(topic, parent), prepared)
+    prepared = await prepare_files(files, viewer, already=len(set(pending)))
+    return await publish_post(viewer, cooked, Reply(topic, parent), prepared, pending)
 
 
 async def access_post_to_edit(viewer: Viewer | None, post_id: int) -> Post:

@@ -9,7 +9,7 @@ from forum import hooks
 from forum.errors import NotFound
 from forum.models import ReadAccess, StartTopics
 from forum.permissions.answers import can_accept
-from forum.permissions.attachments import FileFacts, can_see_file
+from forum.permissions.attachments import FileFacts, can_replace_file, can_see_file
 from forum.permissions.facts import PostFacts, TopicFacts
 from forum.permissions.posts import can_delete, can_edit, can_like, can_quote, can_read_history, can_see_text
 from forum.permissions.topics import can_manage_topic, can_reply, refuse_see
@@ -32,7 +32,9 @@ def _post_flags(viewer: Viewer | None, topic: TopicFacts, post: dict, liked: set
     post["show_body"] = can_see_text(viewer, facts)
     hooks.post_card(viewer, facts, post)  # moderation adds its links (flag, appeal) and hidden notices
     for file in post.get("files", ()):
-        file["visible"] = can_see_file(viewer, topic, facts, FileFacts.of_row(file))
+        file_facts = FileFacts.of_row(file)
+        file["visible"] = can_see_file(viewer, topic, facts, file_facts)
+        file["can_replace"] = file_facts.hidden and can_replace_file(viewer, topic, facts, file_facts)
     return post
 
 

@@ -47,7 +47,9 @@ def check_kind(raw: str) -> TopicKind:
 
 
 async def create_topic(viewer: Viewer | None, *, category: str, title: str, body: str,
-                       kind: str = "discussion", files: Sequence[Upload] = ()) -> tuple[Topic, Post]:
+                       kind: str = "discussion", files: Sequence[Upload] = (),
+                       pending: Sequence[int] = ()) -> tuple[Topic, Post]:
+    """`files`: sent with the post; `pending`: ids of the member's kept uploads (forum.services.pending_uploads)."""
     topic_kind = check_kind(kind)
     category_obj = await access_category_by_slug(viewer, category)
     check_can_start_topic(viewer, category_obj, topic_kind)
@@ -62,9 +64,9 @@ async def create_topic(viewer: Viewer | None, *, category: str, title: str, body
         errors.update(exc.fields)
     if errors:
         raise ValidationFailed(fields=errors)
-    prepared = await prepare_files(files, viewer)
+    prepared = await prepare_files(files, viewer, already=len(set(pending)))
     place = NewTopic(category_obj.id, title, topic_kind)
-    post = await publish_post(viewer, cooked, place, prepared)
+    post = await publish_post(viewer, cooked, place, prepared, pending)
     return place.topic, post
 
 

@@ -448,10 +448,11 @@
     window.addEventListener("pagehide", function () { source.close(); });
   }
 
-  function hasFiles(form) {
-    return Array.prototype.some.call(form.querySelectorAll("input[type=file]"), function (input) {
-      return input.files && input.files.length > 0;
-    });
+  function hasFiles(form) {  // chosen now, or kept by the server from the last try (input[name=pending_upload])
+    return Boolean(form.querySelector("input[name=pending_upload]")) ||
+      Array.prototype.some.call(form.querySelectorAll("input[type=file]"), function (input) {
+        return input.files && input.files.length > 0;
+      });
   }
 
   /* Pasting or dropping a picture into the composer (issue 22): each file goes into a file field of its own,

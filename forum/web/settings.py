@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from forum.errors import ValidationFailed
@@ -73,7 +73,7 @@ async def export_download(request: Request) -> Response:
 
 async def export_zip_download(request: Request) -> Response:
     archive = await data_export.export_zip(require_viewer(request))
-    return Response(archive, media_type="application/zip", headers={
+    return StreamingResponse(archive, media_type="application/zip", headers={
         "Content-Disposition": 'attachment; filename="forum-export.zip"', "Cache-Control": "no-store"})
 
 

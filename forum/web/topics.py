@@ -22,7 +22,7 @@ from forum.services.watching import set_category_watch, set_topic_watch
 from forum.web.common import field, noindex_unless, path_for, read_form, render, require_viewer
 from forum.web.drafts import warnings_to_confirm
 from forum.web.page_cache import visitor_page
-from forum.web.uploads import problem_text, read_uploads
+from forum.web.uploads import composer_files, keep_for_later, problem_text
 
 FORM_FILES = 12  # file parts a composer's form may carry (the post's own limit is a setting, checked after)
 
@@ -127,33 +127,38 @@ async def new_topic(request: Request) -> Response:
     restored = False
     if request.method == "GET":
         values, restored = await restore_new_topic_draft(viewer, category, values)
+    pending: list = []
     if request.method == "POST":
         form = await read_form(request, files=FORM_FILES)
         values = {"title": field(form, "title"), "body": field(form, "body"), "kind": field(form, "kind")}
+        files = await composer_files(viewer, form)
         can_start = can_start_topic(viewer, category)
         warnings = await warnings_to_confirm(viewer.id, form, values["body"]) if can_start else []
-        if warnings:
-            return render(request, "new_topic.html", {"category": category, "values": values, "errors": {},
-                                                      "warnings": warnings, "can_start": can_start})
         similar = (await similar_before_posting(viewer, values["title"], values["body"])
-                   if can_start and field(form, "confirm_similar") != "1" else [])
-        if similar:  # the confirmation step without JavaScript: "Did any of these answer it?"
-            return render(request, "new_topic.html", {"category": category, "values": values, "errors": {},
-                                                      "similar": similar, "confirm_step": True,
-                                                      "can_start": can_start})
+                   if can_start and not warnings and field(form, "confirm_similar") != "1" else [])
+        if warnings or similar:  # to confirm first: the files chosen are kept for the next try
+            pending, problem = await keep_for_later(viewer, files)
+            step = {"warnings": warnings} if warnings else {"similar": similar, "confirm_step": True}
+            return render(request, "new_topic.html", {"category": category, "values": values,
+                                                      "errors": {"attachment": problem} if problem else {},
+                                                      "can_start": can_start, "pending_files": pending, **step})
         try:
-            topic, _post = await topics.create_topic(viewer, category=category.slug, **values,
-                                                     files=await read_uploads(form))
-        except FileProblem as exc:
-            errors, status = {"attachment": problem_text(exc)}, exc.status
-        except ValidationFailed as exc:
-            errors, status = exc.fields or {"body": exc.message}, exc.status
+            topic, _post = await topics.create_topic(viewer, category=category.slug, **values, files=files.uploads,
+                                                     pending=files.pending)
+        except ValidationFailed as exc:  # a file's problem, or the text's: the files that can be are kept
+            pending, problem = await keep_for_later(viewer, files)
+            if isinstance(exc, FileProblem):
+                errors, status = {"attachment": problem_text(exc)}, exc.status
+            else:
+                errors, status = exc.fields or {"body": exc.message}, exc.status
+                if problem:
+                    errors["attachment"] = problem
         else:
             return RedirectResponse(path_for(request, "topic", topic_id=topic.id, slug=topic.slug), status_code=303)
     return render(request, "new_topic.html", {"category": category, "values": values, "errors": errors,
                                               "can_start": can_start_topic(viewer, category),
                                               "draft_saved": request.query_params.get("draft") == "saved",
-                                              "draft_restored": restored},
+                                              "draft_restored": restored, "pending_files": pending},
                   status=status if errors else 200)
 
 
@@ -171,27 +176,36 @@ async def reply(request: Request) -> Response:
     form = await read_form(request, files=FORM_FILES)
     body = field(form, "body")
     reply_to_id = optional_id(field(form, "reply_to"))
+    files = await composer_files(viewer, form)
     warnings = await warnings_to_confirm(viewer.id, form, body)
-    if warnings:
-        return await _composer_again(request, viewer, topic_id, body, reply_to_id, warnings=warnings)
+    if warnings:  # to confirm first: the files chosen are kept for the next try
+        pending, problem = await keep_for_later(viewer, files)
+        return await _composer_again(request, viewer, topic_id, body, reply_to_id, warnings=warnings,
+                                     pending=pending, attach_error=problem)
     try:
-        post = await create_reply(viewer, topic_id, body=body, reply_to=reply_to_id, files=await read_uploads(form))
-    except FileProblem as exc:
-        return await _composer_again(request, viewer, topic_id, body, reply_to_id, error=problem_text(exc),
-                                     status=exc.status)
-    except ValidationFailed as exc:
-        return await _composer_again(request, viewer, topic_id, body, reply_to_id,
-                                     error=next(iter(exc.fields.values()), exc.message))
+        post = await create_reply(viewer, topic_id, body=body, reply_to=reply_to_id, files=files.uploads,
+                                  pending=files.pending)
+    except ValidationFailed as exc:  # a file's problem, or the text's: the files that can be are kept
+        pending, problem = await keep_for_later(viewer, files)
+        if isinstance(exc, FileProblem):
+            error, problem = problem_text(exc), None
+        else:
+            error = next(iter(exc.fields.values()), exc.message)
+        return await _composer_again(request, viewer, topic_id, body, reply_to_id, error=error, status=exc.status,
+                                     pending=pending, attach_error=problem)
     return RedirectResponse(path_for(request, "post_link", post_id=post.id), status_code=303)
 
 
 async def _composer_again(request: Request, viewer, topic_id: int, body: str, reply_to: int | None, *,
-                          error: str | None = None, warnings: list | None = None, status: int = 400) -> Response:
-    """The topic's last page with the reply composer holding the text: refused (400) or to confirm (200)."""
+                          error: str | None = None, warnings: list | None = None, status: int = 400,
+                          pending: list | None = None, attach_error: str | None = None) -> Response:
+    """The topic's last page with the reply composer holding the text and the kept files: refused (400) or to
+    confirm (200)."""
     row = await topic_queries.topic_row(topic_id)
     last_page = topic_queries.page_count(row["last_number"]) if row else 1
     context = await load_topic_page(viewer, topic_id, last_page)
-    context.update(reply_error=error, reply_body=body, reply_to=reply_to, reply_warnings=warnings or [])
+    context.update(reply_error=error, reply_body=body, reply_to=reply_to, reply_warnings=warnings or [],
+                   reply_pending=pending or [], reply_attach_error=attach_error)
     context["seo"] = topic_seo(request, context)
     return render(request, "topic.html", context, status=status if error else 200)
 
