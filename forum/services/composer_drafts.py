@@ -46,6 +46,8 @@ def configure(settings) -> None:
 class TooManyDrafts(Conflict):
     code = "too_many_drafts"
     default_message = N_("You have too many drafts. Post or delete some on your drafts page first.")
+
+
 MAX_TITLE_CHARS = 200
 KINDS = ("", "question", "discussion", "training")
 _INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
