@@ -66,10 +66,10 @@ async def test_an_uploaded_photo_loses_its_metadata_and_is_attached_to_a_reply_o
     assert await pending_rows(participant.user["id"]) == []
     assert (await anon.get(kept["url"])).status_code == 200  # now with the access of its (public) post
 
-    again = await participant.api("POST", f"/api/v1/topics/{topic['id']}/posts", {"body": "Igjen", "attachments":
-                                                                                  [kept["id"]]})
+    again = await participant.api("POST", f"/api/v1/topics/{topic['id']}/posts",
+                                  {"body": "Igjen med samme opplasting", "attachments": [kept["id"]]})
     assert again.status_code == 400 and again.json()["error"]["code"] == "upload_not_pending"
-    assert not await db.fetch_one("SELECT id FROM post WHERE source = 'Igjen'")
+    assert not await db.fetch_one("SELECT id FROM post WHERE source = 'Igjen med samme opplasting'")
 
 
 async def test_a_topic_starts_with_uploaded_files(participant, category):
