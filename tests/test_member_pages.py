@@ -113,3 +113,23 @@ async def test_the_kept_pages_stay_within_their_bound(app, participant, category
             assert cache.bytes <= cache.max_bytes
     finally:
         cache.max_bytes = saved
+
+
+async def test_a_page_with_pictures_is_kept_too(app, participant, make_user, category):
+    """A post's files are a list of rows in its card's context: the page's key freezes them, so a page with pictures
+    is kept like any other (the bench's topic page with 5 pictures)."""
+    from tests import attachment_images as imgs
+
+    topic = await new_topic(participant, category.slug)
+    picture = {"file": ("a.jpg", imgs.phone_photo(), "image/jpeg")}
+    sent = await participant.post("/api/v1/uploads", headers={"X-CSRF-Token": participant.csrf},
+                                  data={"alt": "Skjermbilde"}, files=picture)
+    assert sent.status_code == 201, sent.text
+    reply = await participant.api("POST", f"/api/v1/topics/{topic['id']}/posts",
+                                  {"body": "Se bildet", "attachments": [sent.json()["id"]]})
+    assert reply.status_code == 201, reply.text
+    path = f"/t/{topic['id']}/{topic['slug']}"
+    reader = await make_user()
+    await reader.get(path)
+    second = await reader.get(path)
+    assert len(_entries(app, path)) == 1 and "Skjermbilde" in second.text
