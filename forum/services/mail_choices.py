@@ -10,17 +10,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from forum import db
 from forum.errors import N_, ValidationFailed
 from forum.models import MailPreference
 from forum.params import parse_id
+from forum.services.mail_kinds import KINDS, MailChoices, choices_of
 from forum.services.purposes import MAIL
 
-# the kinds a member chooses, each a column of mail_preference; explained on the settings page
-KINDS = ("reply", "mention", "quote", "accepted", "watched", "moderation")
 DIGESTS = ("off", "daily", "weekly")
 EXPLANATIONS = {
     "reply": N_("Replies to your topics and to your posts."),
@@ -36,32 +34,8 @@ LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class MailChoices:
-    kinds: dict[str, bool]
-    digest: str
-    offered: bool
-
-    @property
-    def any_on(self) -> bool:
-        return any(self.kinds.values()) or self.digest != "off"
-
-
-def _choices_of(row) -> MailChoices:
-    if row is None:
-        return MailChoices({k: False for k in KINDS}, "off", False)
-    return MailChoices({k: bool(getattr(row, k)) for k in KINDS}, row.digest, row.offered_at is not None)
-
-
 async def mail_choices(user_id: int, conn=None) -> MailChoices:
-    return _choices_of(await MailPreference.filter(user_id=user_id).using_db(conn).first())
-
-
-async def mail_choices_for(user_ids, conn=None) -> dict[int, MailChoices]:
-    """`mail_choices` of many members in one query (a batch of mail)."""
-    ids = sorted({int(u) for u in user_ids})
-    rows = {r.user_id: r for r in await MailPreference.filter(user_id__in=ids).using_db(conn)} if ids else {}
-    return {u: _choices_of(rows.get(u)) for u in ids}
+    return choices_of(await MailPreference.filter(user_id=user_id).using_db(conn).first())
 
 
 async def mail_allowed(conn, user_id: int) -> bool:

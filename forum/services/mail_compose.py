@@ -106,7 +106,8 @@ def _note_key(user_id, kind, post_id, topic_id) -> tuple:
 
 async def read_facts(rows: list[dict], conn=None) -> Facts:
     """The facts for the notification rows among `rows` (the others are composed one by one)."""
-    from forum.services.mail_choices import mail_allowed_for, mail_choices_for
+    from forum.services.mail_choices import mail_allowed_for
+    from forum.services.mail_kinds import mail_choices_for
 
     rows = [r for r in rows if r["kind"] == MailKind.NOTIFICATION.value and r["user_id"] is not None]
     users = sorted({int(r["user_id"]) for r in rows})

@@ -1,12 +1,18 @@
 """Which of a member's mail choices covers each kind of notification (likes are never mailed).
 
-A module of its own because both sides read it: the outbox, which queues and drops mail by choice, and the
-choices (services/mail_choices.py), which drop queued mail through the outbox when a member turns a kind off.
+A module of its own because both sides read it, with the choices as stored: the outbox, which queues and drops
+mail by choice, and the choices (services/mail_choices.py), which drop queued mail through the outbox when a
+member turns a kind off.
 """
 
 from __future__ import annotations
 
-from forum.models import NotificationKind
+from dataclasses import dataclass
+
+from forum.models import MailPreference, NotificationKind
+
+# the kinds a member chooses, each a column of mail_preference; explained on the settings page (mail_choices.py)
+KINDS = ("reply", "mention", "quote", "accepted", "watched", "moderation")
 
 KIND_OF_NOTIFICATION = {
     NotificationKind.REPLY.value: "reply",
@@ -17,3 +23,27 @@ KIND_OF_NOTIFICATION = {
     NotificationKind.WATCHED_CATEGORY.value: "watched",
     NotificationKind.MODERATION.value: "moderation",
 }
+
+
+@dataclass(frozen=True)
+class MailChoices:
+    kinds: dict[str, bool]
+    digest: str
+    offered: bool
+
+    @property
+    def any_on(self) -> bool:
+        return any(self.kinds.values()) or self.digest != "off"
+
+
+def choices_of(row) -> MailChoices:
+    if row is None:
+        return MailChoices({k: False for k in KINDS}, "off", False)
+    return MailChoices({k: bool(getattr(row, k)) for k in KINDS}, row.digest, row.offered_at is not None)
+
+
+async def mail_choices_for(user_ids, conn=None) -> dict[int, MailChoices]:
+    """`mail_choices` of many members in one query (a batch of mail)."""
+    ids = sorted({int(u) for u in user_ids})
+    rows = {r.user_id: r for r in await MailPreference.filter(user_id__in=ids).using_db(conn)} if ids else {}
+    return {u: choices_of(rows.get(u)) for u in ids}

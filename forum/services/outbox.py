@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from forum import db, events
 from forum.models import MailKind, MailStatus
-from forum.services.mail_kinds import KIND_OF_NOTIFICATION
+from forum.services.mail_kinds import KIND_OF_NOTIFICATION, mail_choices_for
 
 ACTIVITY_KINDS = (MailKind.NOTIFICATION.value, MailKind.DIGEST.value)
 
@@ -104,9 +104,9 @@ async def notifications_written(conn, rows: list[tuple[int, str, int | None, int
     the worker expands it into a mail for each recipient who takes that kind (`expand_fanout`). Whether the
     notification is still unread, and what the recipient may read, is decided when each mail is sent."""
     wanted = [list(r) for r in rows if r[1] in KIND_OF_NOTIFICATION]
-    if 0 < len(wanted) <= FILTER_AT_MOST:
-        takers = await _taking_mail(conn, {r[0] for r in wanted})
-        wanted = [r for r in wanted if KIND_OF_NOTIFICATION[r[1]] in takers.get(r[0], ())]
+    if 0 < len(wanted) <= FILTER_AT_MOST:  # most members take no mail (off until chosen): no row for nobody
+        choices = await mail_choices_for({r[0] for r in wanted}, conn)
+        wanted = [r for r in wanted if choices[r[0]].kinds.get(KIND_OF_NOTIFICATION[r[1]])]
     if not wanted:
         return 0  # nobody notified takes mail of that kind now: no row, and no write for the worker
     now = now or datetime.now(UTC)
@@ -120,20 +120,10 @@ async def notifications_written(conn, rows: list[tuple[int, str, int | None, int
     return 1
 
 
-MAIL_CHOICES = tuple(sorted(set(KIND_OF_NOTIFICATION.values())))  # mail_preference's columns, one per kind
-# recipients checked in the write's transaction; a longer list (a busy watched topic) goes to the row as it is, for
-# the worker to filter, so the replier does not wait on reading a thousand members' choices (issue 21's p99)
+# recipients whose choices are read in the write's transaction, so a reply notifying nobody who takes mail writes
+# no row (a row for nobody cost the worker a write transaction per post); a longer list (a busy watched topic)
+# goes to the row as it is, for the worker to filter, so the replier does not wait on a thousand members' choices
 FILTER_AT_MOST = 50
-
-
-async def _taking_mail(conn, user_ids: set[int]) -> dict[int, set[str]]:
-    """Which of these members take which kinds of mail, read in the write's transaction (for up to FILTER_AT_MOST
-    of them). Most members take none (mail is off until chosen), and a fan-out row for none of them cost the
-    worker a write transaction per post. A choice made after the event applies to later events;
-    one turned off before the mail goes is honoured when the worker expands the row."""
-    found = await db.fetch_in(f"SELECT user_id, {', '.join(MAIL_CHOICES)} FROM mail_preference "
-                              "WHERE user_id IN ({in})", sorted(user_ids), conn)
-    return {row["user_id"]: {c for c in MAIL_CHOICES if db.as_bool(row[c])} for row in found}
 
 
 async def expand_fanout(row: dict, token: str) -> int:
