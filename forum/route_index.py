@@ -23,7 +23,7 @@ def first_segment(path: str) -> str:
 
 def segment_of(route: BaseRoute) -> str | None:
     path = getattr(route, "path", None)
-    if not isinstance(path, str) or not path.startswith("/") or path == "":
+    if not isinstance(path, str) or not path.startswith("/"):
         return ANY
     segment = first_segment(path)
     if "{" in segment or (segment == "" and hasattr(route, "routes")):  # a parameter; a Mount at "/"
