@@ -29,7 +29,7 @@ def ensure_wrk(log=print) -> str:
 
 def ensure_apt(binary: str, package: str, log=print) -> str:
     """A Debian package's program, installed with apt-get (updating the lists once if needed) when missing."""
-    found = shutil.which(binary) or (shutil.which(binary, path="/usr/sbin:/sbin") if binary == "nginx" else None)
+    found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin")  # daemons live in sbin
     if found:
         return found
     log(f"{binary} is missing: installing Debian's package (apt-get install {package})")

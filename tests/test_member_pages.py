@@ -119,11 +119,10 @@ async def test_a_page_with_pictures_is_kept_too(app, participant, make_user, cat
     """A post's files are a list of rows in its card's context: the page's key freezes them, so a page with pictures
     is kept like any other (the bench's topic page with 5 pictures)."""
     from tests import attachment_images as imgs
+    from tests.test_uploads_api import upload
 
     topic = await new_topic(participant, category.slug)
-    picture = {"file": ("a.jpg", imgs.phone_photo(), "image/jpeg")}
-    sent = await participant.post("/api/v1/uploads", headers={"X-CSRF-Token": participant.csrf},
-                                  data={"alt": "Skjermbilde"}, files=picture)
+    sent = await upload(participant, "a.jpg", imgs.phone_photo(), "image/jpeg", "Skjermbilde")
     assert sent.status_code == 201, sent.text
     reply = await participant.api("POST", f"/api/v1/topics/{topic['id']}/posts",
                                   {"body": "Se bildet", "attachments": [sent.json()["id"]]})
