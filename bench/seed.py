@@ -495,9 +495,8 @@ def _classify_revisions(conn: sqlite3.Connection) -> None:
     """What `forum purge` (names.classify_revisions) leaves: the revisions a withdrawal must fold in Python."""
     from forum.services import names
 
-    conn.create_function(names.SQLITE_EXOTIC, 1, lambda text: int(names.is_exotic(text)), deterministic=True)
-    conn.execute(f"INSERT OR IGNORE INTO exotic_revision (revision_id) SELECT id FROM post_revision "
-                 f"WHERE {names.SQLITE_EXOTIC}(source) = 1")
+    conn.create_function(names.SQLITE_EXOTIC, 1, names.exotic_kind, deterministic=True)
+    conn.execute(names.CLASSIFY + ") WHERE kind > 0")
     conn.execute("UPDATE name_scan SET checked_through = (SELECT coalesce(max(id), 0) FROM post_revision)")
 
 

@@ -110,8 +110,9 @@ def main() -> None:
         spent = _time_statements() if statements else None
         result = asyncio.run(_withdraw(work, info["user_id"]))
         if spent is not None:  # the transaction's and the purge's statements alike
+            result["statements_total_s"] = round(sum(t for t, _ in spent.values()), 3)
             result["statements"] = [{"s": round(t, 3), "n": n, "sql": sql} for sql, (t, n) in
-                                    sorted(spent.items(), key=lambda kv: -kv[1][0])[:15]]
+                                    sorted(spent.items(), key=lambda kv: -kv[1][0])[:25]]
         print(json.dumps({"size": size_name, "posts": posts, "mentions": mentions, **result}, indent=1,
                          default=str))
     finally:

@@ -496,3 +496,27 @@ async def test_name_history_keeps_every_name_until_the_withdrawal_uses_and_delet
     page = await participant.get(f"/t/{topic['id']}", follow_redirects=True)
     assert first not in page.text and "Ødegård-Ås" not in page.text
     assert await db.fetch_all("SELECT id FROM name_history WHERE user_id = ?", [zed.user["id"]]) == []
+
+
+async def test_what_the_member_caused_in_others_inboxes_stays_there_without_them(story):
+    """Others' notifications are theirs: a mention by the withdrawing member stays in the recipient's list, with no
+    actor and no name; the notice of the member's like goes with the like."""
+    s = story
+    other, zed_id = s["other"], s["zed"].user["id"]
+    mention = await new_reply(s["zed"], s["other_topic"]["id"], f"@{other.user['username']} se menyen Eksport")
+    caused = await db.fetch_all("SELECT id, kind FROM notification WHERE actor_id = ? AND user_id = ? ORDER BY id",
+                                [zed_id, other.user["id"]])
+    assert {n["kind"] for n in caused} == {"mention", "like"}  # the test can fail: both notices exist before
+    assert (await withdraw(s["zed"])).status_code == 200
+    after = {n["id"]: n for n in await db.fetch_all("SELECT id, kind, actor_id, post_id FROM notification "
+                                                    "WHERE user_id = ?", [other.user["id"]])}
+    kept = [n for n in caused if n["kind"] == "mention"]
+    assert [after[n["id"]]["actor_id"] for n in kept] == [None] and after[kept[0]["id"]]["post_id"] == mention["id"]
+    assert all(n["id"] not in after for n in caused if n["kind"] == "like")
+    assert not await db.fetch_all("SELECT id FROM notification WHERE actor_id = ?", [zed_id])
+    listed = (await other.get("/api/v1/notifications")).json()["notifications"]
+    entry = next(n for n in listed if n["post_id"] == mention["id"])
+    assert entry["actor"] is None
+    page = await other.get("/notifications")
+    assert page.status_code == 200
+    assert_absent(page.text + json.dumps(listed), s["handle"], s["display"])

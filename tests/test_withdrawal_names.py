@@ -213,6 +213,32 @@ async def test_every_way_of_writing_the_names_is_gone_after_the_withdrawal(named
         assert await dead_or_live_tuples_holding(t) == []
 
 
+
+async def test_names_that_only_folding_finds_are_found_in_others_posts_and_their_old_revisions(
+        client_factory, participant, category):
+    """Spellings that LIKE cannot see (a mark or an invisible character inside the name, compatibility forms),
+    each alone in someone else's post or only in a revision edited away: the candidate selection's second half
+    (on SQLite, the listed exotic revisions) finds them, on both databases."""
+    t = tag()
+    handle, display = f"erl{t}ob", f"Ærl{t} Østgård-Bø{t}"
+    zed = await register(client_factory, handle)
+    assert (await zed.api("PATCH", "/api/v1/me/profile", {"display_name": display})).status_code == 200
+    topic = await new_topic(participant, category.slug, title="Om eksport til regnskap", body="Hva gjør jeg?")
+    current = [await new_reply(participant, topic["id"], f"Hei Ær**l{t}** Østgård-Bø{t}, takk."),
+               await new_reply(participant, topic["id"], f"Spør Ær{ZWSP}l{t} Østgård-Bø{t} i morgen.")]
+    edited = await new_reply(participant, topic["id"], f"Takk, {fullwidth(handle)}!")
+    assert (await participant.api("PATCH", f"/api/v1/posts/{edited['id']}", {"body": "Takk!"})).status_code == 200
+    for post in current:  # stored as written: no plain spelling for LIKE to find
+        source = (await db.fetch_one("SELECT source FROM post WHERE id = ?", [post["id"]]))["source"]
+        assert holds(source, t) and f"rl{t}" not in source.lower()
+    assert {c for c, _ in await every_text(t)} >= {"post.source", "post_revision.source"}
+    assert (await withdraw(zed)).status_code == 200
+    assert await every_text(t) == []
+    for post in [*current, edited]:
+        revisions = (await participant.get(f"/api/v1/posts/{post['id']}/revisions")).text
+        assert not holds(revisions, t)
+
+
 def file_holds(settings, t: str) -> list[tuple[int, int]]:
     """(page, offset) of every occurrence of the tag anywhere in the main file (live rows, free blocks, free pages
     and the unallocated gaps of b-tree pages alike), and (0, 0) when the WAL holds it."""

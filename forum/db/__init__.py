@@ -156,6 +156,60 @@ async def fetch_point(query: str, params: list | tuple = ()) -> dict | None:
     return rows[0] if rows else None
 
 
+def _sqlite_file(conn) -> str | None:
+    """The file of the SQLite client that `conn` (a client or a transaction of it) belongs to; None elsewhere."""
+    while conn is not None and type(conn) is not _sqlite_client.SqliteClient:  # a transaction: its client
+        conn = getattr(conn, "_parent", None)
+    if conn is None or conn.filename == ":memory:":
+        return None
+    return conn.filename
+
+
+def reads_beside(conn) -> bool:
+    """Whether `read_beside` reads on a connection of its own (SQLite in a file), so that it can run while `conn`
+    runs other statements."""
+    return _sqlite_file(conn) is not None
+
+
+async def read_beside(conn, query: str, params: list | tuple = (), functions: dict | None = None) -> list[dict]:
+    """A long read on SQLite while `conn`'s write transaction goes on with other statements: on a connection of
+    its own, in a thread, with these SQL `functions` (name -> (number of arguments, callable)). Every write
+    transaction here takes the write lock at BEGIN (forum/db/patches.py), so what this connection sees is what
+    was committed before the transaction began: only for reads of rows that the transaction has not changed.
+    Cancelled, it interrupts the statement. PostgreSQL (and a database in memory) reads on `conn`."""
+    import asyncio
+    import sqlite3
+
+    path = _sqlite_file(conn)
+    if path is None:
+        return await fetch_all(query, params, conn)
+    opened: list = []
+
+    def run() -> list[dict]:
+        reading = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        opened.append(reading)
+        try:
+            reading.execute("PRAGMA query_only=ON")
+            for name, (arguments, function) in (functions or {}).items():
+                reading.create_function(name, arguments, function, deterministic=True)
+            reading.row_factory = sqlite3.Row
+            rows = reading.execute(_placeholders(query, "sqlite"), list(params)).fetchall()
+            _STATEMENT_LOG.debug("%s: %s", query, params)
+            return list(map(dict, rows))
+        finally:
+            reading.close()
+
+    try:
+        return await asyncio.to_thread(run)
+    except asyncio.CancelledError:
+        if opened:
+            try:
+                opened[0].interrupt()
+            except sqlite3.ProgrammingError:  # closed already: the statement had ended
+                pass
+        raise
+
+
 async def execute(query: str, params: list | tuple = (), conn=None) -> int:
     conn = conn or connection()
     count, _rows = await conn.execute_query(_placeholders(query, dialect(conn)), list(params))

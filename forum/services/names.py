@@ -91,10 +91,25 @@ def fold(text: str, *, link_targets: bool = True) -> Folded:
         folded = text.translate(_CHAR_FOLD)
         if len(folded) == len(text):
             return Folded(folded, range(len(text)), range(1, len(text) + 1))
-        kept = [i for i, c in enumerate(text) if c not in _IGNORED_SET]
+        kept = _kept_positions(text)
         if len(kept) == len(folded):  # only ignored marks left out, every other character one to one
             return Folded(folded, kept, [i + 1 for i in kept])
     return _fold_slowly(text, link_targets)
+
+
+_IGNORED_RUN = re.compile("[" + re.escape(IGNORED) + "]+")
+
+
+def _kept_positions(text: str) -> list[int]:
+    """The positions of the characters that are not IGNORED, built from the runs between the (few) ignored
+    ones: a list comprehension over every character was a sixth of a large withdrawal's Python time."""
+    kept: list[int] = []
+    at = 0
+    for m in _IGNORED_RUN.finditer(text):
+        kept.extend(range(at, m.start()))
+        at = m.end()
+    kept.extend(range(at, len(text)))
+    return kept
 
 
 def _fold_slowly(text: str, link_targets: bool) -> Folded:
@@ -239,7 +254,13 @@ class Matcher:
                 return m.group()
             return m.group("text") if kind == "target" else replacement
 
-        return _URLISH.sub(one, text) if ("/" in text or "@" in text or "." in text) else text
+        return _URLISH.sub(one, text) if _may_hold_url(text) else text
+
+
+def _may_hold_url(text: str) -> bool:
+    """False when `_URLISH` surely finds nothing: each of its forms needs one of these (a Markdown link "](", an
+    autolink "<", a bare URL "://" or "www.", an address "@"). Nearly every text has a "." or a "/"."""
+    return "](" in text or "<" in text or "://" in text or "www." in text or "@" in text
 
 
 def _with_markup(text: str, start: int, end: int) -> tuple[int, int]:
@@ -300,6 +321,29 @@ def is_exotic(text: str | None) -> bool:
     if text.isascii():
         return False
     return not unicodedata.is_normalized("NFKC", text) or _CASEFOLD_SPECIAL.search(text) is not None
+
+
+# the ASCII marks among IGNORED, and the SQL that takes them out of a column (SQLite's replace, at C speed)
+ASCII_MARKS = "*_~`\\"
+_ASCII_MARKS_TABLE = {ord(c): None for c in ASCII_MARKS}
+PLAIN, MARKS_ONLY, FOLD = 0, 1, 2
+
+
+def exotic_kind(text: str | None) -> int:
+    """PLAIN (not exotic); MARKS_ONLY: exotic only because ASCII marks stand inside words (`mva_kode`), and plain
+    once they are taken out, so LIKE over `sql_without_marks` finds every name in it; FOLD: only the Python
+    function can tell. (Taking the marks out changes the text exactly as folding does: they are IGNORED.)"""
+    if not is_exotic(text):
+        return PLAIN
+    stripped = text.translate(_ASCII_MARKS_TABLE)
+    return MARKS_ONLY if stripped != text and not is_exotic(stripped) else FOLD
+
+
+def sql_without_marks(column: str) -> str:
+    sql = column
+    for mark in ASCII_MARKS:
+        sql = f"replace({sql}, '{mark}', '')"
+    return sql
 
 
 def needles(matcher: Matcher) -> list[str]:
@@ -363,17 +407,25 @@ _PG_FOLD = ("translate(replace(lower(normalize({col}, NFKC)), 'ß', 'ss'), "
             "'*_~`\\' || chr(173) || chr(8203) || chr(8204) || chr(8205) || chr(8288) || chr(65279), '')")
 
 
+def sqlite_functions() -> dict:
+    """`forum_names_in(text, needles)` and `forum_text_exotic(text)` (its `exotic_kind`): name -> (arguments,
+    function)."""
+    return {SQLITE_FUNCTION: (2, sql_fold_contains), SQLITE_EXOTIC: (1, exotic_kind)}
+
+
 async def register_sqlite_function(conn) -> None:
-    """Makes `forum_names_in(text, needles)` and `forum_text_exotic(text)` callable on this SQLite connection."""
-    raw = conn._connection
-    await raw.create_function(SQLITE_FUNCTION, 2, sql_fold_contains, deterministic=True)
-    await raw.create_function(SQLITE_EXOTIC, 1, lambda text: int(is_exotic(text)), deterministic=True)
+    """Makes the `sqlite_functions` callable on this SQLite connection."""
+    for name, (arguments, function) in sqlite_functions().items():
+        await conn._connection.create_function(name, arguments, function, deterministic=True)
 
 
-def sql_candidates(dialect: str, column: str, matcher: Matcher, *, exotic: str | None = None) -> tuple[str, list]:
+def sql_candidates(dialect: str, column: str, matcher: Matcher, *, exotic: str | None = None,
+                   marks_only: str | None = None) -> tuple[str, list]:
     """A WHERE clause (and its parameters) true for every row whose `column` the matcher can find a name in.
-    SQLite: `exotic`, when given, is SQL true for (at least) the rows whose text `is_exotic` (a stored list);
-    otherwise each row not found by LIKE is tested with `forum_text_exotic`."""
+    SQLite, for a table that keeps the list of its exotic rows with their `exotic_kind`: `marks_only` is SQL true
+    for the rows listed MARKS_ONLY (LIKE without the marks tests them), `exotic` for every other row that may be
+    exotic (the Python function tests them). Otherwise each row not found by LIKE is tested with
+    `forum_text_exotic`."""
     wanted = needles(matcher)
     if not wanted:
         return "1 = 0", []
@@ -383,12 +435,24 @@ def sql_candidates(dialect: str, column: str, matcher: Matcher, *, exotic: str |
         if patterns is None:
             return f"{SQLITE_FUNCTION}({column}, ?) = 1", [joined]
         likes = " OR ".join(f"{column} LIKE ?" for _ in patterns)
-        exotic = exotic or f"{SQLITE_EXOTIC}({column}) = 1"
-        return f"({likes} OR ({exotic} AND {SQLITE_FUNCTION}({column}, ?) = 1))", [*patterns, joined]
+        if exotic is None:
+            return (f"({likes} OR ({SQLITE_EXOTIC}({column}) > {PLAIN} AND {SQLITE_FUNCTION}({column}, ?) = 1))",
+                    [*patterns, joined])
+        if marks_only is None:
+            return f"({likes} OR ({exotic} AND {SQLITE_FUNCTION}({column}, ?) = 1))", [*patterns, joined]
+        stripped = sql_without_marks(column)
+        unmarked = " OR ".join(f"{stripped} LIKE ?" for _ in patterns)
+        return (f"({likes} OR ({marks_only} AND ({unmarked})) OR ({exotic} AND {SQLITE_FUNCTION}({column}, ?) = 1))",
+                [*patterns, *patterns, joined])
     # needles are letters and digits only, so they need no LIKE escaping
     return (f"({column} IS NOT NULL AND ({_PG_FOLD.format(col=column)} LIKE ANY (?::text[]) "
             f"OR strpos({column}, '%') > 0 OR (strpos({column}, '&') > 0 AND strpos({column}, ';') > 0)))"
             ), [[f"%{n}%" for n in wanted]]
+
+
+# the start of the statement that lists exotic revisions with their kind (classify_revisions, bench/seed.py)
+CLASSIFY = (f"INSERT OR IGNORE INTO exotic_revision (revision_id, marks_only) SELECT id, kind = {MARKS_ONLY} "
+            f"FROM (SELECT id, {SQLITE_EXOTIC}(source) AS kind FROM post_revision")
 
 
 async def classify_revisions(conn) -> int:
@@ -401,7 +465,6 @@ async def classify_revisions(conn) -> int:
     last = (await db.fetch_one("SELECT coalesce(max(id), 0) AS n FROM post_revision", [], conn))["n"]
     if last <= start:
         return 0
-    await db.execute(f"INSERT OR IGNORE INTO exotic_revision (revision_id) SELECT id FROM post_revision "
-                     f"WHERE id > ? AND id <= ? AND {SQLITE_EXOTIC}(source) = 1", [start, last], conn)
+    await db.execute(CLASSIFY + " WHERE id > ? AND id <= ?) WHERE kind > 0", [start, last], conn)
     await db.execute("UPDATE name_scan SET checked_through = ? WHERE id = 1", [last], conn)
     return last - start
