@@ -52,6 +52,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _memory_mb(pid: int) -> tuple[float, float] | None:
+    """(VmRSS, VmHWM) of a process in MB; None once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return (round(int(fields["VmRSS"].split()[0]) / 1024, 1), round(int(fields["VmHWM"].split()[0]) / 1024, 1))
+
+
+def _children(parent: int) -> list[int]:
+    """The processes whose parent is `parent`, leaving out multiprocessing's resource tracker."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and "resource_tracker" not in cmdline:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
 # -- servers -------------------------------------------------------------------------------------------
 
 @dataclass
@@ -67,31 +93,19 @@ class Server:
 
     def workers(self) -> list[int]:
         """The uvicorn worker processes (children started by multiprocessing's spawn, not its resource tracker)."""
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            if ppid == self.process.pid and "resource_tracker" not in cmdline:
-                found.append(int(entry.name))
-        return sorted(found)
+        return _children(self.process.pid)
 
     def rss_mb(self) -> list[dict]:
-        """Resident and peak resident memory of each worker, from /proc/<pid>/status."""
+        """Resident and peak resident memory of each worker, from /proc/<pid>/status, and the peak of its
+        cooking processes (which also hash passwords: forum/passwords.py)."""
         out = []
         for pid in self.workers():
-            try:
-                status = Path(f"/proc/{pid}/status").read_text()
-            except OSError:
+            memory = _memory_mb(pid)
+            if memory is None:
                 continue
-            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            out.append({"pid": pid, "rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1),
-                        "peak_mb": round(int(fields["VmHWM"].split()[0]) / 1024, 1)})
+            cooks = [m for m in map(_memory_mb, _children(pid)) if m is not None]
+            out.append({"pid": pid, "rss_mb": memory[0], "peak_mb": memory[1],
+                        "cook_peak_mb": max((m[1] for m in cooks), default=None)})
         return out
 
     def cpu_seconds(self) -> float:

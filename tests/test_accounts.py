@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import argon2
 import pytest
 
@@ -99,21 +101,37 @@ async def test_sign_in_is_by_email_and_wrong_password_or_unknown_user_answer_ali
 
 
 async def test_unknown_user_costs_an_argon2_verification(app, anon):
-    calls = []
-    real = app.state.passwords.hasher
-
-    class Counting:
-        def verify(self, *args):
-            calls.append(1)
-            return real.verify(*args)
-
-    app.state.passwords.hasher = Counting()
-    try:
-        response = await anon.api("POST", "/api/v1/session", {"email": "ghost@example.test", "password": "whatever12"})
-    finally:
-        app.state.passwords.hasher = real
+    before = app.state.passwords.verified
+    response = await anon.api("POST", "/api/v1/session", {"email": "ghost@example.test", "password": "whatever12"})
     assert response.status_code == 401
-    assert calls == [1]
+    assert app.state.passwords.verified == before + 1
+
+
+def _peak_kb() -> int:
+    status = Path("/proc/self/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1])
+
+
+async def test_a_hash_takes_its_memory_in_a_cooking_process_not_in_the_app_process():
+    """RFC 9106's profile takes 64 MiB per hash: with the cooking pool running, that memory is the pool
+    process's, and the app process's peak (VmHWM, reset through clear_refs) does not move."""
+    from forum import cook_pool
+    from forum.passwords import Passwords
+
+    passwords = Passwords("rfc9106_low_memory")
+    was_running = cook_pool.running()
+    if not was_running:
+        cook_pool.start(1)
+    try:
+        await cook_pool.run(cook_pool._ready)  # the worker is up before the peak is reset
+        Path("/proc/self/clear_refs").write_text("5")
+        before = _peak_kb()
+        stored = await passwords.hash(PASSWORD)
+        assert await passwords.verify(stored, PASSWORD) and not await passwords.verify(stored, "wrong one")
+        assert _peak_kb() - before < 32 * 1024, (before, _peak_kb())
+    finally:
+        if not was_running:
+            cook_pool.stop()
 
 
 async def test_session_cookie_flags_and_only_the_hash_is_stored(anon, member):
