@@ -308,8 +308,10 @@ async def test_a_member_named_like_an_ordinary_word_changes_nobody_elses_text(wo
     handle = f"{word}{t}"  # handles are unique; the display name is the word itself
     zed = await register(client_factory, handle)
     assert (await zed.api("PATCH", "/api/v1/me/profile", {"display_name": word})).status_code == 200
-    mine = await new_topic(zed, category.slug, title=f"Mitt emne {t}", body=f"Jeg heter {word}. Send the {word}.")
+    mine = await new_topic(zed, category.slug, title=f"Mitt emne {t}",
+                           body=f"Send the {word}, takk.\n\n– **{word.capitalize()}**\n")
     mention = await new_reply(writers[0], mine["id"], f"@{handle} takk! {word.capitalize()} og velkommen.")
+    signed = await new_reply(zed, mine["id"], f"{word.capitalize()} igjen, the {word} kom.\n\nmvh {word}!")
     before = await snapshot()
     response = await withdraw(zed)
     assert response.status_code == 200, response.text
@@ -328,14 +330,15 @@ async def test_a_member_named_like_an_ordinary_word_changes_nobody_elses_text(wo
         if table not in about_member:
             assert before[table] == after[table], table
     # rows of the tables the withdrawal writes: only those about the member changed (removed, or rewritten)
-    zid, about_posts = zed.user["id"], {mine["first_post_id"], mention["id"]}
+    zid, about_posts = zed.user["id"], {mine["first_post_id"], mention["id"], signed["id"]}
+    caused = {r["id"] for r in map(json.loads, before.get("notification", ())) if r.get("actor_id") == zid}
     row_is_theirs = {
         "post": lambda r: r["id"] in about_posts,
         "post_revision": lambda r: r["post_id"] in about_posts,
         "topic": lambda r: r["id"] == mine["id"],
         "profile": lambda r: r["user_id"] == zid,
         "name_history": lambda r: r["user_id"] == zid,
-        "notification": lambda r: zid in (r["user_id"], r.get("actor_id")),
+        "notification": lambda r: r["user_id"] == zid or r["id"] in caused,  # theirs, or kept without them
         "post_mention": lambda r: r["user_id"] == zid,
         "post_like": lambda r: r["user_id"] == zid,
         "topic_watch": lambda r: r["user_id"] == zid,
@@ -351,6 +354,11 @@ async def test_a_member_named_like_an_ordinary_word_changes_nobody_elses_text(wo
                 assert theirs(json.loads(row)), (table, row[:200])
     assert (await db.fetch_one("SELECT source FROM post WHERE id = ?", [mention["id"]]))["source"] == (
         f"Tidligere medlem takk! {word.capitalize()} og velkommen.")
+    # their own posts keep the word as a word, and lose it where it signs them
+    sources = {r["id"]: r["source"] for r in await db.fetch_all(
+        "SELECT id, source FROM post WHERE id IN (?, ?)", [mine["first_post_id"], signed["id"]])}
+    assert sources == {mine["first_post_id"]: f"Send the {word}, takk.\n\n– **Tidligere medlem**",
+                       signed["id"]: f"{word.capitalize()} igjen, the {word} kom.\n\nmvh Tidligere medlem!"}
     audit_before = before.get("mod_audit")
     assert audit_before == after.get("mod_audit")
     # the trick again, with a new identity named the same
@@ -451,3 +459,23 @@ async def test_a_name_that_is_an_ordinary_word_is_warned_about_and_not_refused(c
     # the forum's text is untouched by the warning: the writers' posts still say the word
     assert (await db.fetch_one("SELECT count(*) AS n FROM post WHERE source LIKE ?", [f"%{word.capitalize()}%"])
             )["n"] == 4
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Send the invoice.\n\n– Invoice", "Send the invoice.\n\n– X"),
+    ("Takk for hjelpen! — invoice.", "Takk for hjelpen! — X."),
+    ("Spørsmål.\n\nMed vennlig hilsen\nInvoice\n", "Spørsmål.\n\nMed vennlig hilsen\nX\n"),
+    ("Best regards, *invoice*", "Best regards, *X*"),
+    ("Hjelp.\n\nmvh invoice's", "Hjelp.\n\nmvh X's"),
+    # what does not sign the post stays as it is
+    ("Send the invoice", "Send the invoice"),
+    ("Invoice kom i går.\n\nHvordan sender jeg en invoice?", "Invoice kom i går.\n\nHvordan sender jeg en invoice?"),
+    ("– invoice er sendt", "– invoice er sendt"),
+    ("mvh invoice\n\nPS: mer tekst", "mvh invoice\n\nPS: mer tekst"),
+    ("Betal med invoice – invoice hjelper", "Betal med invoice – invoice hjelper"),
+])
+def test_an_ordinary_word_name_goes_from_the_members_own_text_only_where_it_signs_it(text, expected):
+    from forum.services.names import Matcher
+    from forum.services.withdrawal_scope import sign_off
+
+    assert sign_off(Matcher(["invoice"]), text, "X") == expected

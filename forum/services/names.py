@@ -229,6 +229,15 @@ class Matcher:
     def count(self, text: str) -> int:
         return len(self._in(text, False)) if self.pattern and text else 0
 
+    def matches(self, text: str) -> list[Match]:
+        """Every occurrence in the text itself (not inside link targets), in order."""
+        return self._in(text, False) if self.pattern and text else []
+
+    def replace(self, text: str, match: Match, replacement: str) -> str:
+        """`text` with this one occurrence replaced, as `rewrite` replaces each."""
+        start, end = _with_markup(text, match.start, match.end - len(match.possessive))
+        return text[:start] + replacement + match.possessive + text[max(end, match.end):]
+
     def rewrite(self, text: str, replacement: str) -> str:
         """`text` with every occurrence replaced by `replacement` (a possessive ending kept as written). A URL or
         e-mail address holding a name is not rewritten inside: a Markdown link keeps its text as plain text, a

@@ -35,7 +35,7 @@ from forum.services.cooking import cook_stored, recook_many, resolve_recook
 from forum.services.names import Matcher
 from forum.services.purposes import FORUM
 from forum.services.slugs import slugify
-from forum.services.withdrawal_scope import Scope, build_scope, load_identity
+from forum.services.withdrawal_scope import Scope, build_scope, load_identity, sign_off
 from forum.viewer import Viewer
 
 FORMER_MEMBER = {"nb": "Tidligere medlem", "en": "Former member"}
@@ -53,13 +53,14 @@ class Rewriter:
     def __post_init__(self) -> None:
         self.own, self.related = self.scope.own_text(), self.scope.related_topic_text()
         self.anywhere, self.direct = self.scope.others_text(), self.scope.direct_references()
+        self.signed = self.scope.own_sign_offs()
 
     def _apply(self, matcher: Matcher, text: str) -> str:
         return self.direct.rewrite(matcher.rewrite(text, self.replacement), self.replacement) if text else text
 
     def post(self, text: str, post_id: int, topic_id: int) -> str:
         if post_id in self.own_posts:
-            return self._apply(self.own, text)
+            return sign_off(self.signed, self._apply(self.own, text), self.replacement)
         return self._apply(self.related if topic_id in self.scope.related else self.anywhere, text)
 
     def title(self, text: str, topic_id: int) -> str:
@@ -116,7 +117,7 @@ async def _candidate_revisions(conn, rw: Rewriter) -> list[dict]:
 async def _own_candidates(conn, rw: Rewriter) -> set[int]:
     """The member's own posts whose current text may hold one of their names or its parts (a sign-off): the
     candidate test in SQL, on SQLite with the exotic list of the posts' latest revisions."""
-    matcher = Matcher(list(rw.own.names) + list(rw.direct.names))
+    matcher = Matcher(list(rw.own.names) + list(rw.direct.names) + list(rw.signed.names))
     exotic = None
     if conn.capabilities.dialect == "sqlite":
         exotic = ("p.id IN (SELECT r.post_id FROM exotic_revision e JOIN post_revision r ON r.id = e.revision_id "

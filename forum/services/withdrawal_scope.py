@@ -123,6 +123,13 @@ class Scope:
         sign-off ("– Ærlend", "mvh ærlend Østgård-Bø") cannot tie the anonymous posts to them or each other."""
         return Matcher(self._keep(self.identity.full_names + self.identity.parts))
 
+    def own_sign_offs(self) -> Matcher:
+        """The member's names that are ordinary words, which `own_text` leaves in their own posts: an ordinary
+        word identifies nobody, and "Send the invoice" must still say so. Where one signs a post (`sign_off`)
+        it is rewritten all the same, since a signature ties the anonymous posts to the person and to each
+        other."""
+        return Matcher([n for n in self.identity.full_names + self.identity.parts if n in self.ordinary])
+
     def others_text(self) -> Matcher:
         """Others' text anywhere (posts, revisions, titles, profiles, notifications, category texts, moderation's
         free text): the full display names and the handles, in every spelling. A first name alone is too
@@ -143,6 +150,35 @@ class Scope:
     def left_out(self) -> list[dict]:
         return [{"name": name, "reason": "ordinary_word", "unrelated_posts": n}
                 for name, n in sorted(self.ordinary.items())]
+
+
+# what closes a post before the writer's name (Norwegian and English), case-folded
+CLOSINGS = ("mvh", "hilsen", "vennlig hilsen", "med vennlig hilsen", "beste hilsen", "hilsen fra", "takk",
+            "tusen takk", "på forhånd takk", "regards", "best regards", "kind regards", "thanks", "thank you",
+            "cheers", "br", "sincerely", "yours")
+_DASHES = "-–—~"
+
+
+def sign_off(matcher: Matcher, text: str, replacement: str) -> str:
+    """`text` with the name that signs it replaced: on its last line with text, the last name found there when
+    nothing but punctuation follows it and it stands alone, after a dash ("– Hei", "Takk! — invoice") or after
+    a closing word ("mvh The", "Best regards, eksport"). Anywhere else the name is an ordinary word of the post
+    and stays."""
+    if not matcher or not text:
+        return text
+    body = text.rstrip()
+    start = body.rfind("\n") + 1
+    line = body[start:]
+    found = matcher.matches(line) if matcher.may_find(line) else []
+    if not found:
+        return text
+    m = found[-1]
+    if line[m.end:].strip(" \t*_~`.,!?:;)"):
+        return text
+    lead = line[:m.start].rstrip(" \t*_~`,:").casefold()
+    if lead and lead[-1] not in _DASHES and not any(lead == c or lead.endswith(" " + c) for c in CLOSINGS):
+        return text
+    return text[:start] + matcher.replace(line, m, replacement) + text[start + len(line):]
 
 
 async def build_scope(conn, identity: Identity) -> Scope:
