@@ -1,11 +1,12 @@
-"""`python -m bench.withdrawal_inprocess [SIZE] [POSTS] [MENTIONS] [--statements]`: one consent withdrawal timed
+"""`python -m bench.withdrawal_inprocess [SIZE] [POSTS] [MENTIONS] [--statements] [--profile]`: one consent withdrawal timed
 in-process.
 
 The cached seed of SIZE (bench/seed.py), a working copy, a subject with POSTS posts and MENTIONS mentions by
 others (as `python -m bench` adds), then `withdraw_consent` called directly (no HTTP): the write transaction
 and, separately, the byte purge after it (search tiers merged, WAL truncated). Prints JSON. `--statements` adds
 the SQL statements that took longest (total seconds, count, the statement's start), the way issue 16 found
-where the time went.
+where the time went. `--profile` prints the event loop thread's cProfile of the withdrawal (to stderr, by own
+time).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def _time_statements() -> dict:
     return spent
 
 
-async def _withdraw(path: Path, user_id: int) -> dict:
+async def _withdraw(path: Path, user_id: int, profile: bool = False) -> dict:
     from tortoise import Tortoise
 
     from forum import cook_pool
@@ -83,8 +84,19 @@ async def _withdraw(path: Path, user_id: int) -> dict:
             return state
 
         byte_purge.run = timed_run
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         started, cpu = time.perf_counter(), time.process_time()
         counts = await withdrawal.withdraw_consent(viewer, channel="api")
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
         timings["total_s"] = round(time.perf_counter() - started, 3)
         timings["process_cpu_s"] = round(time.process_time() - cpu, 3)
         byte_purge.run = real_run
@@ -95,8 +107,8 @@ async def _withdraw(path: Path, user_id: int) -> dict:
 
 
 def main() -> None:
-    statements = "--statements" in sys.argv
-    args = [a for a in sys.argv[1:] if a != "--statements"]
+    statements, profile = "--statements" in sys.argv, "--profile" in sys.argv
+    args = [a for a in sys.argv[1:] if a not in ("--statements", "--profile")]
     size_name = args[0] if args else "10k"
     posts = int(args[1]) if len(args) > 1 else 10_000
     mentions = int(args[2]) if len(args) > 2 else 1_000
@@ -108,7 +120,7 @@ def main() -> None:
         info = add_subject(work, corpus, meta, username="trekker_tilbake", posts=posts, mentions=mentions,
                            seed_text=f"{size_name}-inprocess")
         spent = _time_statements() if statements else None
-        result = asyncio.run(_withdraw(work, info["user_id"]))
+        result = asyncio.run(_withdraw(work, info["user_id"], profile))
         if spent is not None:  # the transaction's and the purge's statements alike
             result["statements_total_s"] = round(sum(t for t, _ in spent.values()), 3)
             result["statements"] = [{"s": round(t, 3), "n": n, "sql": sql} for sql, (t, n) in

@@ -80,6 +80,11 @@ def running() -> bool:
     return _pool is not None
 
 
+def processes() -> int:
+    """How many worker processes the pool has (0: it cooks in threads)."""
+    return _processes if _pool is not None else 0
+
+
 async def run(fn: Callable[..., T], *args: Any, account: int | None = None, inline: bool = False,
               **kwargs: Any) -> T:
     """`fn(*args, **kwargs)` in a worker process (fn and its arguments must pickle), else in a thread; on

@@ -22,6 +22,7 @@ with generated spellings on both databases.
 from __future__ import annotations
 
 import html
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -464,16 +465,20 @@ CLASSIFY = (f"INSERT OR IGNORE INTO exotic_revision (revision_id, marks_only) SE
             f"FROM (SELECT id, {SQLITE_EXOTIC}(source) AS kind FROM post_revision")
 
 
-async def classify_revisions(conn) -> int:
+async def classify_revisions(conn, *, going: list[int] = ()) -> int:
     """SQLite: records which revisions written since the last call are exotic (`exotic_revision`), so candidate
     selection needs the Python function for those only. Revisions are written once (only a withdrawal rewrites
-    one, with plain text); returns how many were looked at. Called by the withdrawal and by `forum purge`."""
+    one, with plain text); returns how many were looked at. Called by the withdrawal and by `forum purge`.
+    `going`: posts whose revisions the caller deletes in this transaction (a withdrawing member's own), not
+    worth the Python function."""
     from forum import db
 
     start = (await db.fetch_one("SELECT checked_through FROM name_scan WHERE id = 1", [], conn))["checked_through"]
     last = (await db.fetch_one("SELECT coalesce(max(id), 0) AS n FROM post_revision", [], conn))["n"]
     if last <= start:
         return 0
-    await db.execute(CLASSIFY + " WHERE id > ? AND id <= ?) WHERE kind > 0", [start, last], conn)
+    skip = " AND post_id NOT IN (SELECT value FROM json_each(?))" if going else ""
+    await db.execute(CLASSIFY + f" WHERE id > ? AND id <= ?{skip}) WHERE kind > 0",
+                     [start, last] + ([json.dumps(list(going))] if going else []), conn)
     await db.execute("UPDATE name_scan SET checked_through = ? WHERE id = 1", [last], conn)
     return last - start

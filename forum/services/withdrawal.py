@@ -109,8 +109,11 @@ async def _candidate_revisions(conn, rw: Rewriter) -> list[dict]:
         exotic = ("(r.id IN (SELECT revision_id FROM exotic_revision WHERE marks_only = 0) "
                   "OR r.id > (SELECT checked_through FROM name_scan WHERE id = 1))")
     where, params = rw.candidates(conn, "r.source", related=True, exotic=exotic, marks_only=marks_only)
+    # beside the transaction the member is still the author of their posts: their revisions (all replaced by
+    # `_reduce_revisions`) are left out before any text is tested, 10,000 foldings fewer for 10,000 posts
     rows = await db.read_beside(conn, "SELECT r.id, r.post_id, r.source, p.topic_id FROM post_revision r "
-                                f"JOIN post p ON p.id = r.post_id WHERE {where}", params, names.sqlite_functions())
+                                "JOIN post p ON p.id = r.post_id WHERE (p.author_id IS NULL OR p.author_id <> ?) AND "
+                                f"{where}", [rw.scope.identity.user_id, *params], names.sqlite_functions())
     return [r for r in rows if r["post_id"] not in rw.own_posts]
 
 
@@ -161,17 +164,34 @@ def _drop_scan(scan: Awaitable | None) -> None:
         scan.close()
 
 
-async def _rewrite_posts(conn, rw: Rewriter, quoting: set[int], mentioned: set[int], counts: dict,
-                         held: set[int], scan: Awaitable[list[dict]]) -> set[int]:
+@dataclass
+class EarlyCook:
+    """The posts that mention or quote the member, rewritten, and their re-cooking, started first (`start_early`)."""
+    refer: set[int]
+    rows: list[dict]
+    cook: asyncio.Future
+
+    def drop(self) -> None:
+        if not self.cook.done():  # a failed statement: the transaction rolls back, the cook is not wanted
+            self.cook.cancel()
+
+
+async def _start_early(conn, rw: Rewriter, refer: set[int], held: set[int]) -> EarlyCook:
+    """The posts that mention or quote the member are known before anything is scanned, so their re-cooking
+    (CPU only, the withdrawal's largest part: 1,000 posts took 2.2 s in one cooking process on a slow machine)
+    starts before everything else and runs while the transaction classifies, scans and removes the rest."""
+    rows = await _rewritten(conn, rw, refer, refer, held)
+    return EarlyCook(refer, rows, asyncio.ensure_future(cook_stored(await resolve_recook(rows, conn))))
+
+
+async def _rewrite_posts(conn, rw: Rewriter, early: EarlyCook, mentioned: set[int], quoting: set[int],
+                         counts: dict, held: set[int], scan: Awaitable[list[dict]]) -> set[int]:
     """Sources, revisions, cooked HTML and the index of every post that holds a name or refers to the member.
     Returns the topics touched; adds to `held` the ids of posts whose text ever held a name.
 
-    The posts that mention or quote the member are known before anything is scanned, so they are re-cooked
-    (CPU only: in the cooking pool's processes, else a thread) while the `scan` of every revision runs; the
-    posts the scan finds are cooked after it."""
-    refer = quoting | mentioned
-    early = await _rewritten(conn, rw, refer, refer, held)
-    early_cook = asyncio.ensure_future(cook_stored(await resolve_recook(early, conn)))
+    The `early` posts (mentioning or quoting the member) are cooking already (CPU only: in the cooking pool's
+    processes, else a thread); the posts the `scan` of every revision finds are cooked after it."""
+    refer, early_cook = early.refer, early.cook
     try:
         revisions = await scan
         updates = []
@@ -187,9 +207,8 @@ async def _rewrite_posts(conn, rw: Rewriter, quoting: set[int], mentioned: set[i
         cooked = await recook_many(late, conn)
         cooked.update(await early_cook)
     finally:
-        if not early_cook.done():  # a failed statement: the transaction rolls back, the cook is not wanted
-            early_cook.cancel()
-    changed = early + late
+        early.drop()
+    changed = early.rows + late
     await db.execute_many("UPDATE post SET source = ?, cooked = ? WHERE id = ?",
                           [[r["source"], cooked[r["id"]], r["id"]] for r in changed], conn)
     retitled = await _rewrite_titles(conn, rw, counts)
@@ -309,21 +328,25 @@ async def anonymise_in(conn, user_id: int, *, text_locale: str, counts: dict) ->
     mentioned = set(await _ids("SELECT post_id AS id FROM post_mention WHERE user_id = ?", [user_id], conn))
     topics, own_topics = await _anonymise_own(conn, user_id, counts)
     held: set[int] = set()
-    rw = scan = None
+    rw = scan = early = None
     if scope is not None:
         # with no author and no profile left, mentions and quotes of them re-cook as plain text / "former member"
         rw = Rewriter(scope, FORMER_MEMBER.get(text_locale, FORMER_MEMBER["nb"]), set(post_ids), own_topics)
+        early = await _start_early(conn, rw, quoting | mentioned, held)
         scan = _start_scan(conn, rw)
     try:
         if conn.capabilities.dialect == "sqlite":
-            await names.classify_revisions(conn)  # for the next scan: this one reads the list as committed
+            # for the next scan (this one reads the list as committed); their own revisions go below
+            await names.classify_revisions(conn, going=post_ids)
         await db.execute("DELETE FROM profile WHERE user_id = ?", [user_id], conn)
         await db.execute("DELETE FROM name_history WHERE user_id = ?", [user_id], conn)
         topics |= await _remove_personal(conn, user_id, counts)  # while the scan runs
         if rw is not None:
-            topics |= await _rewrite_posts(conn, rw, quoting, mentioned, counts, held, scan)
+            topics |= await _rewrite_posts(conn, rw, early, mentioned, quoting, counts, held, scan)
     except BaseException:
         _drop_scan(scan)
+        if early is not None:
+            early.drop()
         raise
     counts["deleted_profile"] = int(identity is not None)
     if rw is not None:
