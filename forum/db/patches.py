@@ -6,6 +6,7 @@ from __future__ import annotations
 from tortoise.backends.base import client as _base_client
 from tortoise.backends.sqlite import client as _sqlite_client
 
+from forum.db import checkpoints as _checkpoints
 from forum.db import writers as _writers
 from forum.db.errors import is_busy_message
 
@@ -73,11 +74,13 @@ _tortoise_exit_transaction = _sqlite_client.SqliteTransactionContext.__aexit__
 
 
 async def _exit_transaction(self, exc_type, exc_val, exc_tb):
-    """Tortoise's own __aexit__ (commit or roll back, then the connection lock), then the writers' turn."""
+    """Tortoise's own __aexit__ (commit or roll back, then the connection lock), then the writers' turn, then
+    perhaps a checkpoint (forum/db/checkpoints.py)."""
     try:
         await _tortoise_exit_transaction(self, exc_type, exc_val, exc_tb)
     finally:
         _writers.give_back(getattr(self, "_forum_writer", None))
+    _checkpoints.after_write(self.connection._parent.filename)
 
 
 _sqlite_client.SqliteTransactionContext.__aenter__ = _enter_transaction
