@@ -34,14 +34,19 @@ from tortoise.backends.sqlite import client as _sqlite_client
 from tortoise.transactions import in_transaction
 
 from forum.db import patches  # noqa: F401 (applied on import: every transaction goes through them)
+from forum.db import quick as quick_statements
 
 
 @asynccontextmanager
-async def write_transaction():
+async def write_transaction(*, quick: bool = False):
     """One unit of work: everything inside commits together or not at all.
 
-    Callbacks registered with `after_commit` run once it has committed (never after a rollback)."""
+    Callbacks registered with `after_commit` run once it has committed (never after a rollback). `quick`: every
+    statement inside takes microseconds (rows by key, counters, upserts), so on SQLite they run on the event
+    loop's thread (forum/db/quick.py)."""
     async with in_transaction() as conn:
+        if quick:
+            quick_statements.mark(conn)
         yield conn
     for callback in getattr(conn, "_forum_after_commit", ()):
         callback()
