@@ -166,6 +166,10 @@ def main() -> None:
     cached, meta = cached_database(SIZES[size_name], lambda: corpus, log=lambda *a: print(*a, file=sys.stderr))
     work = CACHE / f"write-{size_name}-{os.getpid()}.sqlite3"
     shutil.copyfile(cached, work)
+    if os.environ.get("WRITE_SETUP_SQL"):  # experiments: e.g. an FTS5 setting, on the working copy
+        import sqlite3
+        with sqlite3.connect(work) as setup:
+            setup.executescript(os.environ["WRITE_SETUP_SQL"])
     try:
         state: dict = {}
         _time_lock(state)
