@@ -18,6 +18,8 @@ import os
 # (database file, process id) -> the process's own open lock file: a flock belongs to the open file, so a child
 # forked with the parent's must open its own
 _files: dict[tuple[str, int], int] = {}
+_held: set[int] = set()
+KEPT_OPEN = 8  # lock files of other databases kept open (a test run opens one database after another)
 
 
 def _lock_file(database: str) -> int | None:
@@ -28,6 +30,12 @@ def _lock_file(database: str) -> int | None:
             fd = os.open(database + "-writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError:
             return None  # a read-only directory, say: writers meet at the write lock alone
+        for old_key, old in list(_files.items()):
+            if len(_files) < KEPT_OPEN:
+                break
+            if old not in _held and old_key[1] == key[1]:
+                del _files[old_key]
+                os.close(old)
         _files[key] = fd
     return fd
 
@@ -39,6 +47,7 @@ async def take(database: str) -> int | None:
     fd = _lock_file(database)
     if fd is None:
         return None
+    _held.add(fd)  # from here on the file stays open until the turn is given back
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return fd
@@ -49,7 +58,10 @@ async def take(database: str) -> int | None:
         await asyncio.shield(waiting)
     except asyncio.CancelledError:
         # the thread takes the turn later all the same: give it back then, so that it is not kept forever
-        waiting.add_done_callback(lambda f: f.cancelled() or f.exception() or fcntl.flock(fd, fcntl.LOCK_UN))
+        waiting.add_done_callback(lambda f: f.cancelled() or f.exception() or give_back(fd))
+        raise
+    except BaseException:
+        _held.discard(fd)
         raise
     return fd
 
@@ -57,3 +69,4 @@ async def take(database: str) -> int | None:
 def give_back(fd: int | None) -> None:
     if fd is not None:
         fcntl.flock(fd, fcntl.LOCK_UN)
+        _held.discard(fd)
