@@ -187,7 +187,7 @@ def main() -> None:
     finally:
         if os.environ.get("WRITE_KEEP_WAL"):
             shutil.move(work, os.environ["WRITE_KEEP_WAL"] + ".db")
-        for suffix in ("", "-wal", "-shm", ".secret"):
+        for suffix in ("", "-wal", "-shm", "-writers", ".secret"):
             Path(str(work) + suffix).unlink(missing_ok=True)
 
 
