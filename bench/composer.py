@@ -84,7 +84,7 @@ def main() -> None:
         result = asyncio.run(_run(work, meta, n, corpus))
         print(json.dumps({"size": size_name, "posts": meta["counts"]["post"], **result}, indent=1))
     finally:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", "-writers"):
             Path(str(work) + suffix).unlink(missing_ok=True)
 
 

@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             nginx.terminate()
             nginx.wait(10)
         forum.stop()
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", "-writers"):
             Path(f"{work}{suffix}").unlink(missing_ok=True)
         shutil.rmtree(prefix, ignore_errors=True)
     return 0

@@ -202,7 +202,7 @@ def run_size(size_name: str, url: str, corpus: Corpus, profile: Profile) -> dict
                 f"HTTP {status} in {cases['withdrawal']['seconds']:.2f} s")
         finally:
             forum.stop()
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-writers"):
         Path(str(work) + suffix).unlink(missing_ok=True)
     result["loadavg"] = (load_before, os.getloadavg()[0])
     return result

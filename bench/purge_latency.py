@@ -65,7 +65,7 @@ def main() -> None:
                           "p50_ms": ms[len(ms) // 2], "p99_ms": ms[int(len(ms) * 0.99)], "max_ms": ms[-1],
                           "loadavg": os.getloadavg()}))
     finally:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", "-writers"):
             Path(str(work) + suffix).unlink(missing_ok=True)
 
 

@@ -166,7 +166,7 @@ def prepare(size_name: str, corpus: Corpus, profile_page: str | None) -> Prepare
 
 
 def _remove(work: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-writers"):
         Path(str(work) + suffix).unlink(missing_ok=True)
 
 

@@ -128,7 +128,7 @@ def main() -> None:
         print(json.dumps({"size": size_name, "posts": posts, "mentions": mentions, **result}, indent=1,
                          default=str))
     finally:
-        for suffix in ("", "-wal", "-shm", ".secret"):
+        for suffix in ("", "-wal", "-shm", "-writers", ".secret"):
             Path(str(work) + suffix).unlink(missing_ok=True)
 
 

@@ -23,7 +23,7 @@ from bench.run import CACHE, measure_writes
 
 def one_round(source: Path, meta: dict, corpus: Corpus, seconds: float) -> str:
     work = CACHE / f"write-rate-{os.getpid()}.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-writers"):
         Path(f"{work}{suffix}").unlink(missing_ok=True)
     shutil.copy(source, work)
     forum = load.start_forum(work, CACHE / "logs", rate_limits=False)
@@ -34,7 +34,7 @@ def one_round(source: Path, meta: dict, corpus: Corpus, seconds: float) -> str:
                 f"CPU {r['cpu_ms']:.2f} ms/post  load {r['loadavg']}")
     finally:
         forum.stop()
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", "-writers"):
             Path(f"{work}{suffix}").unlink(missing_ok=True)
         (CACHE / f"posts-{os.getpid()}.lua").unlink(missing_ok=True)
 

@@ -10,7 +10,8 @@ by hand only where one of three reasons holds, and then always through the helpe
   query took 105 µs as SQL and 596 µs as models, more than rendering the page (383 µs);
 - a write over a set of rows in one statement, where the ORM would load every row first: withdrawal's rewrite
   and byte purge, erasure, retention's purge, the export's streamed reads, the mail outbox's fan-out and leases,
-  counters and upserts (ON CONFLICT), the rows every new post writes (services/storing.py);
+  counters and upserts (ON CONFLICT), the rows every new post writes (services/storing.py) and the mail
+  choices it reads (services/mail_kinds.py);
 - what the ORM cannot say: full-text search (FTS5 on SQLite, tsvector on PostgreSQL), row locks (FOR UPDATE),
   LISTEN/NOTIFY, PRAGMA and VACUUM.
 How: queries are written with `?` placeholders (fetch_all, fetch_one, execute, fetch_in, execute_many turn them
@@ -30,18 +31,24 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.backends.sqlite import client as _sqlite_client
 from tortoise.transactions import in_transaction
 
 from forum.db import patches  # noqa: F401 (applied on import: every transaction goes through them)
+from forum.db import quick as quick_statements
 
 
 @asynccontextmanager
-async def write_transaction():
+async def write_transaction(*, quick: bool = False):
     """One unit of work: everything inside commits together or not at all.
 
-    Callbacks registered with `after_commit` run once it has committed (never after a rollback)."""
+    Callbacks registered with `after_commit` run once it has committed (never after a rollback). `quick`: every
+    statement inside takes microseconds (rows by key, counters, upserts), so on SQLite they run on the event
+    loop's thread (forum/db/quick.py)."""
     async with in_transaction() as conn:
+        if quick:
+            quick_statements.mark(conn)
         yield conn
     for callback in getattr(conn, "_forum_after_commit", ()):
         callback()
@@ -50,8 +57,6 @@ async def write_transaction():
 def after_commit(conn, callback: Callable[[], None]) -> None:
     """Runs `callback` after the outermost `write_transaction` that `conn` belongs to commits; at once when
     `conn` is not in a transaction (autocommit: the write is already durable)."""
-    from tortoise.backends.base.client import TransactionalDBClient
-
     root = conn
     while isinstance(getattr(root, "_parent", None), TransactionalDBClient):
         root = root._parent

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from forum.db.checkpoints import AUTOCHECKPOINT_PAGES
 from forum.settings import DEFAULT_DATABASE_URL, Settings, is_sqlite, sqlite_path
 
 MODEL_MODULES = ["forum.models", "moderation.models"]
@@ -47,6 +48,7 @@ def tortoise_config(database_url: str, settings: Settings | None = None) -> dict
                 "foreign_keys": "ON",
                 "secure_delete": "ON",
                 "synchronous": "NORMAL",
+                "wal_autocheckpoint": AUTOCHECKPOINT_PAGES,  # a backstop: see forum/db/checkpoints.py
             },
         }
     else:

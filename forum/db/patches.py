@@ -6,6 +6,8 @@ from __future__ import annotations
 from tortoise.backends.base import client as _base_client
 from tortoise.backends.sqlite import client as _sqlite_client
 
+from forum.db import checkpoints as _checkpoints
+from forum.db import writers as _writers
 from forum.db.errors import is_busy_message
 
 # A write that still finds the database busy after busy_timeout and these attempts is answered 503 (never 500).
@@ -51,11 +53,16 @@ async def _enter_transaction(self):
     await self._trxlock.acquire()
     try:
         await self.ensure_connection()
-        self.token = get_connections().set(self.connection_name, self.connection)
+        self._forum_writer = await _writers.take(self.connection._parent.filename)
         try:
-            await self.connection.begin()
+            self.token = get_connections().set(self.connection_name, self.connection)
+            try:
+                await self.connection.begin()
+            except BaseException:
+                get_connections().reset(self.token)
+                raise
         except BaseException:
-            get_connections().reset(self.token)
+            _writers.give_back(self._forum_writer)
             raise
     except BaseException:
         self._trxlock.release()
@@ -63,7 +70,21 @@ async def _enter_transaction(self):
     return self.connection
 
 
+_tortoise_exit_transaction = _sqlite_client.SqliteTransactionContext.__aexit__
+
+
+async def _exit_transaction(self, exc_type, exc_val, exc_tb):
+    """Tortoise's own __aexit__ (commit or roll back, then the connection lock), then the writers' turn, then
+    perhaps a checkpoint (forum/db/checkpoints.py)."""
+    try:
+        await _tortoise_exit_transaction(self, exc_type, exc_val, exc_tb)
+    finally:
+        _writers.give_back(getattr(self, "_forum_writer", None))
+    _checkpoints.after_write(self.connection._parent.filename)
+
+
 _sqlite_client.SqliteTransactionContext.__aenter__ = _enter_transaction
+_sqlite_client.SqliteTransactionContext.__aexit__ = _exit_transaction
 
 
 async def _enter_pooled_transaction(self):

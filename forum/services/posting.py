@@ -127,7 +127,7 @@ async def publish_post(viewer: Viewer, cooked: Cooked, place: NewTopic | Reply,
     transaction), cooked the text and prepared the files (attachments.prepare)."""
     text = search.body_text(cooked.html)  # parsed before the write lock is taken
     now = datetime.now(UTC)
-    async with write_transaction() as conn:
+    async with write_transaction(quick=True) as conn:
         await check_can_participate(viewer, conn, action="post")
         if pending:
             files = [*await pending_uploads.claim(conn, viewer.id, pending, now), *files]
