@@ -96,7 +96,8 @@ def targets(data: dict) -> list[dict]:
                      "≤ 12", (ratio is not None and ratio <= 12) if ten_ok else False, ratio=ratio))
     rss = [w["rss_mb"] for w in results[large]["cases"].get("_rss", []) + results[large].get("rss_write", [])]
     peak = [w["peak_mb"] for w in results[large]["cases"].get("_rss", []) + results[large].get("rss_write", [])]
-    cooks = [w.get("cook_peak_mb") for w in results[large]["cases"].get("_rss", []) + results[large].get("rss_write", [])]
+    workers = results[large]["cases"].get("_rss", []) + results[large].get("rss_write", [])
+    cooks = [w.get("cook_peak_mb") for w in workers]
     cooks = [c for c in cooks if c is not None]
     # the cooking processes take the hashes' 64 MiB apart from the worker (forum/passwords.py): shown beside
     cooked = f"; its cooking processes peak at {max(cooks):.0f} MB" if cooks else ""

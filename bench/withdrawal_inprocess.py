@@ -1,5 +1,5 @@
-"""`python -m bench.withdrawal_inprocess [SIZE] [POSTS] [MENTIONS] [--statements] [--profile]`: one consent withdrawal timed
-in-process.
+"""`python -m bench.withdrawal_inprocess [SIZE] [POSTS] [MENTIONS] [--statements] [--profile]`: one consent
+withdrawal timed in-process.
 
 The cached seed of SIZE (bench/seed.py), a working copy, a subject with POSTS posts and MENTIONS mentions by
 others (as `python -m bench` adds), then `withdraw_consent` called directly (no HTTP): the write transaction
@@ -17,35 +17,11 @@ import os
 import shutil
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 from bench.corpus import Corpus
 from bench.seed import CACHE, SIZES, add_subject, cached_database
-
-
-def _time_statements() -> dict:
-    """Wraps the SQLite client's statement methods to add up the time each statement (by its text) takes."""
-    from tortoise.backends.sqlite import client
-
-    spent: dict = defaultdict(lambda: [0.0, 0])
-
-    def timed(method):
-        async def run(self, query, *args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return await method(self, query, *args, **kwargs)
-            finally:
-                entry = spent[" ".join(str(query).split())[:160]]
-                entry[0] += time.perf_counter() - started
-                entry[1] += 1
-        return run
-
-    for cls in (client.SqliteClient, client.SqliteTransactionWrapper):
-        for name in ("execute_query", "execute_query_dict", "execute_many", "execute_insert"):
-            if name in cls.__dict__:
-                setattr(cls, name, timed(cls.__dict__[name]))
-    return spent
+from bench.write_inprocess import time_statements
 
 
 async def _withdraw(path: Path, user_id: int, profile: bool = False) -> dict:
@@ -119,12 +95,12 @@ def main() -> None:
     try:
         info = add_subject(work, corpus, meta, username="trekker_tilbake", posts=posts, mentions=mentions,
                            seed_text=f"{size_name}-inprocess")
-        spent = _time_statements() if statements else None
+        spent = time_statements({}) if statements else None
         result = asyncio.run(_withdraw(work, info["user_id"], profile))
         if spent is not None:  # the transaction's and the purge's statements alike
             result["statements_total_s"] = round(sum(t for t, _ in spent.values()), 3)
-            result["statements"] = [{"s": round(t, 3), "n": n, "sql": sql} for sql, (t, n) in
-                                    sorted(spent.items(), key=lambda kv: -kv[1][0])[:25]]
+            longest = sorted(((sql, v) for (_where, sql), v in spent.items()), key=lambda kv: -kv[1][0])[:25]
+            result["statements"] = [{"s": round(t, 3), "n": n, "sql": sql} for sql, (t, n) in longest]
         print(json.dumps({"size": size_name, "posts": posts, "mentions": mentions, **result}, indent=1,
                          default=str))
     finally:

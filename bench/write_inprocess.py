@@ -22,8 +22,9 @@ from bench.corpus import Corpus
 from bench.seed import CACHE, SIZES, cached_database
 
 
-def _time_statements(state: dict) -> dict:
-    """Adds up each statement's time (by its text), keyed by whether a write transaction was open."""
+def time_statements(state: dict) -> dict:
+    """Adds up each statement's time (by its text), keyed by whether a write transaction was open
+    (`state["open"]`, which the caller keeps; bench.withdrawal_inprocess leaves it unset)."""
     from tortoise.backends.sqlite import client
 
     import forum.db  # noqa: F401 (its patches first: the timing wraps them)
@@ -173,7 +174,7 @@ def main() -> None:
     try:
         state: dict = {}
         _time_lock(state)
-        spent = _time_statements(state) if statements else {}
+        spent = time_statements(state) if statements else {}
         result = asyncio.run(_reply(work, meta, [b.source for b in corpus.bodies[:40]], posts, state, spent,
                                     profile))
         if statements:

@@ -11,8 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forum import db
-from forum.services.names import (FOLD, MARKS_ONLY, Matcher, exotic_kind, fold, register_sqlite_function,
-                                  sql_candidates)
+from forum.services.names import FOLD, MARKS_ONLY, Matcher, exotic_kind, fold, register_sqlite_function, sql_candidates
 
 LETTERS = "abcdefghijklmnopqrstuvwxyzæøåéüöäð"
 REPLACEMENT = "Tidligere medlem"
