@@ -36,12 +36,14 @@ class Watched:
 
 @pytest.mark.parametrize("at_once", [1, 3])
 async def test_a_burst_of_sign_ins_runs_at_most_the_set_number_of_hashes_at_once(at_once, monkeypatch):
+    from forum import cook_pool
     from forum import passwords as module
 
+    monkeypatch.setattr(cook_pool, "_pool", None)  # the suite's app may run a pool: here they run in threads
     passwords = Passwords("cheapest", at_once)
     stored = await passwords.hash("riktig passord")
     watched = Watched()
-    monkeypatch.setattr(module, "matches", watched.wrap(module.matches))  # no pool here: they run in threads
+    monkeypatch.setattr(module, "matches", watched.wrap(module.matches))
     monkeypatch.setattr(module, "hash_with", watched.wrap(module.hash_with))
     results = await asyncio.gather(*(passwords.verify(stored if n % 2 else None, "riktig passord" if n % 3 else "feil")
                                      for n in range(12)))
