@@ -11,7 +11,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from forum import db
-from forum.services.names import FOLD, MARKS_ONLY, Matcher, exotic_kind, fold, register_sqlite_function, sql_candidates
+from forum.services.names import (
+    FOLD,
+    MARKS_ONLY,
+    Matcher,
+    exotic_kind,
+    fold,
+    register_sqlite_function,
+    sql_candidates,
+    sqlite_candidate_ids,
+)
 
 LETTERS = "abcdefghijklmnopqrstuvwxyzæøåéüöäð"
 REPLACEMENT = "Tidligere medlem"
@@ -128,9 +137,12 @@ async def test_the_sql_selection_finds_every_row_the_matcher_finds(app, rows):
                 kinds = {i: exotic_kind(t) for i, t in enumerate(texts)}
                 listed = {kind: ",".join(str(i) for i, k in kinds.items() if k == kind) or "NULL"
                           for kind in (MARKS_ONLY, FOLD)}
-                where, params = sql_candidates(dialect, "body", matcher, exotic=f"id IN ({listed[FOLD]})",
-                                               marks_only=f"id IN ({listed[MARKS_ONLY]})")
-                selected = {r["id"] for r in await db.fetch_all(f"SELECT id FROM names_probe WHERE {where}", params)}
+                ids, params = sqlite_candidate_ids(
+                    "names_probe n", "n.id", "n.body", matcher,
+                    marks_only=f"SELECT id FROM names_probe WHERE id IN ({listed[MARKS_ONLY]})",
+                    exotic=f"SELECT id FROM names_probe WHERE id IN ({listed[FOLD]})")
+                selected = {r["id"] for r in await db.fetch_all(f"SELECT id FROM names_probe WHERE id IN ({ids})",
+                                                                params)}
                 assert found <= selected, [(texts[i], kinds[i], name) for i in found - selected]
     finally:
         await db.execute("DROP TABLE IF EXISTS names_probe")

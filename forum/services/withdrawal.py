@@ -76,10 +76,8 @@ class Rewriter:
         and the direct references."""
         return Matcher(list((self.related if related else self.anywhere).names) + list(self.direct.names))
 
-    def candidates(self, conn, column: str, *, related: bool = False, exotic: str | None = None,
-                   marks_only: str | None = None) -> tuple[str, list]:
-        return names.sql_candidates(conn.capabilities.dialect, column, self.matcher(related=related),
-                                    exotic=exotic, marks_only=marks_only)
+    def candidates(self, conn, column: str, *, related: bool = False) -> tuple[str, list]:
+        return names.sql_candidates(conn.capabilities.dialect, column, self.matcher(related=related))
 
 
 async def _ids(query: str, params: list, conn) -> list[int]:
@@ -98,17 +96,20 @@ async def _candidate_revisions(conn, rw: Rewriter) -> list[dict]:
     too), each candidate then judged in Python by the rule for its post. Own posts' revisions are left to
     `_reduce_revisions`.
 
-    The one read of the whole of the largest table (0.7 s of LIKE and 1.2 s of folding its exotic rows in
-    Python at 1,000,000 posts), so on SQLite it runs on a connection of its own (`db.read_beside`) while the
-    transaction goes on with the rest: nothing before the rewrite of revisions changes others' revisions. That
-    connection sees the exotic list as committed, so the revisions written since the list was last brought up
-    to date are folded too."""
-    exotic = marks_only = None
+    The one read of the whole of the largest table (about 1 s at 1,000,000 posts, most of it reading 470 MB
+    of text), so on SQLite it runs on a connection of its own (`db.read_beside`) while the transaction goes on
+    with the rest: nothing before the rewrite of revisions changes others' revisions. That connection sees the
+    exotic list as committed, so the revisions written since the list was last brought up to date are folded
+    too."""
     if conn.capabilities.dialect == "sqlite":
-        marks_only = "r.id IN (SELECT revision_id FROM exotic_revision WHERE marks_only = 1)"
-        exotic = ("(r.id IN (SELECT revision_id FROM exotic_revision WHERE marks_only = 0) "
-                  "OR r.id > (SELECT checked_through FROM name_scan WHERE id = 1))")
-    where, params = rw.candidates(conn, "r.source", related=True, exotic=exotic, marks_only=marks_only)
+        ids, params = names.sqlite_candidate_ids(
+            "post_revision r", "r.id", "r.source", rw.matcher(related=True),
+            marks_only="SELECT revision_id FROM exotic_revision WHERE marks_only = 1",
+            exotic="SELECT revision_id FROM exotic_revision WHERE marks_only = 0 UNION ALL SELECT id FROM "
+                   "post_revision WHERE id > (SELECT checked_through FROM name_scan WHERE id = 1)")
+        where = f"r.id IN ({ids})"
+    else:
+        where, params = rw.candidates(conn, "r.source", related=True)
     # beside the transaction the member is still the author of their posts: their revisions (all replaced by
     # `_reduce_revisions`) are left out before any text is tested, 10,000 foldings fewer for 10,000 posts
     rows = await db.read_beside(conn, "SELECT r.id, r.post_id, r.source, p.topic_id FROM post_revision r "
@@ -149,19 +150,36 @@ async def _rewritten(conn, rw: Rewriter, ids: set[int], refer: set[int], held: s
     return changed
 
 
-def _start_scan(conn, rw: Rewriter) -> Awaitable[list[dict]]:
-    """`_candidate_revisions`: on SQLite started now, to run beside the rest of the transaction; elsewhere run
-    when awaited (one connection runs one statement at a time)."""
-    scan = _candidate_revisions(conn, rw)
-    return asyncio.ensure_future(scan) if db.reads_beside(conn) else scan
+async def _candidate_titles(conn, rw: Rewriter) -> list[dict]:
+    """Every title that may hold a name (the widest set, each judged by `rw.title`): a read of the whole topic
+    table with the Python function on its exotic titles (0.1-0.2 s at 50,000 topics). Titles change only in
+    `_rewrite_titles`, so it runs beside the transaction too."""
+    where, params = rw.candidates(conn, "title", related=True)
+    return await db.read_beside(conn, f"SELECT id, title FROM topic WHERE {where}", params, names.sqlite_functions())
 
 
-def _drop_scan(scan: Awaitable | None) -> None:
-    """A transaction that failed before it needed the scan: the scan is stopped (or never started)."""
-    if isinstance(scan, asyncio.Future):
-        scan.cancel()
-    elif scan is not None:
-        scan.close()
+@dataclass
+class Reads:
+    """The two reads of whole tables (every revision, every title): on SQLite started before anything else, to
+    run beside the rest of the transaction; elsewhere run when awaited (one connection runs one statement at a
+    time)."""
+    revisions: Awaitable[list[dict]]
+    titles: Awaitable[list[dict]]
+
+    @classmethod
+    def start(cls, conn, rw: Rewriter) -> Reads:
+        revisions, titles = _candidate_revisions(conn, rw), _candidate_titles(conn, rw)
+        if db.reads_beside(conn):
+            return cls(asyncio.ensure_future(revisions), asyncio.ensure_future(titles))
+        return cls(revisions, titles)
+
+    def drop(self) -> None:
+        """A transaction that failed before it needed them: stopped (or never started)."""
+        for read in (self.revisions, self.titles):
+            if isinstance(read, asyncio.Future):
+                read.cancel()
+            else:
+                read.close()
 
 
 @dataclass
@@ -185,15 +203,15 @@ async def _start_early(conn, rw: Rewriter, refer: set[int], held: set[int]) -> E
 
 
 async def _rewrite_posts(conn, rw: Rewriter, early: EarlyCook, mentioned: set[int], quoting: set[int],
-                         counts: dict, held: set[int], scan: Awaitable[list[dict]]) -> set[int]:
+                         counts: dict, held: set[int], reads: Reads) -> set[int]:
     """Sources, revisions, cooked HTML and the index of every post that holds a name or refers to the member.
     Returns the topics touched; adds to `held` the ids of posts whose text ever held a name.
 
     The `early` posts (mentioning or quoting the member) are cooking already (CPU only: in the cooking pool's
-    processes, else a thread); the posts the `scan` of every revision finds are cooked after it."""
+    processes, else a thread); the posts the scan of every revision (`reads`) finds are cooked after it."""
     refer, early_cook = early.refer, early.cook
     try:
-        revisions = await scan
+        revisions = await reads.revisions
         updates = []
         for r in revisions:
             text = rw.post(r["source"], r["post_id"], r["topic_id"])
@@ -211,7 +229,7 @@ async def _rewrite_posts(conn, rw: Rewriter, early: EarlyCook, mentioned: set[in
     changed = early.rows + late
     await db.execute_many("UPDATE post SET source = ?, cooked = ? WHERE id = ?",
                           [[r["source"], cooked[r["id"]], r["id"]] for r in changed], conn)
-    retitled = await _rewrite_titles(conn, rw, counts)
+    retitled = await _rewrite_titles(conn, rw, counts, await reads.titles)
     # one index write per post; a first post carries its topic's title in the index, so first posts are read
     # back (post and topic rows are rewritten by now) for the rewritten topics and posts
     firsts = await db.fetch_in("SELECT p.id, p.cooked, t.title FROM post p JOIN topic t ON t.id = p.topic_id "
@@ -227,9 +245,7 @@ async def _rewrite_posts(conn, rw: Rewriter, early: EarlyCook, mentioned: set[in
     return {r["topic_id"] for r in changed} | set(retitled)
 
 
-async def _rewrite_titles(conn, rw: Rewriter, counts: dict) -> dict[int, str]:
-    where, params = rw.candidates(conn, "title", related=True)
-    rows = await db.fetch_all(f"SELECT id, title FROM topic WHERE {where}", params, conn)
+async def _rewrite_titles(conn, rw: Rewriter, counts: dict, rows: list[dict]) -> dict[int, str]:
     changed = {}
     for row in rows:
         title = rw.title(row["title"], row["id"])
@@ -267,15 +283,12 @@ async def _scrub_column(conn, table: str, column: str, rw: Rewriter, *, only: st
     return len(updates)
 
 
-async def _anonymise_own(conn, user_id: int, counts: dict) -> tuple[set[int], set[int]]:
-    topics = set(await _ids("SELECT DISTINCT topic_id AS id FROM post WHERE author_id = ?", [user_id], conn))
-    own_topics = set(await _ids("SELECT id FROM topic WHERE author_id = ?", [user_id], conn))
+async def _anonymise_own(conn, user_id: int, counts: dict) -> None:
     counts["anonymised_posts"] = await db.execute(
         "UPDATE post SET author_id = NULL, edited_at = NULL WHERE author_id = ?", [user_id], conn)
     # counted from RETURNING: on SQLite an UPDATE's count includes the rows its triggers wrote (page_version)
     counts["anonymised_topics"] = len(await db.fetch_all(
         "UPDATE topic SET author_id = NULL WHERE author_id = ? RETURNING id", [user_id], conn))
-    return topics, own_topics
 
 
 async def _remove_personal(conn, user_id: int, counts: dict) -> set[int]:
@@ -326,15 +339,19 @@ async def anonymise_in(conn, user_id: int, *, text_locale: str, counts: dict) ->
     quoting = set(await _ids("SELECT q.post_id AS id FROM post_quote q JOIN post p ON p.id = q.quoted_post_id "
                              "WHERE p.author_id = ?", [user_id], conn))
     mentioned = set(await _ids("SELECT post_id AS id FROM post_mention WHERE user_id = ?", [user_id], conn))
-    topics, own_topics = await _anonymise_own(conn, user_id, counts)
+    topics = set(await _ids("SELECT DISTINCT topic_id AS id FROM post WHERE author_id = ?", [user_id], conn))
+    own_topics = set(await _ids("SELECT id FROM topic WHERE author_id = ?", [user_id], conn))
     held: set[int] = set()
-    rw = scan = early = None
+    rw = reads = early = None
     if scope is not None:
-        # with no author and no profile left, mentions and quotes of them re-cook as plain text / "former member"
         rw = Rewriter(scope, FORMER_MEMBER.get(text_locale, FORMER_MEMBER["nb"]), set(post_ids), own_topics)
-        early = await _start_early(conn, rw, quoting | mentioned, held)
-        scan = _start_scan(conn, rw)
+        reads = Reads.start(conn, rw)  # first: the scan of every revision is the transaction's longest part
     try:
+        await _anonymise_own(conn, user_id, counts)
+        if rw is not None:
+            # with no author and no profile left, mentions and quotes of them re-cook as plain text / "former
+            # member"
+            early = await _start_early(conn, rw, quoting | mentioned, held)
         if conn.capabilities.dialect == "sqlite":
             # for the next scan (this one reads the list as committed); their own revisions go below
             await names.classify_revisions(conn, going=post_ids)
@@ -342,9 +359,10 @@ async def anonymise_in(conn, user_id: int, *, text_locale: str, counts: dict) ->
         await db.execute("DELETE FROM name_history WHERE user_id = ?", [user_id], conn)
         topics |= await _remove_personal(conn, user_id, counts)  # while the scan runs
         if rw is not None:
-            topics |= await _rewrite_posts(conn, rw, early, mentioned, quoting, counts, held, scan)
+            topics |= await _rewrite_posts(conn, rw, early, mentioned, quoting, counts, held, reads)
     except BaseException:
-        _drop_scan(scan)
+        if reads is not None:
+            reads.drop()
         if early is not None:
             early.drop()
         raise
