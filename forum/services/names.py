@@ -13,10 +13,10 @@ ending (-s, -'s, -'). Folding makes spellings of the same word equal:
 URLs and e-mail addresses are folded too, so a handle inside `https://…/u/erlendob` or `erlendob@example.com` is
 found; rewriting turns such a link into plain text rather than putting the replacement inside a URL.
 
-Candidate selection (`sql_candidates`) is a superset of the matcher by construction: a match means every word
-of the name is a contiguous run of the folded text, and the SQL side folds the same way (NFKC, case, the ignored
-marks) except for entities and percent-encoding, whose rows are always candidates. tests/test_names.py proves it
-with generated spellings on both databases.
+Candidate selection (`sql_candidates`, and `sqlite_candidate_ids` for the revisions) is a superset of the matcher
+by construction: a match means every word of the name is a contiguous run of the folded text, and the SQL side
+folds the same way (NFKC, case, the ignored marks) except for entities and percent-encoding, whose rows are
+always candidates. tests/test_names.py proves it with generated spellings on both databases.
 """
 
 from __future__ import annotations
