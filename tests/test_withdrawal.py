@@ -171,6 +171,24 @@ async def test_a_name_already_edited_out_of_the_index_leaves_no_bytes_after_the_
     assert surname not in database_bytes(settings)
 
 
+async def test_the_answer_waits_for_a_purge_that_can_finish_and_not_for_one_that_cannot(
+        client_factory, settings, monkeypatch):
+    """A small file's purge is done within the answer's wait ('done'); past ANSWER_WAIT_BYTES (SQLite) the answer
+    comes at once ('pending') and the purge still finishes in the background."""
+    monkeypatch.setattr(byte_purge, "ANSWER_WAIT", 60.0)  # however slow the machine
+    first = await register(client_factory, distinctive()[0])
+    answer = (await withdraw(first)).json()
+    assert answer["byte_purge"] == "done"
+    if not settings.sqlite:
+        return
+    monkeypatch.setattr(byte_purge, "ANSWER_WAIT_BYTES", 0)  # every file is "too large"
+    second = await register(client_factory, distinctive()[0])
+    answer = (await withdraw(second)).json()
+    assert answer["byte_purge"] == "pending"
+    await byte_purge.wait_for_background()
+    assert (await db.fetch_one("SELECT state FROM byte_purge ORDER BY id DESC LIMIT 1"))["state"] == "done"
+
+
 async def test_withdrawal_is_refused_without_consent(member, anon):
     response = await withdraw(member)
     assert response.status_code == 409

@@ -40,15 +40,19 @@ from forum.db import quick as quick_statements
 
 
 @asynccontextmanager
-async def write_transaction(*, quick: bool = False):
+async def write_transaction(*, quick: bool = False, large: bool = False):
     """One unit of work: everything inside commits together or not at all.
 
     Callbacks registered with `after_commit` run once it has committed (never after a rollback). `quick`: every
     statement inside takes microseconds (rows by key, counters, upserts), so on SQLite they run on the event
-    loop's thread (forum/db/quick.py)."""
+    loop's thread (forum/db/quick.py). `large`: it writes thousands of pages (a withdrawal), so on SQLite its
+    COMMIT does not copy the WAL back into the file before the answer; a checkpoint follows off the write path
+    (forum/db/checkpoints.py)."""
     async with in_transaction() as conn:
         if quick:
             quick_statements.mark(conn)
+        if large:
+            conn._forum_large = True
         yield conn
     for callback in getattr(conn, "_forum_after_commit", ()):
         callback()

@@ -6,7 +6,9 @@ its process's one connection with it, and, holding the writers' turn (forum/db/w
 Here each process asks for a PASSIVE checkpoint every CHECKPOINT_EVERY write transactions, after the turn has
 been given back, on a connection of its own in a thread: writers and readers go on meanwhile (a checkpoint never
 takes the write lock). The automatic checkpoint stays as a backstop at AUTOCHECKPOINT_PAGES (forum/db/config.py)
-for writes made outside a transaction, in processes that write little, and for one very large transaction.
+for writes made outside a transaction and in processes that write little. A transaction that writes thousands of
+pages (a withdrawal, `write_transaction(large=True)`) commits without it, and its checkpoint is asked for at once:
+inside the COMMIT it copied 60 MB and added 0.2-0.3 s to the answer at 1,000,000 posts.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ _since: dict[str, int] = {}  # database file -> write transactions since this pr
 _running: dict[str, asyncio.Future] = {}
 
 
-def after_write(database: str | None) -> None:
-    """Called once a write transaction on `database` (a file) has ended and the writers' turn is given back."""
+def after_write(database: str | None, *, now: bool = False) -> None:
+    """Called once a write transaction on `database` (a file) has ended and the writers' turn is given back;
+    `now`: a large one, checkpointed without waiting for CHECKPOINT_EVERY."""
     if not database or database == ":memory:":
         return
     _since[database] = _since.get(database, 0) + 1
     running = _running.get(database)
-    if _since[database] < CHECKPOINT_EVERY or (running is not None and not running.done()):
+    if (_since[database] < CHECKPOINT_EVERY and not now) or (running is not None and not running.done()):
         return
     _since[database] = 0
     _running[database] = asyncio.get_running_loop().run_in_executor(None, checkpoint, database)

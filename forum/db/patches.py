@@ -75,12 +75,21 @@ _tortoise_exit_transaction = _sqlite_client.SqliteTransactionContext.__aexit__
 
 async def _exit_transaction(self, exc_type, exc_val, exc_tb):
     """Tortoise's own __aexit__ (commit or roll back, then the connection lock), then the writers' turn, then
-    perhaps a checkpoint (forum/db/checkpoints.py)."""
+    perhaps a checkpoint (forum/db/checkpoints.py). A `large` transaction commits without the automatic
+    checkpoint, and its checkpoint follows at once, off the write path."""
+    large = getattr(self.connection, "_forum_large", False)
+    raw = self.connection._connection
     try:
-        await _tortoise_exit_transaction(self, exc_type, exc_val, exc_tb)
+        if large:
+            await raw.execute("PRAGMA wal_autocheckpoint=0")
+        try:
+            await _tortoise_exit_transaction(self, exc_type, exc_val, exc_tb)
+        finally:
+            if large:
+                await raw.execute(f"PRAGMA wal_autocheckpoint={_checkpoints.AUTOCHECKPOINT_PAGES}")
     finally:
         _writers.give_back(getattr(self, "_forum_writer", None))
-    _checkpoints.after_write(self.connection._parent.filename)
+    _checkpoints.after_write(self.connection._parent.filename, now=large)
 
 
 _sqlite_client.SqliteTransactionContext.__aenter__ = _enter_transaction

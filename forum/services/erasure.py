@@ -26,7 +26,7 @@ async def erase_account(passwords: Passwords, viewer: Viewer | None, *, password
     elif not await passwords.verify(account["password_hash"], password if isinstance(password, str) else ""):
         raise ValidationFailed(fields={"password": N_("The password is wrong.")})
     counts: dict[str, int] = {}
-    async with write_transaction() as conn:
+    async with write_transaction(large=True) as conn:  # thousands of pages: no checkpoint in its COMMIT
         await lock_account(viewer.id, conn)
         status = await consent_status(viewer.id, conn)
         purge_id = await anonymise_in(conn, viewer.id, text_locale=text_locale, counts=counts)

@@ -395,7 +395,7 @@ async def withdraw_consent(viewer: Viewer | None, *, channel: str, text_locale: 
     if viewer is None:
         raise NotAuthenticated()
     counts: dict[str, int] = {}
-    async with write_transaction() as conn:
+    async with write_transaction(large=True) as conn:  # thousands of pages: no checkpoint in its COMMIT
         await lock_account(viewer.id, conn)
         status = await consent_status(viewer.id, conn)
         if status not in (ConsentStatus.GRANTED, ConsentStatus.OUTDATED):
