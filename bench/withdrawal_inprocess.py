@@ -100,9 +100,8 @@ def drop_cached(path: Path) -> None:
 
 
 def main() -> None:
-    flags = {"--statements", "--profile", "--cold", "--no-purge"}
-    statements, profile, cold, purge = (f in sys.argv for f in ("--statements", "--profile", "--cold", "--no-purge"))
-    purge = not purge
+    flags = ("--statements", "--profile", "--cold", "--no-purge")
+    statements, profile, cold, no_purge = (f in sys.argv for f in flags)
     args = [a for a in sys.argv[1:] if a not in flags]
     size_name = args[0] if args else "10k"
     posts = int(args[1]) if len(args) > 1 else 10_000
@@ -117,7 +116,7 @@ def main() -> None:
         if cold:
             drop_cached(work)
         spent = time_statements({}) if statements else None
-        result = asyncio.run(_withdraw(work, info["user_id"], profile, purge))
+        result = asyncio.run(_withdraw(work, info["user_id"], profile, purge=not no_purge))
         if spent is not None:  # the transaction's and the purge's statements alike
             result["statements_total_s"] = round(sum(t for t, _ in spent.values()), 3)
             longest = sorted(((sql, v) for (_where, sql), v in spent.items()), key=lambda kv: -kv[1][0])[:25]
